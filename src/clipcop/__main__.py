@@ -1,0 +1,7 @@
+"""``python -m clipcop`` (and ``torchrun -m clipcop``) runs the command line."""
+
+import sys
+
+from clipcop.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,43 @@
+"""C3D (Tran et al. 2015) as modified in Sec. IV-A: 8 conv layers, 5 poolings, BN, and global
+spatiotemporal pooling in place of the two fully connected layers.
+
+Taps: conv1 = conv1a, conv2 = conv2a, conv3 = conv3b, conv4 = conv4b, conv5 = conv5b (each after ReLU,
+before the pooling that follows it). At width 64: 27.7M parameters, 512-d output.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from clipcop.backbones.base import FeatureInfo, VideoBackbone, conv_bn_relu, init_weights
+
+
+def _pool(size: tuple[int, int, int]) -> nn.MaxPool3d:
+    """C3D's max-pooling; ``ceil_mode`` keeps short or small clips (e.g. 4 frames) from pooling to nothing
+    and changes no shape at the paper's 16x112x112."""
+    return nn.MaxPool3d(size, size, ceil_mode=True)
+
+
+class C3D(VideoBackbone):
+    """C3D with batch normalisation; ``width`` is the channel count of conv1a (64 in the paper)."""
+
+    arch = "c3d"
+
+    def __init__(self, width: int = 64) -> None:
+        c1, c2, c3, c4 = width, 2 * width, 4 * width, 8 * width
+        stages = {
+            "conv1": conv_bn_relu(3, c1),
+            "conv2": nn.Sequential(_pool((1, 2, 2)), conv_bn_relu(c1, c2)),
+            "conv3": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c2, c3), conv_bn_relu(c3, c3)),
+            "conv4": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c3, c4), conv_bn_relu(c4, c4)),
+            "conv5": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c4, c4), conv_bn_relu(c4, c4)),
+        }
+        info = [
+            FeatureInfo("conv1", c1, 1),
+            FeatureInfo("conv2", c2, 2),
+            FeatureInfo("conv3", c3, 4),
+            FeatureInfo("conv4", c4, 8),
+            FeatureInfo("conv5", c4, 16),
+        ]
+        super().__init__(stages, info, width)
+        init_weights(self)

@@ -1,0 +1,102 @@
+"""``clipcop extract``: clip features to a safetensors feature file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clipcop.cli.options import (
+    Backend,
+    BatchVideos,
+    Checkpoint,
+    Data,
+    Dataset,
+    Device,
+    Json,
+    Layer,
+    MaybeArch,
+    MaybeClipLen,
+    MaybeCrop,
+    MaybeResize,
+    MaybeWidth,
+    Precision,
+    Quiet,
+    Random,
+    Seed,
+    Split,
+    Workers,
+)
+from clipcop.cli.output import emit
+from clipcop.cli.source import model_source
+from clipcop.engine.reporting import Reporter
+from clipcop.videos.layouts import parse_subset
+
+
+def extract(
+    checkpoint: Checkpoint = None,
+    random: Random = False,
+    arch: MaybeArch = None,
+    data: Data = "synthetic",
+    dataset: Dataset = None,
+    split: Split = 1,
+    subset: Annotated[str, typer.Option("--subset", help="train, test or all.")] = "all",
+    clips: Annotated[int, typer.Option("--clips", help="Evenly spaced clips per video (10; 20 for VQA).")] = 10,
+    layer: Layer = "conv5",
+    pool: Annotated[str, typer.Option("--pool", help="global (C-d) or spatiotemporal (9216-d 'pool5').")] = "global",
+    out: Annotated[str | None, typer.Option("--out", help="Feature file to write (.safetensors).")] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="float32 or float16 on disk.")] = "float32",
+    width: MaybeWidth = None,
+    clip_len: MaybeClipLen = None,
+    resize: MaybeResize = None,
+    crop: MaybeCrop = None,
+    batch_size: BatchVideos = 8,
+    workers: Workers = 4,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    seed: Seed = 0,
+    backend: Backend = "auto",
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Extract features of N evenly spaced clips per video (paper Sec. IV-B; 20 clips for Sec. IV-D).
+
+    Clip geometry comes from the checkpoint unless overridden; --random --arch A takes pretrain's flags.
+
+    Examples:
+      clipcop extract --checkpoint best.safetensors --data ~/data/UCF101 --subset test --out test.safetensors
+      clipcop extract --random --arch r3d --data ~/data/UCF101 --layer conv3 --pool spatiotemporal
+    """
+    from clipcop.workflows.extract import ExtractConfig
+    from clipcop.workflows.extract import extract as run
+
+    source = model_source(checkpoint, random, arch, width, clip_len, resize, crop, seed)
+    config = ExtractConfig(
+        source=source,
+        data=data,
+        dataset=dataset,
+        split=split,
+        subset=parse_subset(subset),
+        clips=clips,
+        layer=layer,
+        pool=pool,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        precision=precision,
+        dtype=dtype,
+        backend=backend,
+        out=out,
+    )
+    stats = run(config, reporter=Reporter(quiet=quiet))
+    emit(
+        {
+            "features": str(stats.path),
+            "videos": stats.videos,
+            "clips": stats.clips,
+            "dim": stats.dim,
+            "failed": len(stats.failed),
+            "failed_videos": stats.failed,
+        },
+        as_json=json_out,
+    )

@@ -1,0 +1,59 @@
+"""``clipcop info CKPT``: what a checkpoint is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from clipcop.cli.options import Json
+from clipcop.cli.output import emit
+from clipcop.engine.reporting import Reporter
+
+
+def info(
+    checkpoint: Annotated[Path, typer.Argument(help="A clipcop .safetensors checkpoint.")],
+    json_out: Json = False,
+) -> None:
+    """Print what a checkpoint is: kind, arch, width, cl/it/tl, epoch, metrics, provenance.
+
+    Example: clipcop info runs/vcop-r3d-16-8-3/best.safetensors
+    """
+    from clipcop.engine.checkpoint import read_meta
+
+    meta = read_meta(checkpoint)
+    if json_out:
+        emit(meta, as_json=True)
+        return
+    table = Table(title=str(checkpoint), show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key in (
+        "kind",
+        "arch",
+        "width",
+        "clip_len",
+        "interval",
+        "tuple_len",
+        "num_classes",
+        "resize",
+        "crop",
+        "epoch",
+        "step",
+        "seed",
+        "version",
+        "created",
+        "init",
+        "source",
+    ):
+        if key in meta:
+            table.add_row(key, json.dumps(meta[key]) if isinstance(meta[key], list | dict) else str(meta[key]))
+    for key, value in (meta.get("metrics") or {}).items():
+        table.add_row(f"metrics.{key}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    if "data" in meta:
+        table.add_row("data", json.dumps(meta["data"]))
+    Reporter().table(table)
+    emit({k: v for k, v in meta.items() if k not in ("config",)}, as_json=False)

@@ -1,0 +1,84 @@
+"""The ``clipcop`` entry point: the Typer app and a ``main()`` that turns known errors into one line."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+
+import typer
+
+try:  # Typer 0.20+ vendors Click as typer._click; older releases depend on the click package
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click import exceptions as click_exceptions  # type: ignore[no-redef,import-not-found]
+
+from clipcop._version import __version__
+from clipcop.cli import data_cmd, demo_cmd, extract_cmd, info_cmd, pretrain_cmd, retrieve_cmd
+from clipcop.errors import ClipcopError
+
+app = typer.Typer(
+    name="clipcop",
+    help="Self-supervised video representation learning by Video Clip Order Prediction.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data_cmd.app, name="data")
+app.command("pretrain")(pretrain_cmd.pretrain)
+app.command("extract")(extract_cmd.extract)
+app.command("retrieve")(retrieve_cmd.retrieve)
+app.command("info")(info_cmd.info)
+app.command("demo")(demo_cmd.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"clipcop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Self-supervised video representation learning by Video Clip Order Prediction."""
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
+    return f"warning: {message}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors end in one ``clipcop: error: ...`` line and exit code 2."""
+    warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=list(argv) if argv is not None else None, prog_name="clipcop", standalone_mode=False)
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.Abort:
+        sys.stderr.write("clipcop: aborted\n")
+        return 130
+    except click_exceptions.NoArgsIsHelpError as err:
+        sys.stdout.write(err.ctx.get_help() + "\n" if err.ctx else "")
+        return 0
+    except click_exceptions.UsageError as err:
+        where = f" {err.ctx.command_path.removeprefix('clipcop').strip()}" if err.ctx else ""
+        sys.stderr.write(f"clipcop{where}: error: {err.format_message()} (see --help)\n")
+        return 2
+    except click_exceptions.ClickException as err:
+        sys.stderr.write(f"clipcop: error: {err.format_message()}\n")
+        return err.exit_code
+    except ClipcopError as err:
+        sys.stderr.write(f"clipcop: error: {' '.join(str(err).split())}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("clipcop: interrupted\n")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

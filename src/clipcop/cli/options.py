@@ -1,0 +1,38 @@
+"""Option aliases shared by several commands, so a flag means the same everywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Arch = Annotated[str, typer.Option("--arch", help="Backbone: c3d, r3d or r21d.")]
+Width = Annotated[int, typer.Option("--width", help="Channels of the first stage (64 = the paper; 16 for CPUs).")]
+ClipLen = Annotated[int, typer.Option("--cl", help="Frames per clip.")]
+Interval = Annotated[int, typer.Option("--it", help="Frames between consecutive clips of a tuple.")]
+TupleLen = Annotated[int, typer.Option("--tl", help="Clips per tuple, 2..5 (tl! order classes).")]
+Resize = Annotated[str, typer.Option("--resize", help="Frame size at decode, HEIGHTxWIDTH.")]
+Crop = Annotated[int, typer.Option("--crop", help="Square crop (random in training, centre in evaluation).")]
+Data = Annotated[str, typer.Option("--data", help="Dataset folder (UCF101, HMDB51 or class folders), or 'synthetic'.")]
+Dataset = Annotated[str | None, typer.Option("--dataset", help="Force the layout: ucf101, hmdb51 or folder.")]
+Split = Annotated[int, typer.Option("--split", help="Train/test split 1-3.")]
+Workers = Annotated[int, typer.Option("--workers", help="Data-loading (and probing) worker processes.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 on CUDA, fp32 on CPU), bf16 or fp32.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed for initialisation, data order and augmentation.")]
+Backend = Annotated[str, typer.Option("--backend", help="Video decoder: auto (decord, then PyAV), decord or pyav.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables on stderr.")]
+Checkpoint = Annotated[str | None, typer.Option("--checkpoint", help="A clipcop checkpoint (.safetensors).")]
+Random = Annotated[
+    bool, typer.Option("--random", help="Use a randomly initialised backbone (the baseline); needs --arch.")
+]
+MaybeArch = Annotated[str | None, typer.Option("--arch", help="Backbone for --random: c3d, r3d or r21d.")]
+MaybeWidth = Annotated[int | None, typer.Option("--width", help="Backbone width (default: the checkpoint's, or 64).")]
+MaybeClipLen = Annotated[int | None, typer.Option("--cl", help="Frames per clip (default: the checkpoint's, or 16).")]
+MaybeResize = Annotated[
+    str | None, typer.Option("--resize", help="HEIGHTxWIDTH at decode (default: the checkpoint's).")
+]
+MaybeCrop = Annotated[int | None, typer.Option("--crop", help="Centre crop (default: the checkpoint's, or 112).")]
+Layer = Annotated[str, typer.Option("--layer", help="Tap: conv1 .. conv5.")]
+BatchVideos = Annotated[int, typer.Option("--batch-size", help="Videos per batch.")]

@@ -1,0 +1,32 @@
+"""Results to stdout (plain ``key: value`` lines, or one JSON object with ``--json``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def emit(result: dict[str, Any], *, as_json: bool) -> None:
+    """Write ``result`` to stdout: JSON when asked, else one ``key: value`` line per scalar entry."""
+    if as_json:
+        sys.stdout.write(json.dumps(_clean(result), sort_keys=False) + "\n")
+        return
+    for key, value in result.items():
+        if isinstance(value, dict | list):
+            continue
+        if isinstance(value, float):
+            value = f"{value:.4f}"
+        sys.stdout.write(f"{key}: {value}\n")
+    sys.stdout.flush()

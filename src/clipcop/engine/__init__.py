@@ -1,0 +1,1 @@
+"""Training and evaluation machinery shared by every workflow: loops, checkpoints, seeding, devices."""

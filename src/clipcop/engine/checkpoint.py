@@ -1,0 +1,99 @@
+"""Checkpoints as safetensors with JSON metadata; pickles are refused because loading them runs code.
+
+A clipcop checkpoint holds the model weights and, under the metadata key ``clipcop``, a JSON object with
+what the model is (``kind``, ``arch``, ``width``, ``tuple``...), how it was trained (the full run config),
+its metrics, epoch, step, seed, and the clipcop version. ``clipcop info`` prints that object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from clipcop._version import __version__
+from clipcop.engine.atomic import write_atomic
+from clipcop.errors import CheckpointError
+
+FORMAT = "clipcop.checkpoint/1"
+META_KEY = "clipcop"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Weights and metadata read from a checkpoint file."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+    def section(self, prefix: str) -> dict[str, torch.Tensor]:
+        """The tensors under ``prefix.`` with the prefix removed (e.g. ``backbone``)."""
+        cut = len(prefix) + 1
+        return {k[cut:]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
+
+
+def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
+    """Write ``tensors`` and ``meta`` (JSON-serialisable) to ``path`` atomically."""
+    payload = {"format": FORMAT, "version": __version__, **meta}
+    header = {META_KEY: json.dumps(payload, sort_keys=True)}
+    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    return write_atomic(path, lambda tmp: save_file(cpu, str(tmp), metadata=header))
+
+
+def _sniff(path: Path) -> None:
+    """Refuse pickles (``torch.save`` zips and raw pickles) before anything parses the file."""
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    if len(head) == 9 and head[8:9] == b"{":  # u64 header length, then the JSON header
+        return
+    if head[:2] == b"PK" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
+        raise CheckpointError(
+            f"{path} is a pickle (torch.save) file; clipcop only loads safetensors checkpoints, "
+            "because unpickling can run arbitrary code"
+        )
+    raise CheckpointError(f"{path} is truncated or not a safetensors file")
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The clipcop metadata of a checkpoint, without loading its tensors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    _sniff(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is truncated or not a safetensors file ({err})") from None
+    if META_KEY not in header:
+        raise CheckpointError(f"{path} is a safetensors file but not a clipcop checkpoint (no metadata)")
+    try:
+        meta: dict[str, Any] = json.loads(header[META_KEY])
+    except ValueError:
+        raise CheckpointError(f"{path} has unreadable clipcop metadata") from None
+    return meta
+
+
+def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:
+    """Read a clipcop checkpoint; ``kind`` (e.g. ``"vcop"``) rejects checkpoints of another kind."""
+    path = Path(path)
+    meta = read_meta(path)
+    if kind is not None and meta.get("kind") != kind:
+        raise CheckpointError(f"{path} is a {meta.get('kind', 'unknown')!r} checkpoint, not {kind!r}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} is truncated or damaged ({err})") from None
+    return Checkpoint(path, tensors, meta)
+
+
+def prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with every key put under ``prefix.``."""
+    return {f"{prefix}.{k}": v for k, v in state.items()}

@@ -1,0 +1,66 @@
+"""Multi-process training through ``torchrun`` (PyTorch DDP): process-group setup and rank helpers.
+
+Under ``torchrun`` the environment carries ``WORLD_SIZE``/``RANK``/``LOCAL_RANK``; clipcop then joins
+the process group (NCCL on GPUs, gloo on the CPU), shards data by rank, and lets rank 0 alone log and
+write files.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+
+def launched_by_torchrun() -> bool:
+    """True inside a ``torchrun`` job with more than one process."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def init_distributed(device: torch.device) -> bool:
+    """Join the process group when launched by torchrun; returns True when distributed."""
+    if not launched_by_torchrun():
+        return False
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, timeout=timedelta(minutes=30))
+    return True
+
+
+def rank() -> int:
+    """This process's global rank (0 when not distributed)."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def world_size() -> int:
+    """Number of processes (1 when not distributed)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def is_main() -> bool:
+    """True on the process that logs and writes files."""
+    return rank() == 0
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum ``tensor`` over processes in place (identity when not distributed)."""
+    if world_size() > 1:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def barrier() -> None:
+    """Wait for every process (no-op when not distributed)."""
+    if world_size() > 1:
+        dist.barrier()
+
+
+def broadcast_object(value: object) -> object:
+    """Rank 0's ``value`` on every process."""
+    if world_size() == 1:
+        return value
+    holder = [value]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]

@@ -1,0 +1,37 @@
+"""Errors a user can cause, each rendered by the CLI as one line and a non-zero exit.
+
+Library code raises these (never ``SystemExit``) so that scripts importing clipcop can catch them.
+"""
+
+from __future__ import annotations
+
+
+class ClipcopError(Exception):
+    """Base class for errors caused by input: paths, arguments, videos, checkpoints, feature files."""
+
+    exit_code = 2
+
+
+class UsageError(ClipcopError):
+    """An argument or option value that cannot work (e.g. ``tl`` outside 2..5)."""
+
+
+class DataError(ClipcopError):
+    """A dataset that is missing, empty, mislabelled or in a layout clipcop cannot read."""
+
+
+class VideoDecodeError(ClipcopError):
+    """A video file that cannot be opened or decoded; the message names the file."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"cannot decode video {path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+class CheckpointError(ClipcopError):
+    """A checkpoint that is not a clipcop safetensors file, is truncated, or belongs to another model."""
+
+
+class FeatureFileError(ClipcopError):
+    """A feature or index file that is missing, malformed or does not match what it is used with."""

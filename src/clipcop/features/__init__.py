@@ -1,0 +1,1 @@
+"""Feature extraction to files: N evenly spaced clips per video, any tap, global or spatiotemporal pooling."""

@@ -1,0 +1,122 @@
+"""Running a backbone over evenly spaced clips of every video and streaming the pooled features to a file.
+
+Sec. IV-B: 10 clips per video (20 for video QA, Sec. IV-D), centre crops, features from any tap. Under
+torchrun every process extracts its share of the videos and writes its rows into the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from clipcop.backbones.base import VideoBackbone
+from clipcop.clips.datasets import EvalClipsDataset, VideoRef
+from clipcop.clips.transforms import normalize
+from clipcop.config import ClipGeometry
+from clipcop.engine.device import Runtime
+from clipcop.engine.distributed import barrier, is_main, rank, world_size
+from clipcop.engine.evaluate import make_loader
+from clipcop.engine.reporting import Reporter
+from clipcop.engine.sampler import EpochSampler
+from clipcop.features.pooling import pool_tap, pooled_dim
+from clipcop.features.store import FeatureWriter
+
+
+@dataclass(frozen=True)
+class ExtractionStats:
+    """What an extraction produced."""
+
+    path: Path
+    videos: int
+    clips: int
+    dim: int
+    failed: list[str]
+
+
+def _gather_failed(local: list[int]) -> list[int]:
+    if world_size() == 1:
+        return local
+    import torch.distributed as dist
+
+    holder: list[list[int] | None] = [None] * world_size()
+    dist.all_gather_object(holder, local)
+    return sorted({i for part in holder if part for i in part})
+
+
+@torch.no_grad()
+def extract_to_file(
+    backbone: VideoBackbone,
+    videos: Sequence[VideoRef],
+    video_ids: Sequence[str],
+    out: Path,
+    *,
+    clip_len: int,
+    num_clips: int,
+    geometry: ClipGeometry,
+    layer: str,
+    pool: str,
+    runtime: Runtime,
+    meta: dict[str, Any],
+    batch_size: int = 8,
+    workers: int = 2,
+    dtype: str = "float32",
+    backend: str = "auto",
+    reporter: Reporter | None = None,
+) -> ExtractionStats:
+    """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`)."""
+    reporter = reporter or Reporter()
+    backbone.eval()
+    deepest = backbone.num_features
+    dim = pooled_dim(pool, backbone.tap_channels(layer), deepest)
+    rows = len(videos) * num_clips
+    full_meta = {
+        **meta,
+        "video_ids": list(video_ids),
+        "layer": layer,
+        "pool": pool,
+        "clips": num_clips,
+        "clip_len": clip_len,
+        "resize": list(geometry.resize),
+        "crop": geometry.crop,
+    }
+    writer = FeatureWriter(out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main())
+    barrier()
+    dataset = EvalClipsDataset(videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend)
+    sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
+    loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
+    failed: list[int] = []
+    done: set[int] = set()
+    with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
+        for batch in loader:
+            clips = batch["clips"]  # (B, N, 3, T, H, W) uint8
+            x = normalize(runtime.inputs(clips.flatten(0, 1)))
+            if runtime.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last_3d)
+            with runtime.autocast():
+                tap = backbone.forward_intermediates(x, [layer])[layer]
+            feats = pool_tap(tap, pool, deepest).view(len(clips), num_clips, dim).cpu().numpy()
+            for k, index in enumerate(batch["index"].tolist()):
+                if index in done:  # padding repeats a few videos when sharding unevenly
+                    continue
+                done.add(index)
+                if int(batch["failed_reads"][k]):
+                    failed.append(index)
+                    feats[k] = 0.0
+                first = index * num_clips
+                writer.write_rows(first, feats[k], np.full(num_clips, index), batch["starts"][k].numpy())
+            bar.advance(len(clips) * world_size())
+    failed_all = _gather_failed(failed)
+    barrier()
+    failed_ids = [video_ids[i] for i in failed_all]
+    if is_main():
+        writer.write_labels(np.array([v.label for v in videos], dtype=np.int64))
+        writer.finish({"failed": failed_ids})
+        if failed_ids:
+            reporter.warn(f"{len(failed_ids)} videos failed to decode and were left out, e.g. {failed_ids[0]}")
+    barrier()
+    return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)

@@ -1,0 +1,194 @@
+"""A feature file: safetensors written as a stream, read back memory-mapped.
+
+All shapes are known before extraction starts (videos x clips x dim), so the header is written first with
+room to spare, rows are written in place as batches finish (memory does not grow with the dataset, and
+several processes can each write their own rows), and the header is rewritten at the end with what only
+then is known (e.g. which videos failed). The result is an ordinary safetensors file.
+
+Tensors: ``features`` (videos*clips, D), ``video`` (videos*clips,) int64 row -> video number,
+``start`` (videos*clips,) int64 first frame of the clip, ``labels`` (videos,) int64 (-1: unlabelled).
+Metadata key ``clipcop`` holds JSON: video ids, class names, layer, pool, clips, checkpoint, dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clipcop.errors import FeatureFileError
+
+META_KEY = "clipcop"
+FORMAT = "clipcop.features/1"
+_DTYPES = {"float32": ("F32", np.float32), "float16": ("F16", np.float16), "int64": ("I64", np.int64)}
+_CODES = {code: np.dtype(dt) for code, dt in _DTYPES.values()}
+
+
+def _header_bytes(layout: dict[str, Any], meta: dict[str, Any], size: int | None = None) -> bytes:
+    header = {**layout, "__metadata__": {META_KEY: json.dumps(meta, sort_keys=True)}}
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    if size is not None:
+        if len(raw) > size:
+            raise ValueError("header grew past its reserved size")
+        raw = raw + b" " * (size - len(raw))
+    return raw
+
+
+class FeatureWriter:
+    """Writes one feature file in place; ``finish`` makes it visible under its final name."""
+
+    RESERVE = 1 << 16
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        rows: int,
+        dim: int,
+        videos: int,
+        meta: dict[str, Any],
+        dtype: str = "float32",
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+        self.meta = {"format": FORMAT, **meta}
+        code, np_dtype = _DTYPES[dtype]
+        self.dtype = np.dtype(np_dtype)
+        specs = [
+            ("features", code, [rows, dim], self.dtype.itemsize * rows * dim),
+            ("video", "I64", [rows], 8 * rows),
+            ("start", "I64", [rows], 8 * rows),
+            ("labels", "I64", [videos], 8 * videos),
+        ]
+        self.layout: dict[str, Any] = {}
+        offset = 0
+        for name, code_, shape, nbytes in specs:
+            self.layout[name] = {"dtype": code_, "shape": shape, "data_offsets": [offset, offset + nbytes]}
+            offset += nbytes
+        guess = len(_header_bytes(self.layout, self.meta)) + self.RESERVE
+        self.header_size = (guess + 7) // 8 * 8
+        self.data_start = 8 + self.header_size
+        self.total = self.data_start + offset
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.tmp, "wb") as handle:
+                handle.write(struct.pack("<Q", self.header_size))
+                handle.write(_header_bytes(self.layout, self.meta, self.header_size))
+                handle.truncate(self.total)
+
+    def _write(self, name: str, first_row: int, array: np.ndarray) -> None:
+        begin = self.layout[name]["data_offsets"][0]
+        row_bytes = array[0].nbytes if array.ndim > 1 else array.itemsize
+        with open(self.tmp, "r+b") as handle:
+            handle.seek(self.data_start + begin + first_row * row_bytes)
+            handle.write(np.ascontiguousarray(array).tobytes())
+
+    def write_rows(self, first_row: int, features: np.ndarray, video: np.ndarray, start: np.ndarray) -> None:
+        """Write rows ``first_row ..`` of features and their video numbers and clip starts."""
+        self._write("features", first_row, features.astype(self.dtype, copy=False))
+        self._write("video", first_row, video.astype(np.int64, copy=False))
+        self._write("start", first_row, start.astype(np.int64, copy=False))
+
+    def write_labels(self, labels: np.ndarray) -> None:
+        """Write the per-video labels."""
+        self._write("labels", 0, labels.astype(np.int64, copy=False))
+
+    def finish(self, extra_meta: dict[str, Any]) -> Path:
+        """Rewrite the header with ``extra_meta`` and move the file to its final name."""
+        self.meta.update(extra_meta)
+        raw = _header_bytes(self.layout, self.meta)
+        if len(raw) <= self.header_size:
+            with open(self.tmp, "r+b") as handle:
+                handle.seek(8)
+                handle.write(_header_bytes(self.layout, self.meta, self.header_size))
+                handle.flush()
+                os.fsync(handle.fileno())
+        else:
+            self._rewrite_with_larger_header(raw)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def _rewrite_with_larger_header(self, raw: bytes) -> None:
+        size = (len(raw) + 7) // 8 * 8
+        moved = self.tmp.with_name(self.tmp.name + ".grow")
+        with open(self.tmp, "rb") as src, open(moved, "wb") as dst:
+            dst.write(struct.pack("<Q", size))
+            dst.write(raw + b" " * (size - len(raw)))
+            src.seek(self.data_start)
+            while chunk := src.read(1 << 24):
+                dst.write(chunk)
+        os.replace(moved, self.tmp)
+
+
+@dataclass(frozen=True)
+class FeatureFile:
+    """A feature file, its arrays memory-mapped (nothing is read until used)."""
+
+    path: Path
+    features: np.ndarray
+    video: np.ndarray
+    start: np.ndarray
+    labels: np.ndarray
+    meta: dict[str, Any]
+
+    @property
+    def video_ids(self) -> list[str]:
+        """Video identifiers (paths relative to the dataset's video root), in video-number order."""
+        ids: list[str] = self.meta.get("video_ids", [])
+        return ids
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names (empty for unlabelled videos)."""
+        names: list[str] = self.meta.get("classes", [])
+        return names
+
+    @property
+    def dim(self) -> int:
+        """Feature dimension."""
+        return int(self.features.shape[1])
+
+    @property
+    def failed(self) -> list[str]:
+        """Videos that could not be decoded (their rows are zeros and are excluded from search)."""
+        failed: list[str] = self.meta.get("failed", [])
+        return failed
+
+    def valid_videos(self) -> np.ndarray:
+        """Boolean mask over videos: True for those that decoded."""
+        bad = set(self.failed)
+        return np.array([vid not in bad for vid in self.video_ids], dtype=bool)
+
+
+def read_features(path: str | Path) -> FeatureFile:
+    """Open a feature file written by :class:`FeatureWriter` (or any safetensors file with that layout)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FeatureFileError(f"feature file {path} does not exist")
+    try:
+        with open(path, "rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            if size > 1 << 31:
+                raise ValueError("header size out of range")
+            header = json.loads(handle.read(size))
+        meta = json.loads(header.pop("__metadata__", {}).get(META_KEY, "{}"))
+        arrays = {}
+        for name in ("features", "video", "start", "labels"):
+            spec = header[name]
+            begin, end = spec["data_offsets"]
+            dtype = _CODES[spec["dtype"]]
+            count = int(np.prod(spec["shape"]))
+            if end - begin != count * dtype.itemsize or 8 + size + end > path.stat().st_size:
+                raise ValueError(f"tensor {name} is truncated")
+            arrays[name] = np.memmap(path, dtype=dtype, mode="r", offset=8 + size + begin, shape=tuple(spec["shape"]))
+    except (OSError, ValueError, KeyError, struct.error) as err:
+        raise FeatureFileError(f"{path} is not a clipcop feature file ({err})") from None
+    if meta.get("format") != FORMAT:
+        raise FeatureFileError(f"{path} is a safetensors file but not a clipcop feature file")
+    return FeatureFile(path, arrays["features"], arrays["video"], arrays["start"], arrays["labels"], meta)

@@ -1,0 +1,1 @@
+"""Heads on top of a backbone: the VCOP order head, the action classifier, the E-SA QA model."""

@@ -1,0 +1,1 @@
+"""Metrics as plain functions over arrays: retrieval top-k, classification, question answering."""

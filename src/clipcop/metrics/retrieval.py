@@ -1,0 +1,28 @@
+"""Top-k retrieval accuracy (Sec. IV-B): a query counts as a hit at k when any of its k nearest gallery
+items has the query's class. Written over FAISS's ``(D, I)`` result arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+DEFAULT_KS = (1, 5, 10, 20, 50)
+
+
+def first_hit_rank(neighbours: np.ndarray, gallery_labels: np.ndarray, query_labels: np.ndarray) -> np.ndarray:
+    """0-based rank of the first neighbour with the query's class, or ``k`` (no hit) per query."""
+    matches = gallery_labels[neighbours] == query_labels[:, None]  # (nq, k)
+    matches &= neighbours >= 0  # FAISS marks missing neighbours with -1
+    return np.where(matches.any(axis=1), matches.argmax(axis=1), neighbours.shape[1])
+
+
+def topk_accuracy(
+    neighbours: np.ndarray,
+    gallery_labels: np.ndarray,
+    query_labels: np.ndarray,
+    ks: Sequence[int] = DEFAULT_KS,
+) -> dict[int, float]:
+    """``{k: fraction of queries with a same-class item among their k nearest}`` for each ``k``."""
+    ranks = first_hit_rank(neighbours, gallery_labels, query_labels)
+    return {int(k): float((ranks < k).mean()) if len(ranks) else float("nan") for k in ks}

@@ -1,0 +1,1 @@
+"""The built-in synthetic dataset: real video files whose classes differ by motion only."""

@@ -1,0 +1,202 @@
+"""Writing the synthetic dataset to disk in the UCF101 layout, and the cached built-in copy.
+
+``UCF-101/<Class>/v_<Class>_gXX_cYY.avi`` (MPEG-4 Part 2 in AVI, as UCF101 ships) plus
+``ucfTrainTestlist/`` with CRLF split files, so everything that reads UCF101 reads this. Groups play the
+role of UCF101's 25 actor groups: split k tests on the k-th block of 28% of the groups, like g01-g07 for
+split 1. Each video's content is a function of (seed, class, index) alone. ``facts.json`` records what
+every video shows, for the synthetic question answering set.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import multiprocessing as mp
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clipcop.engine.atomic import write_text_atomic
+from clipcop.errors import UsageError
+from clipcop.paths import cache_dir
+from clipcop.synth.motions import MOTIONS
+from clipcop.synth.video import VideoFacts, render_video
+from clipcop.videos.writer import write_video
+
+CLIPS_PER_GROUP = 4
+UCF_GROUPS, UCF_TEST_GROUPS = 25, 7
+FORMAT = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynthSpec:
+    """What to generate. Defaults are sized for the CPU demo and the tests (a few MB, ~20 s)."""
+
+    classes: int = 10
+    videos_per_class: int = 40
+    frames: int = 80
+    size: tuple[int, int] = (48, 64)
+    seed: int = 0
+    fps: float = 25.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.classes <= len(MOTIONS):
+            raise UsageError(f"--classes must be 1..{len(MOTIONS)} (one per motion kind), not {self.classes}")
+        if self.videos_per_class < 2:
+            raise UsageError("--videos-per-class must be at least 2 (one train and one test video)")
+        if self.frames < 8:
+            raise UsageError(f"--frames must be at least 8, not {self.frames}")
+        height, width = self.size
+        if height < 16 or width < 16 or height % 2 or width % 2:
+            raise UsageError(f"--size {height}x{width}: both sides must be even and at least 16")
+
+    def class_names(self) -> list[str]:
+        """Class folder names in class-id order."""
+        return list(MOTIONS)[: self.classes]
+
+
+def colour_name(rgb: tuple[float, float, float]) -> str:
+    """A plain colour word for a bright RGB colour (used in questions and answers)."""
+    hue, sat, _ = colorsys.rgb_to_hsv(*rgb)
+    if sat < 0.25:
+        return "white"
+    bounds = [
+        (0.04, "red"),
+        (0.11, "orange"),
+        (0.19, "yellow"),
+        (0.45, "green"),
+        (0.55, "cyan"),
+        (0.72, "blue"),
+        (0.85, "purple"),
+        (0.95, "pink"),
+        (1.01, "red"),
+    ]
+    return next(name for limit, name in bounds if hue < limit)
+
+
+def video_name(cls: str, index: int) -> tuple[int, str]:
+    """Group number and UCF101-style file name of video ``index`` of class ``cls``."""
+    group = index // CLIPS_PER_GROUP + 1
+    return group, f"v_{cls}_g{group:02d}_c{index % CLIPS_PER_GROUP + 1:02d}.avi"
+
+
+def test_groups(split: int, groups: int) -> set[int]:
+    """Groups tested in ``split`` (1-3): the same 7-of-25 blocks as UCF101, scaled to ``groups``."""
+    lo, hi = UCF_TEST_GROUPS * (split - 1), UCF_TEST_GROUPS * split
+    return {g for g in range(1, groups + 1) if lo <= (g - 1) * UCF_GROUPS // groups < hi}
+
+
+def _render_one(task: tuple[SynthSpec, int, int, str]) -> dict[str, Any]:
+    spec, label, index, path = task
+    rng = np.random.default_rng([spec.seed, label, index])
+    frames = round(spec.frames * rng.uniform(0.85, 1.15))
+    cls = spec.class_names()[label]
+    video, facts = render_video(cls, rng, frames=frames, height=spec.size[0], width=spec.size[1])
+    write_video(path, video, fps=spec.fps)
+    return _facts_record(facts, frames)
+
+
+def _facts_record(facts: VideoFacts, frames: int) -> dict[str, Any]:
+    return {
+        "motion": facts.motion,
+        "direction": facts.direction,
+        "frames": frames,
+        "objects": [{**asdict(o), "colour": colour_name(o.color)} for o in facts.objects],
+    }
+
+
+def _crlf(lines: list[str]) -> str:
+    return "".join(line + "\r\n" for line in lines)
+
+
+def write_synthetic(
+    out: str | Path,
+    spec: SynthSpec | None = None,
+    *,
+    workers: int = 2,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Generate the synthetic dataset into ``out`` (UCF101 layout) and return ``out``.
+
+    >>> write_synthetic("/tmp/synth", SynthSpec(classes=4, videos_per_class=8))  # doctest: +SKIP
+    """
+    spec = spec or SynthSpec()
+    out = Path(out)
+    names = spec.class_names()
+    videos = out / "UCF-101"
+    lists = out / "ucfTrainTestlist"
+    tasks, rels = [], []
+    for label, cls in enumerate(names):
+        (videos / cls).mkdir(parents=True, exist_ok=True)
+        for index in range(spec.videos_per_class):
+            _, name = video_name(cls, index)
+            tasks.append((spec, label, index, str(videos / cls / name)))
+            rels.append((label, index, f"{cls}/{name}"))
+    facts: list[dict[str, Any]] = []
+    if workers > 1:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for done, record in enumerate(pool.imap(_render_one, tasks, chunksize=4), start=1):
+                facts.append(record)
+                if on_progress:
+                    on_progress(done, len(tasks))
+    else:
+        for done, task in enumerate(tasks, start=1):
+            facts.append(_render_one(task))
+            if on_progress:
+                on_progress(done, len(tasks))
+    lists.mkdir(parents=True, exist_ok=True)
+    groups = (spec.videos_per_class + CLIPS_PER_GROUP - 1) // CLIPS_PER_GROUP
+    write_text_atomic(lists / "classInd.txt", _crlf([f"{i + 1} {n}" for i, n in enumerate(names)]))
+    for split in (1, 2, 3):
+        tested = test_groups(split, groups)
+        train = [f"{rel} {label + 1}" for label, index, rel in rels if video_name(names[label], index)[0] not in tested]
+        test = [rel for label, index, rel in rels if video_name(names[label], index)[0] in tested]
+        write_text_atomic(lists / f"trainlist0{split}.txt", _crlf(train))
+        write_text_atomic(lists / f"testlist0{split}.txt", _crlf(test))
+    record = {
+        "format": FORMAT,
+        "spec": asdict(spec),
+        "videos": {rel: f for (_, _, rel), f in zip(rels, facts, strict=True)},
+    }
+    write_text_atomic(out / "facts.json", json.dumps(record, indent=1))
+    return out
+
+
+def synthetic_cache_path(spec: SynthSpec) -> Path:
+    """Where the built-in copy for ``spec`` lives in the cache folder."""
+    h, w = spec.size
+    key = f"v{FORMAT}-c{spec.classes}-n{spec.videos_per_class}-f{spec.frames}-{h}x{w}-s{spec.seed}"
+    return cache_dir() / "synthetic" / key
+
+
+def ensure_synthetic(
+    spec: SynthSpec | None = None,
+    *,
+    workers: int = 2,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, bool]:
+    """The cached built-in dataset, generated on first use; returns ``(path, generated_now)``.
+
+    Generation happens in a temporary folder renamed into place, so concurrent or killed runs never
+    see a half-written dataset.
+    """
+    spec = spec or SynthSpec()
+    final = synthetic_cache_path(spec)
+    if (final / "facts.json").is_file():
+        return final, False
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # left half-written by an older version or a crash before the rename existed
+        shutil.rmtree(final, ignore_errors=True)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_synthetic(tmp, spec, workers=workers, on_progress=on_progress)
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final, True

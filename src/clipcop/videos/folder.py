@@ -1,0 +1,71 @@
+"""The generic ``folder`` layout: class sub-folders of videos, or a flat folder of unlabelled videos.
+
+Split files are optional: ``splits/trainlist0{k}.txt`` / ``splits/testlist0{k}.txt`` (one relative path
+per line; ``train.txt`` / ``test.txt`` for every split). Without them 30% of each class goes to test by a
+hash of the file path, the same on every machine and independent of what else is in the folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clipcop.errors import DataError
+from clipcop.videos.layouts import DatasetSplit, VideoItem, list_videos, read_lines, stable_fraction
+
+TEST_FRACTION = 0.3
+
+
+def _split_files(data: Path, split: int) -> tuple[Path, Path] | None:
+    folder = data / "splits"
+    for train, test in ((f"trainlist0{split}.txt", f"testlist0{split}.txt"), ("train.txt", "test.txt")):
+        if (folder / train).is_file() and (folder / test).is_file():
+            return folder / train, folder / test
+    return None
+
+
+def load(data: Path, split: int) -> DatasetSplit:
+    """Split ``split`` of a folder of class sub-folders (or of unlabelled videos) at ``data``."""
+    videos = list_videos(data)
+    if not videos:
+        raise DataError(f"no video files found under {data}")
+    nested = [v for v in videos if "/" in v]
+    labelled = len(nested) == len(videos)
+    classes = tuple(sorted({v.split("/")[0] for v in nested})) if labelled else ()
+    lookup = {name: i for i, name in enumerate(classes)}
+
+    def item(rel: str) -> VideoItem:
+        return VideoItem(rel, lookup[rel.split("/")[0]] if labelled else -1)
+
+    files = _split_files(data, split)
+    notes: list[str] = []
+    missing: list[str] = []
+    if files is not None:
+        on_disk = set(videos)
+        chosen = []
+        for path in files:
+            rels = [line.split()[0].replace("\\", "/") for line in read_lines(path)]
+            missing += [r for r in rels if r not in on_disk]
+            unknown = [r for r in rels if r in on_disk and labelled and r.split("/")[0] not in lookup]
+            if unknown:
+                raise DataError(f"{path.name}: {unknown[0]} is not inside a class folder")
+            chosen.append(tuple(item(r) for r in rels if r in on_disk))
+        train, test = chosen
+        notes.append(f"split files {files[0].name} / {files[1].name}")
+    else:
+        train = tuple(item(v) for v in videos if stable_fraction(f"{split}:{v}") >= TEST_FRACTION)
+        test = tuple(item(v) for v in videos if stable_fraction(f"{split}:{v}") < TEST_FRACTION)
+        notes.append(f"no split files: deterministic {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%} split by path hash")
+    if not labelled:
+        notes.append("videos are not in class folders: no labels")
+    return DatasetSplit(
+        name=data.name,
+        layout="folder",
+        data_root=data,
+        video_root=data,
+        split=split,
+        classes=classes,
+        train=train,
+        test=test,
+        missing=tuple(missing),
+        notes=tuple(notes),
+    )

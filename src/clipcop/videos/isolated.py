@@ -1,0 +1,138 @@
+"""Probing videos in worker processes with a time limit, so a corrupt file can never hang or crash us.
+
+A decoder that loops forever or segfaults on a damaged file takes only its worker process with it:
+the file is reported as unreadable (by name) and a fresh worker carries on with the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from clipcop.errors import VideoDecodeError
+from clipcop.videos.decoder import VideoInfo, probe_video
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """The result of probing one file: ``info`` when readable, else ``error`` saying why."""
+
+    index: int
+    info: VideoInfo | None
+    error: str | None
+
+
+def probe_file(path: str, backend: str) -> tuple[VideoInfo | None, str | None]:
+    try:
+        return probe_video(path, backend=backend), None
+    except VideoDecodeError as err:
+        return None, err.reason
+    except Exception as err:  # any decoder failure is the file's problem, reported not raised
+        return None, f"{type(err).__name__}: {err}"[:200]
+
+
+ProbeFn = Callable[[str, str], tuple[VideoInfo | None, str | None]]
+"""``(path, backend) -> (info, error)``; a top-level function so worker processes can import it."""
+
+
+def _worker_main(conn: Connection, backend: str, probe: ProbeFn) -> None:
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        index, path = task
+        info, error = probe(path, backend)
+        conn.send((index, info, error))
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    task: int | None = None
+    started: float = 0.0
+
+
+def probe_isolated(
+    paths: Sequence[Path],
+    *,
+    workers: int = 2,
+    timeout: float = 120.0,
+    backend: str = "auto",
+    probe: ProbeFn | None = None,
+) -> Iterator[ProbeOutcome]:
+    """Probe every path, yielding one :class:`ProbeOutcome` per path as results arrive (any order).
+
+    ``workers=0`` probes in this process (no protection against hangs; for tiny sets). ``probe``
+    replaces the decoder probe (it must be importable by name from a fresh process).
+    """
+    probe = probe or probe_file
+    if workers <= 0:
+        for index, path in enumerate(paths):
+            info, error = probe(str(path), backend)
+            yield ProbeOutcome(index, info, error)
+        return
+    ctx = mp.get_context("spawn")
+    pending = deque(enumerate(paths))
+    pool: list[_Worker] = []
+
+    def spawn() -> _Worker:
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_worker_main, args=(child, backend, probe), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    try:
+        pool = [spawn() for _ in range(min(workers, len(paths)))]
+        while pending or any(w.task is not None for w in pool):
+            for worker in pool:
+                if worker.task is None and pending:
+                    index, path = pending.popleft()
+                    worker.conn.send((index, str(path)))
+                    worker.task, worker.started = index, time.monotonic()
+            busy = [w for w in pool if w.task is not None]
+            handles: list[object] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            wait(handles, timeout=1.0)  # type: ignore[arg-type]
+            now = time.monotonic()
+            for slot, worker in enumerate(pool):
+                if worker.task is None:
+                    continue
+                if worker.conn.poll():
+                    try:
+                        index, info, error = worker.conn.recv()
+                    except EOFError:  # the worker died; its pipe closed without an answer
+                        pass
+                    else:
+                        worker.task = None
+                        yield ProbeOutcome(index, info, error)
+                        continue
+                died = not worker.process.is_alive() or worker.conn.closed
+                late = now - worker.started > timeout
+                if died or late:
+                    worker.process.join(0.5)
+                    reason = (
+                        f"decoder crashed (exit code {worker.process.exitcode})"
+                        if died
+                        else f"decoding took longer than {timeout:.0f} s (killed)"
+                    )
+                    task = worker.task
+                    worker.process.kill()
+                    worker.process.join(5)
+                    pool[slot] = spawn()
+                    yield ProbeOutcome(task, None, reason)
+    finally:
+        for worker in pool:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        for worker in pool:
+            worker.process.join(2)
+            if worker.process.is_alive():
+                worker.process.kill()

@@ -1,0 +1,153 @@
+"""The probe manifest: every video probed once (frames, fps, size, or why it is unreadable), cached.
+
+The manifest is a JSON file beside the data (``<video root>/.clipcop/manifest.json``) or, when the data
+folder is read-only, in the cache folder. An entry is reused while the file's size and modification time
+are unchanged, so a later run probes only new or changed files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from clipcop.paths import cache_dir, is_writable_dir
+from clipcop.videos.decoder import VideoInfo
+from clipcop.videos.isolated import probe_isolated
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManifestEntry:
+    """One probed file: its identity (size, mtime) and either ``info`` or the ``error`` that stopped it."""
+
+    size: int
+    mtime_ns: int
+    info: VideoInfo | None
+    error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """Probe results for the videos under ``video_root``, keyed by relative POSIX path."""
+
+    video_root: Path
+    location: Path
+    entries: dict[str, ManifestEntry]
+    probed: int
+    reused: int
+
+    def info(self, rel: str) -> VideoInfo | None:
+        """The probed info of ``rel``, or None if it is unreadable or unknown."""
+        entry = self.entries.get(rel)
+        return entry.info if entry else None
+
+    def error(self, rel: str) -> str | None:
+        """Why ``rel`` could not be read (None when it can)."""
+        entry = self.entries.get(rel)
+        return entry.error if entry else "not probed"
+
+
+def manifest_location(video_root: Path) -> Path:
+    """Where the manifest for ``video_root`` lives: beside the data, or in the cache when read-only."""
+    beside = video_root / ".clipcop"
+    if (beside.is_dir() and is_writable_dir(beside)) or (not beside.exists() and is_writable_dir(video_root)):
+        return beside / "manifest.json"
+    key = hashlib.sha1(str(video_root.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "manifests" / f"{key}.json"
+
+
+def _read(location: Path) -> dict[str, ManifestEntry]:
+    try:
+        raw = json.loads(location.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+        return {}
+    entries = {}
+    for rel, item in raw.get("videos", {}).items():
+        try:
+            info = VideoInfo(**item["info"]) if item.get("info") else None
+            entries[rel] = ManifestEntry(
+                size=int(item["size"]), mtime_ns=int(item["mtime_ns"]), info=info, error=item.get("error")
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return entries
+
+
+def _write(location: Path, video_root: Path, entries: dict[str, ManifestEntry]) -> None:
+    location.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT_VERSION,
+        "video_root": str(video_root.resolve()),
+        "videos": {
+            rel: {
+                "size": e.size,
+                "mtime_ns": e.mtime_ns,
+                "info": asdict(e.info) if e.info else None,
+                "error": e.error,
+            }
+            for rel, e in sorted(entries.items())
+        },
+    }
+    fd, tmp = tempfile.mkstemp(dir=location.parent, prefix=".manifest-", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle)
+    os.replace(tmp, location)
+
+
+def build_manifest(
+    video_root: Path,
+    rel_paths: Iterable[str],
+    *,
+    workers: int = 2,
+    timeout: float = 120.0,
+    backend: str = "auto",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Manifest:
+    """Probe the files ``rel_paths`` under ``video_root``, reusing cached entries of unchanged files.
+
+    Files that vanished are dropped from the manifest; new or changed ones are probed in isolated
+    worker processes (see :func:`clipcop.videos.isolated.probe_isolated`).
+    """
+    location = manifest_location(video_root)
+    cached = _read(location)
+    wanted = sorted(set(rel_paths))
+    entries: dict[str, ManifestEntry] = {}
+    stale: list[tuple[str, int, int]] = []
+    for rel in wanted:
+        try:
+            stat = (video_root / rel).stat()
+        except OSError:
+            continue
+        old = cached.get(rel)
+        if old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
+            entries[rel] = old
+        else:
+            stale.append((rel, stat.st_size, stat.st_mtime_ns))
+    outcomes = probe_isolated(
+        [video_root / rel for rel, _, _ in stale], workers=workers, timeout=timeout, backend=backend
+    )
+    for done, outcome in enumerate(outcomes, start=1):
+        rel, size, mtime_ns = stale[outcome.index]
+        entries[rel] = ManifestEntry(size=size, mtime_ns=mtime_ns, info=outcome.info, error=outcome.error)
+        if on_progress is not None:
+            on_progress(done, len(stale))
+    if stale or set(cached) - set(entries):
+        merged = {**{k: v for k, v in cached.items() if (video_root / k).exists()}, **entries}
+        with contextlib.suppress(OSError):  # a manifest that cannot be saved only costs a re-probe next time
+            _write(location, video_root, merged)
+    return Manifest(
+        video_root=video_root,
+        location=location,
+        entries=entries,
+        probed=len(stale),
+        reused=len(wanted) - len(stale),
+    )

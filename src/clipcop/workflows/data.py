@@ -1,0 +1,150 @@
+"""From a ``--data`` argument to readable, probed videos: resolve, read the layout, probe, filter.
+
+``"synthetic"`` (the default where no data is given) means the built-in synthetic dataset, generated once
+into the cache folder. Unreadable files and videos too short for the tuple span are counted, named and
+skipped; nothing else is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clipcop.clips.datasets import VideoRef
+from clipcop.engine.reporting import Reporter
+from clipcop.errors import DataError
+from clipcop.synth.dataset import SynthSpec, ensure_synthetic
+from clipcop.videos.layouts import DatasetSplit, VideoItem, load_dataset, stable_fraction
+from clipcop.videos.manifest import Manifest, build_manifest
+
+SYNTHETIC = "synthetic"
+
+
+def resolve_data(data: str | Path | None, reporter: Reporter | None = None, *, workers: int = 2) -> Path:
+    """The folder behind ``data``; ``None``/``"synthetic"`` is the built-in dataset (generated once)."""
+    reporter = reporter or Reporter()
+    if data is None or str(data) == SYNTHETIC:
+        spec = SynthSpec()
+        with reporter.progress(spec.classes * spec.videos_per_class, "generating synthetic videos", "videos") as bar:
+            path, made = ensure_synthetic(spec, workers=workers, on_progress=lambda d, t: bar.advance(d - bar.done))
+        verb = "generated" if made else "using"
+        reporter.note(f"{verb} the built-in synthetic dataset at {path} (--data synthetic)")
+        return path
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise DataError(f"data path {path} does not exist")
+    return path
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreparedVideos:
+    """A dataset split with every video probed: readable ones as :class:`VideoRef`, the rest explained."""
+
+    dataset: DatasetSplit
+    manifest: Manifest
+    train: list[VideoRef]
+    test: list[VideoRef]
+    unreadable: dict[str, str] = field(default_factory=dict)
+    too_short: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, object]:
+        """Provenance for checkpoint metadata."""
+        ds = self.dataset
+        return {
+            "path": str(ds.data_root),
+            "name": ds.name,
+            "layout": ds.layout,
+            "split": ds.split,
+            "classes": len(ds.classes),
+        }
+
+
+def _refs(
+    ds: DatasetSplit, items: tuple[VideoItem, ...], manifest: Manifest, min_frames: int
+) -> tuple[list[VideoRef], dict[str, str], dict[str, int]]:
+    refs, bad, short = [], {}, {}
+    for item in items:
+        info = manifest.info(item.path)
+        if info is None:
+            bad[item.path] = manifest.error(item.path) or "unreadable"
+        elif info.num_frames < min_frames:
+            short[item.path] = info.num_frames
+        else:
+            refs.append(VideoRef(ds.path_of(item), info.num_frames, item.label))
+    return refs, bad, short
+
+
+def prepare_videos(
+    data: str | Path | None,
+    *,
+    split: int = 1,
+    dataset: str | None = None,
+    min_frames: int = 1,
+    workers: int = 2,
+    backend: str = "auto",
+    reporter: Reporter | None = None,
+) -> PreparedVideos:
+    """Resolve ``data``, read split ``split``, probe every video (cached) and keep the usable ones.
+
+    Videos with fewer than ``min_frames`` frames (e.g. a VCOP tuple span) are listed as too short.
+    """
+    reporter = reporter or Reporter()
+    root = resolve_data(data, reporter, workers=workers)
+    ds = load_dataset(root, split=split, dataset=dataset)
+    rels = [item.path for item in ds.train + ds.test]
+    with reporter.progress(len(rels), "probing videos", "videos") as bar:
+        manifest = build_manifest(
+            ds.video_root,
+            rels,
+            workers=workers,
+            backend=backend,
+            on_progress=lambda d, t: bar.advance(d - bar.done),
+        )
+    train, bad_train, short_train = _refs(ds, ds.train, manifest, min_frames)
+    test, bad_test, short_test = _refs(ds, ds.test, manifest, min_frames)
+    prepared = PreparedVideos(
+        dataset=ds,
+        manifest=manifest,
+        train=train,
+        test=test,
+        unreadable={**bad_train, **bad_test},
+        too_short={**short_train, **short_test},
+    )
+    report_skipped(prepared, reporter, min_frames)
+    return prepared
+
+
+def report_skipped(prepared: PreparedVideos, reporter: Reporter, min_frames: int) -> None:
+    """Say how many videos were skipped and why, naming the first few."""
+    ds = prepared.dataset
+    if ds.missing:
+        reporter.warn(f"{len(ds.missing)} videos named in split files are missing on disk, e.g. {ds.missing[0]}")
+    if prepared.unreadable:
+        first = next(iter(prepared.unreadable.items()))
+        reporter.warn(f"{len(prepared.unreadable)} unreadable videos skipped, e.g. {first[0]}: {first[1]}")
+    if prepared.too_short:
+        first_short = next(iter(prepared.too_short.items()))
+        reporter.warn(
+            f"{len(prepared.too_short)} videos shorter than {min_frames} frames skipped, "
+            f"e.g. {first_short[0]} ({first_short[1]} frames)"
+        )
+
+
+def hold_out(
+    videos: list[VideoRef], requested: int, reporter: Reporter | None = None
+) -> tuple[list[VideoRef], list[VideoRef]]:
+    """Split training videos into ``(train, validation)``: ``requested`` videos (the paper: 800) held out.
+
+    The choice is a hash of each path, the same for every seed. On small datasets the validation set is
+    scaled down to 10% of the training videos, and that is said.
+    """
+    if len(videos) < 2:
+        raise DataError(f"only {len(videos)} usable training videos: need at least 2 (train + validation)")
+    size = min(requested, max(1, len(videos) // 10))
+    if size < requested and reporter is not None:
+        reporter.note(
+            f"validation set scaled down to {size} videos (10% of {len(videos)} training videos; asked {requested})"
+        )
+    ranked = sorted(range(len(videos)), key=lambda i: stable_fraction(f"val:{videos[i].path.name}"))
+    held = set(ranked[:size])
+    return [v for i, v in enumerate(videos) if i not in held], [v for i, v in enumerate(videos) if i in held]

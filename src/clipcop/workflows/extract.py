@@ -1,0 +1,193 @@
+"""``clipcop extract``: features of N evenly spaced clips per video from a checkpoint or a random model.
+
+>>> from clipcop.workflows.extract import extract  # doctest: +SKIP
+>>> extract(checkpoint="runs/vcop-r3d-16-8-3/best.safetensors", data="~/data/UCF101", subset="test")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+from clipcop._version import __version__
+from clipcop.backbones.base import TAPS, VideoBackbone
+from clipcop.config import ClipGeometry
+from clipcop.engine.device import resolve_runtime
+from clipcop.engine.distributed import init_distributed
+from clipcop.engine.reporting import Reporter
+from clipcop.engine.seeding import seed_everything
+from clipcop.errors import DataError, UsageError
+from clipcop.features.extract import ExtractionStats, extract_to_file
+from clipcop.features.pooling import POOLS
+from clipcop.paths import cache_dir
+from clipcop.videos.layouts import Subset
+from clipcop.workflows.data import PreparedVideos, prepare_videos
+from clipcop.workflows.models import backbone_from
+
+DTYPES = ("float32", "float16")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSource:
+    """Where features come from: a checkpoint, or a random initialisation (the paper's baseline).
+
+    ``clip_len``, ``resize``, ``crop`` and ``width`` default to the checkpoint's metadata; for a random
+    model they default to the paper's (16 frames, 128x171, 112, width 64), like ``pretrain``'s flags.
+    """
+
+    checkpoint: str | None = None
+    random: bool = False
+    arch: str | None = None
+    width: int | None = None
+    seed: int = 0
+    clip_len: int | None = None
+    resize: tuple[int, int] | None = None
+    crop: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.random == (self.checkpoint is not None):
+            raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
+        if self.random and self.arch is None:
+            raise UsageError("--random needs --arch (c3d, r3d or r21d)")
+
+    def build(self) -> tuple[VideoBackbone, dict[str, Any], int, ClipGeometry]:
+        """The backbone, its description, and the clip length and geometry to feed it."""
+        if self.random:
+            seed_everything(self.seed)
+            backbone, meta = backbone_from(random_arch=self.arch, width=self.width)
+            meta["seed"] = self.seed
+            defaults: dict[str, Any] = {"clip_len": 16, "resize": [128, 171], "crop": 112}
+        else:
+            backbone, meta = backbone_from(checkpoint=self.checkpoint, arch=self.arch, width=self.width)
+            defaults = meta
+        clip_len = self.clip_len or int(defaults.get("clip_len", 16))
+        resize = self.resize or tuple(defaults.get("resize", (128, 171)))
+        crop = self.crop or int(defaults.get("crop", 112))
+        return backbone, meta, clip_len, ClipGeometry(resize=(int(resize[0]), int(resize[1])), crop=crop)
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the model's weights (for cache keys)."""
+        if self.random:
+            return {"random": self.arch, "width": self.width, "seed": self.seed}
+        path = Path(str(self.checkpoint)).resolve()
+        stat = path.stat()
+        return {"checkpoint": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractConfig:
+    """Every option of ``clipcop extract``."""
+
+    source: ModelSource
+    data: str | None = "synthetic"
+    dataset: str | None = None
+    split: int = 1
+    subset: Subset = "all"
+    clips: int = 10
+    layer: str = "conv5"
+    pool: str = "global"
+    batch_size: int = 8
+    workers: int = 4
+    device: str = "auto"
+    precision: str = "auto"
+    dtype: str = "float32"
+    backend: str = "auto"
+    out: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.layer not in TAPS:
+            raise UsageError(f"unknown layer {self.layer!r}; choose one of {', '.join(TAPS)}")
+        if self.pool not in POOLS:
+            raise UsageError(f"unknown pooling {self.pool!r}; choose one of {', '.join(POOLS)}")
+        if self.clips < 1:
+            raise UsageError(f"--clips must be at least 1, not {self.clips}")
+        if self.dtype not in DTYPES:
+            raise UsageError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
+
+
+def cache_key(config: ExtractConfig, prepared: PreparedVideos) -> str:
+    """A key fixed by everything that changes the features (model, data, split, layer, pooling, clips)."""
+    items = {
+        "source": config.source.identity(),
+        "geometry": [config.source.clip_len, config.source.resize, config.source.crop],
+        "data": str(prepared.dataset.data_root.resolve()),
+        "layout": prepared.dataset.layout,
+        "split": config.split,
+        "subset": config.subset,
+        "clips": config.clips,
+        "layer": config.layer,
+        "pool": config.pool,
+        "dtype": config.dtype,
+        "version": __version__,
+    }
+    return hashlib.sha1(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def extract(
+    config: ExtractConfig | None = None,
+    /,
+    *,
+    reporter: Reporter | None = None,
+    prepared: PreparedVideos | None = None,
+    **options: Any,
+) -> ExtractionStats:
+    """Extract features to ``config.out`` (default: the cache, keyed by everything that matters).
+
+    A cached file for the same model, data and options is reused.
+    """
+    config = replace(config, **options) if config else ExtractConfig(**options)
+    reporter = reporter or Reporter()
+    runtime = resolve_runtime(config.device, config.precision)
+    init_distributed(runtime.device)
+    backbone, meta, clip_len, geometry = config.source.build()
+    if prepared is None:
+        prepared = prepare_videos(
+            config.data,
+            split=config.split,
+            dataset=config.dataset,
+            workers=config.workers,
+            backend=config.backend,
+            reporter=reporter,
+        )
+    items = {"train": prepared.train, "test": prepared.test, "all": prepared.train + prepared.test}[config.subset]
+    if not items:
+        raise DataError(f"no readable videos in the {config.subset!r} subset of {prepared.dataset.data_root}")
+    root = prepared.dataset.video_root
+    video_ids = [str(v.path.relative_to(root)) if v.path.is_relative_to(root) else str(v.path) for v in items]
+    out = Path(config.out) if config.out else cache_dir() / "features" / f"{cache_key(config, prepared)}.safetensors"
+    if config.out is None and out.is_file():
+        from clipcop.features.store import read_features
+
+        cached = read_features(out)
+        reporter.info(f"using cached {config.subset} features {out}")
+        return ExtractionStats(out, len(cached.video_ids), int(cached.meta["clips"]), cached.dim, cached.failed)
+    model = cast(VideoBackbone, runtime.prepare(backbone))
+    file_meta = {
+        "source": {
+            k: v for k, v in meta.items() if k in ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch")
+        },
+        "dataset": {**prepared.describe(), "subset": config.subset, "video_root": str(root)},
+        "classes": list(prepared.dataset.classes),
+        "config": {k: v for k, v in asdict(config).items() if k != "source"},
+    }
+    return extract_to_file(
+        model,
+        items,
+        video_ids,
+        out,
+        clip_len=clip_len,
+        num_clips=config.clips,
+        geometry=geometry,
+        layer=config.layer,
+        pool=config.pool,
+        runtime=runtime,
+        meta=file_meta,
+        batch_size=config.batch_size,
+        workers=config.workers,
+        dtype=config.dtype,
+        backend=config.backend,
+        reporter=reporter,
+    )

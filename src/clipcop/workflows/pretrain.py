@@ -1,0 +1,338 @@
+"""VCOP pretraining (Sec. III, IV-A): ``clipcop pretrain`` as a library function.
+
+>>> from clipcop.workflows.pretrain import pretrain  # doctest: +SKIP
+>>> result = pretrain(arch="r3d", tuple_len=3, data="synthetic", width=16, epochs=5)  # doctest: +SKIP
+>>> result.test_accuracy  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+from torch import nn
+from rich.table import Table
+
+from clipcop.backbones import build_backbone
+from clipcop.clips.datasets import VCOPTupleDataset
+from clipcop.config import ClipGeometry, TupleSpec
+from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
+from clipcop.engine.device import resolve_runtime
+from clipcop.engine.distributed import init_distributed, is_main
+from clipcop.engine.evaluate import Batch, EvalResult, evaluate_classifier
+from clipcop.engine.fit import BEST, FitConfig, FitResult, check_run_dir, fit, unwrap
+from clipcop.engine.reporting import Reporter
+from clipcop.engine.seeding import seed_everything
+from clipcop.errors import CheckpointError, DataError, UsageError
+from clipcop.heads.vcop import VCOPModel
+from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.data import hold_out, prepare_videos
+from clipcop.workflows.models import load_backbone_weights, now_iso
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PretrainConfig:
+    """Every option of ``clipcop pretrain``, with the paper's defaults (Sec. IV-A).
+
+    cl 16, it 8, tl 3; frames resized to 128x171, 112 crops; SGD lr 1e-3, momentum 0.9, weight decay
+    5e-4; 8 tuples per batch; 300 epochs; 800 training videos held out for validation.
+    """
+
+    arch: str = "r3d"
+    width: int = 64
+    clip_len: int = 16
+    interval: int = 8
+    tuple_len: int = 3
+    resize: tuple[int, int] = (128, 171)
+    crop: int = 112
+    data: str | None = "synthetic"
+    dataset: str | None = None
+    split: int = 1
+    epochs: int = 300
+    batch_size: int = 8
+    optimizer: str = "sgd"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "constant"
+    dropout: float = 0.5
+    val_size: int = 800
+    workers: int = 4
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    out: str | None = None
+    resume: bool = False
+    init: str | None = None
+    steps_per_epoch: int | None = None
+    backend: str = "auto"
+    frame_cache: str | None = "auto"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        self.tuple_spec()  # validates cl/it/tl
+        ClipGeometry(resize=self.resize, crop=self.crop)
+        if self.optimizer not in OPTIMIZERS:
+            raise UsageError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.lr <= 0:
+            raise UsageError(f"learning rate must be positive, not {self.lr}")
+
+    def tuple_spec(self) -> TupleSpec:
+        """The tuple this run samples."""
+        return TupleSpec(clip_len=self.clip_len, interval=self.interval, tuple_len=self.tuple_len)
+
+    def geometry(self) -> ClipGeometry:
+        """Resize and crop."""
+        return ClipGeometry(resize=self.resize, crop=self.crop)
+
+    def run_name(self) -> str:
+        """The default run folder name, e.g. ``vcop-r3d-16-8-3``."""
+        return f"vcop-{self.arch}-{self.tuple_spec().label()}"
+
+
+@dataclass
+class PretrainResult:
+    """A finished pretraining run: where it is, its best checkpoint and its test order accuracy."""
+
+    run_dir: Path
+    best_checkpoint: Path
+    fit: FitResult
+    test_accuracy: float
+    test_loss: float
+    per_class: dict[str, float] = field(default_factory=dict)
+
+
+def _select(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    return batch["clips"], batch["target"]
+
+
+def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
+    """A VCOP model for ``config``; with ``config.init``, weights carried over from that checkpoint.
+
+    For the task-based curriculum (Sec. III-D.1) a checkpoint with another ``tl`` gives the backbone and
+    the pair layer; the ``tl!``-way output layer starts fresh. The same ``tl`` gives everything.
+    """
+    model = VCOPModel(build_backbone(config.arch, width=config.width), config.tuple_len, config.dropout)
+    if config.init is None:
+        return model
+    ckpt = load_checkpoint(config.init, kind="vcop")
+    meta = ckpt.meta
+    if meta.get("arch") != config.arch or meta.get("width") != config.width:
+        raise CheckpointError(
+            f"{config.init} holds {meta.get('arch')} width {meta.get('width')}, not {config.arch} width {config.width}"
+        )
+    load_backbone_weights(model.backbone, ckpt)
+    head = ckpt.section("head")
+    carried = {k: v for k, v in head.items() if k.startswith("pair_fc.")}
+    if meta.get("tuple_len") == config.tuple_len:
+        carried = head
+    model.head.load_state_dict(carried, strict=False)
+    what = "backbone and whole head" if carried is head else "backbone and pair layer (new order layer)"
+    reporter.info(f"initialised from {config.init} (tl={meta.get('tuple_len')}): {what}")
+    return model
+
+
+def make_optimizer(config: PretrainConfig, params: Any) -> torch.optim.Optimizer:
+    """SGD with momentum and weight decay (the paper), or Adam (handy on tiny CPU runs)."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def _check_resume_compatible(run_dir: Path, config: PretrainConfig) -> None:
+    last = run_dir / "last.safetensors"
+    if not (config.resume and last.is_file()):
+        return
+    saved = load_checkpoint(last).meta.get("config", {})
+    for key in (
+        "arch",
+        "width",
+        "clip_len",
+        "interval",
+        "tuple_len",
+        "resize",
+        "crop",
+        "seed",
+        "batch_size",
+        "optimizer",
+        "lr",
+        "data",
+        "split",
+    ):
+        old, new = saved.get(key), getattr(config, key)
+        if isinstance(new, tuple):
+            new = list(new)
+        if old != new:
+            raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
+
+
+def pretrain(
+    config: PretrainConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
+) -> PretrainResult:
+    """Train a 3D CNN by video clip order prediction and test its order accuracy.
+
+    Options are the fields of :class:`PretrainConfig` (given as a config, keywords, or both).
+    """
+    config = replace(config, **options) if config else PretrainConfig(**options)
+    reporter = reporter or Reporter()
+    run_dir = Path(config.out) if config.out else Path("runs") / config.run_name()
+    check_run_dir(run_dir, config.resume)
+    _check_resume_compatible(run_dir, config)
+    runtime = resolve_runtime(config.device, config.precision)
+    init_distributed(runtime.device)
+    spec = config.tuple_spec()
+    prepared = prepare_videos(
+        config.data,
+        split=config.split,
+        dataset=config.dataset,
+        min_frames=spec.span,
+        workers=config.workers,
+        backend=config.backend,
+        reporter=reporter,
+    )
+    if not prepared.train:
+        raise DataError(
+            f"no training video is long enough for cl={spec.clip_len} it={spec.interval} tl={spec.tuple_len} "
+            f"(span {spec.span} frames)"
+        )
+    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter)
+    seed_everything(config.seed)
+    geometry = config.geometry()
+    frames = frame_reader(config.frame_cache, config.backend)
+    datasets = {
+        "train": VCOPTupleDataset(
+            train_videos, spec, geometry, train=True, seed=config.seed, backend=config.backend, frames=frames
+        ),
+        "val": VCOPTupleDataset(
+            val_videos, spec, geometry, train=False, seed=config.seed, backend=config.backend, frames=frames
+        ),
+    }
+    model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
+    optimizer = make_optimizer(config, model.parameters())
+    forward_model = cast(nn.Module, torch.compile(model)) if config.compile else model
+    reporter.info(
+        f"VCOP {config.arch} width {config.width}, tuples {spec.label()} (span {spec.span}), "
+        f"{len(train_videos)} train / {len(val_videos)} val videos, device {runtime.device} ({runtime.precision})"
+    )
+
+    def describe(info: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "kind": "vcop",
+            "arch": config.arch,
+            "width": config.width,
+            "clip_len": config.clip_len,
+            "interval": config.interval,
+            "tuple_len": config.tuple_len,
+            "resize": list(config.resize),
+            "crop": config.crop,
+            "seed": config.seed,
+            "epoch": info["epoch"],
+            "step": info["step"],
+            "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
+            "config": asdict(config),
+            "data": prepared.describe(),
+            "created": now_iso(),
+            "init": config.init,
+        }
+
+    fit_config = FitConfig(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        workers=config.workers,
+        seed=config.seed,
+        schedule=config.schedule,
+        steps_per_epoch=config.steps_per_epoch,
+    )
+    result = fit(
+        forward_model,
+        train_set=datasets["train"],
+        val_set=datasets["val"],
+        select=_select,
+        optimizer=optimizer,
+        config=fit_config,
+        runtime=runtime,
+        run_dir=run_dir,
+        describe=describe,
+        resume=config.resume,
+        reporter=reporter,
+        unit="tuples",
+    )
+    return _test(config, model, prepared, run_dir, result, runtime, reporter)
+
+
+def _test(
+    config: PretrainConfig,
+    model: VCOPModel,
+    prepared: Any,
+    run_dir: Path,
+    result: FitResult,
+    runtime: Any,
+    reporter: Reporter,
+) -> PretrainResult:
+    """Order accuracy of the best checkpoint on the test split, overall and per class (Fig. 5)."""
+    best = run_dir / BEST
+    ckpt = load_checkpoint(best, kind="vcop")
+    unwrap(model).load_state_dict(ckpt.tensors)
+    if not prepared.test:
+        reporter.warn("the test split has no usable video: no test order accuracy")
+        return PretrainResult(run_dir, best, result, float("nan"), float("nan"))
+    frames = frame_reader(config.frame_cache, config.backend)
+    test_set = VCOPTupleDataset(
+        prepared.test,
+        config.tuple_spec(),
+        config.geometry(),
+        train=False,
+        seed=config.seed,
+        backend=config.backend,
+        frames=frames,
+    )
+    outcome = evaluate_classifier(
+        model, test_set, _select, runtime, batch_size=config.batch_size, workers=config.workers
+    )
+    classes = prepared.dataset.classes
+    per_class = {classes[k]: c / n for k, (c, n) in outcome.per_label().items()} if classes else {}
+    if is_main():
+        _write_test_report(run_dir, outcome, classes)
+        meta = dict(ckpt.meta)
+        meta["metrics"] = {
+            **meta.get("metrics", {}),
+            "test_loss": outcome.mean_loss,
+            "test_acc": outcome.accuracy,
+        }
+        save_checkpoint(best, ckpt.tensors, meta)
+    table = Table(title=f"Test order accuracy, tl={config.tuple_len} (chance {1 / config.tuple_spec().num_orders:.1%})")
+    table.add_column("class")
+    table.add_column("videos", justify="right")
+    table.add_column("order accuracy", justify="right")
+    for k, (c, n) in sorted(outcome.per_label().items()):
+        table.add_row(classes[k] if classes else str(k), str(n), f"{c / n:.1%}")
+    table.add_row("all", str(len(outcome.correct)), f"{outcome.accuracy:.1%}", style="bold")
+    reporter.table(table)
+    return PretrainResult(run_dir, best, result, outcome.accuracy, outcome.mean_loss, per_class)
+
+
+def _write_test_report(run_dir: Path, outcome: EvalResult, classes: tuple[str, ...]) -> None:
+    rows = [
+        {"class": classes[k] if classes else str(k), "videos": n, "correct": c, "accuracy": c / n}
+        for k, (c, n) in sorted(outcome.per_label().items())
+    ]
+    summary = {
+        "accuracy": outcome.accuracy,
+        "loss": outcome.mean_loss,
+        "videos": len(outcome.correct),
+        "per_class": rows,
+    }
+    write_text_atomic(run_dir / "test_order_accuracy.json", json.dumps(summary, indent=2))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["class", "videos", "correct", "accuracy"])
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(run_dir / "test_order_accuracy.csv", buffer.getvalue())

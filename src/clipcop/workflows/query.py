@@ -1,0 +1,116 @@
+"""``clipcop retrieve --query VIDEO``: the nearest gallery videos to any video file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from rich.table import Table
+
+from clipcop.backbones.base import VideoBackbone
+from clipcop.clips.datasets import EvalClipsDataset, VideoRef
+from clipcop.clips.transforms import normalize
+from clipcop.config import ClipGeometry
+from clipcop.engine.device import resolve_runtime
+from clipcop.engine.reporting import Reporter
+from clipcop.errors import FeatureFileError, UsageError
+from clipcop.features.pooling import pool_tap
+from clipcop.features.store import FeatureFile, read_features
+from clipcop.index.faiss_index import build_index, l2_normalize, search
+from clipcop.videos.decoder import probe_video
+from clipcop.videos.layouts import Subset
+from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
+from clipcop.workflows.retrieve import RetrieveConfig, level_vectors
+
+
+def _gallery(config: RetrieveConfig, reporter: Reporter) -> FeatureFile:
+    if config.gallery is not None:
+        return read_features(config.gallery)
+    if config.source is None:
+        raise UsageError("--query needs a gallery: --gallery F, or --checkpoint/--random with --data")
+    subset = "train" if config.query_split == "test" else "test"
+    stats = extract(
+        ExtractConfig(
+            source=config.source,
+            data=config.data,
+            dataset=config.dataset,
+            split=config.split,
+            subset=cast(Subset, subset),
+            clips=config.clips,
+            layer=config.layer,
+            pool=config.pool,
+            workers=config.workers,
+            device=config.device,
+            precision=config.precision,
+            backend=config.backend,
+        ),
+        reporter=reporter,
+    )
+    return read_features(stats.path)
+
+
+def _source_for(gallery: FeatureFile, config: RetrieveConfig) -> ModelSource:
+    if config.source is not None:
+        return config.source
+    src = gallery.meta.get("source", {})
+    if src.get("kind") == "random":
+        return ModelSource(random=True, arch=src["arch"], width=src["width"], seed=src.get("seed", 0))
+    checkpoint = src.get("source")
+    if not checkpoint or not Path(checkpoint).is_file():
+        raise UsageError(f"the gallery was made from {checkpoint!r}, which is not here: pass --checkpoint")
+    return ModelSource(checkpoint=checkpoint)
+
+
+def query_video(
+    config: RetrieveConfig, video: str | Path, *, reporter: Reporter | None = None, top: int | None = None
+) -> list[dict[str, Any]]:
+    """Rank gallery videos by cosine similarity to ``video`` (video level: mean of its clip features)."""
+    reporter = reporter or Reporter()
+    video = Path(video)
+    if not video.is_file():
+        raise UsageError(f"query video {video} does not exist")
+    gallery = _gallery(config, reporter)
+    meta = gallery.meta
+    source = _source_for(gallery, config)
+    source = replace(source, clip_len=int(meta["clip_len"]), resize=tuple(meta["resize"]), crop=int(meta["crop"]))  # type: ignore[arg-type]
+    backbone, _, clip_len, geometry = source.build()
+    runtime = resolve_runtime(config.device, config.precision)
+    backbone = cast(VideoBackbone, runtime.prepare(backbone).eval())
+    info = probe_video(video, backend=config.backend)
+    clips = EvalClipsDataset(
+        [VideoRef(video, info.num_frames)],
+        clip_len=clip_len,
+        num_clips=int(meta["clips"]),
+        geometry=ClipGeometry(resize=geometry.resize, crop=geometry.crop),
+        backend=config.backend,
+    )[0]
+    with torch.no_grad(), runtime.autocast():
+        tap = backbone.forward_intermediates(normalize(runtime.inputs(clips["clips"])), [meta["layer"]])[meta["layer"]]
+    feature = pool_tap(tap, meta["pool"], backbone.num_features).mean(dim=0, keepdim=True).cpu().numpy()
+    vectors = level_vectors(gallery, "video")
+    if feature.shape[1] != vectors.x.shape[1]:
+        raise FeatureFileError(f"query feature is {feature.shape[1]}-d but the gallery is {vectors.x.shape[1]}-d")
+    similarity, rows = search(build_index(vectors.x, config.index), l2_normalize(feature), top or max(config.ks))
+    classes = gallery.classes
+    found = []
+    for rank, (sim, row) in enumerate(zip(similarity[0], rows[0], strict=True), start=1):
+        number = int(vectors.video[row])
+        label = int(np.asarray(gallery.labels)[number])
+        found.append(
+            {
+                "rank": rank,
+                "similarity": float(sim),
+                "video": gallery.video_ids[number],
+                "class": classes[label] if classes and label >= 0 else "",
+            }
+        )
+    table = Table(title=f"Nearest gallery videos to {video.name}")
+    for column in ("rank", "similarity", "class", "video"):
+        table.add_column(column, justify="right" if column in ("rank", "similarity") else "left")
+    for row_ in found:
+        table.add_row(str(row_["rank"]), f"{row_['similarity']:.3f}", str(row_["class"]), str(row_["video"]))
+    reporter.table(table)
+    return found

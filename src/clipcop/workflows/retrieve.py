@@ -1,0 +1,221 @@
+"""``clipcop retrieve``: nearest-neighbour retrieval with FAISS (Sec. IV-B, Tables II-IV, Figs. 6-9).
+
+Test-split queries search a train-split gallery by cosine similarity; top-k accuracy at clip level (every
+clip a query, the paper's tables) and at video level (the mean of a video's clip features, Fig. 7).
+Features come from feature files (``gallery``/``queries``, possibly of different datasets), or are
+extracted on the fly from a checkpoint and a dataset (cached).
+
+>>> from clipcop.workflows.retrieve import retrieve  # doctest: +SKIP
+>>> r = retrieve(source=ModelSource(checkpoint="best.safetensors"), data="~/data/UCF101")  # doctest: +SKIP
+>>> r.accuracy["video"][5]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from rich.table import Table
+
+from clipcop.engine.reporting import Reporter
+from clipcop.errors import FeatureFileError, UsageError
+from clipcop.features.store import FeatureFile, read_features
+from clipcop.index.faiss_index import IndexSpec, build_index, l2_normalize, save_index, search
+from clipcop.metrics.retrieval import DEFAULT_KS, topk_accuracy
+from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
+
+Level = Literal["clip", "video"]
+LEVELS = ("clip", "video", "both")
+
+
+def parse_ks(text: str) -> tuple[int, ...]:
+    """``"1,5,10"`` -> ``(1, 5, 10)``."""
+    try:
+        ks = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise UsageError(f"--k takes comma-separated whole numbers, e.g. 1,5,10,20,50 (got {text!r})") from None
+    if not ks or ks[0] < 1:
+        raise UsageError(f"--k values must be at least 1 (got {text!r})")
+    return ks
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """Search vectors at one level: unit rows, their class, and which video each row belongs to."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    video: np.ndarray
+
+
+def level_vectors(features: FeatureFile, level: Level) -> Vectors:
+    """Clip rows, or per-video means of clip rows (Sec. IV-B: the average of the 10 clip features)."""
+    valid = features.valid_videos()
+    n_videos = len(valid)
+    clips = int(features.meta.get("clips", 1))
+    if level == "clip":
+        keep = valid[features.video]
+        x = np.asarray(features.features[keep], dtype=np.float32)
+        return Vectors(l2_normalize(x), features.labels[features.video[keep]], features.video[keep])
+    means = np.asarray(features.features, dtype=np.float32).reshape(n_videos, clips, -1).mean(axis=1)
+    keep_idx = np.flatnonzero(valid)
+    return Vectors(l2_normalize(means[keep_idx]), np.asarray(features.labels)[keep_idx], keep_idx)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrieveConfig:
+    """Every option of ``clipcop retrieve``."""
+
+    source: ModelSource | None = None
+    data: str | None = None
+    dataset: str | None = None
+    split: int = 1
+    query_split: str = "test"
+    gallery: str | None = None
+    queries: str | None = None
+    query: str | None = None
+    level: str = "both"
+    ks: tuple[int, ...] = DEFAULT_KS
+    layer: str = "conv5"
+    pool: str = "spatiotemporal"
+    clips: int = 10
+    index: IndexSpec = field(default_factory=IndexSpec)
+    save_index: str | None = None
+    batch_size: int = 8
+    workers: int = 4
+    device: str = "auto"
+    precision: str = "auto"
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise UsageError(f"unknown --level {self.level!r}; choose clip, video or both")
+        if self.query_split not in ("test", "train"):
+            raise UsageError("--query-split must be test (gallery: train) or train (gallery: test)")
+        if self.query is not None:  # one video against a gallery file, or one extracted with the model
+            if self.gallery is None and self.source is None:
+                raise UsageError("--query needs a gallery: --gallery F, or --checkpoint/--random with --data")
+            return
+        from_files = self.gallery is not None or self.queries is not None
+        if from_files and (self.gallery is None or self.queries is None):
+            raise UsageError("--gallery and --queries go together")
+        if from_files == (self.source is not None):
+            raise UsageError("give either --gallery F --queries F, or --checkpoint/--random with --data")
+
+
+@dataclass
+class RetrievalResult:
+    """Top-k accuracy per level (``{"clip": {1: 0.14, ...}, "video": {...}}``) and what was searched."""
+
+    accuracy: dict[str, dict[int, float]]
+    queries: dict[str, int]
+    gallery: dict[str, int]
+    approximate: bool
+    gallery_file: Path
+    query_file: Path
+    neighbours: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFile, FeatureFile]:
+    if config.gallery is not None and config.queries is not None:
+        return read_features(config.gallery), read_features(config.queries)
+    assert config.source is not None
+    gallery_subset = "train" if config.query_split == "test" else "test"
+    base = ExtractConfig(
+        source=config.source,
+        data=config.data,
+        dataset=config.dataset,
+        split=config.split,
+        clips=config.clips,
+        layer=config.layer,
+        pool=config.pool,
+        batch_size=config.batch_size,
+        workers=config.workers,
+        device=config.device,
+        precision=config.precision,
+        backend=config.backend,
+    )
+    from clipcop.workflows.data import prepare_videos
+
+    prepared = prepare_videos(
+        config.data,
+        split=config.split,
+        dataset=config.dataset,
+        workers=config.workers,
+        backend=config.backend,
+        reporter=reporter,
+    )
+    gallery = extract(replace(base, subset=gallery_subset), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
+    queries = extract(replace(base, subset=config.query_split), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
+    return read_features(gallery.path), read_features(queries.path)
+
+
+def _comparable(gallery: FeatureFile, queries: FeatureFile) -> bool:
+    if gallery.dim != queries.dim:
+        raise FeatureFileError(
+            f"gallery features are {gallery.dim}-d but queries are {queries.dim}-d "
+            f"({gallery.path.name} vs {queries.path.name}): extract both with the same layer and pooling"
+        )
+    return bool(gallery.classes) and gallery.classes == queries.classes
+
+
+def retrieve(
+    config: RetrieveConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
+) -> RetrievalResult:
+    """Search queries against the gallery and report top-k accuracy per level."""
+    config = replace(config, **options) if config else RetrieveConfig(**options)
+    reporter = reporter or Reporter()
+    gallery, queries = _features_for(config, reporter)
+    scored = _comparable(gallery, queries)
+    if not scored:
+        reporter.note("gallery and queries have different (or no) classes: showing neighbours, no accuracy")
+    levels: list[Level] = ["clip", "video"] if config.level == "both" else [config.level]  # type: ignore[list-item]
+    result = RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
+    k_max = max(config.ks)
+    for level in levels:
+        g, q = level_vectors(gallery, level), level_vectors(queries, level)
+        index = build_index(g.x, config.index)
+        if config.save_index and level == levels[-1]:
+            save_index(
+                index,
+                config.save_index,
+                {
+                    "level": level,
+                    "features": str(gallery.path),
+                    "kind": config.index.kind,
+                    "video": g.video.tolist(),
+                    "labels": g.labels.tolist(),
+                },
+            )
+        _, neighbours = search(index, q.x, k_max)
+        result.neighbours[level] = neighbours
+        result.queries[level], result.gallery[level] = len(q.x), len(g.x)
+        if scored:
+            result.accuracy[level] = topk_accuracy(neighbours, g.labels, q.labels, config.ks)
+    if scored:
+        reporter.table(render_accuracy(result, config.ks, gallery))
+    return result
+
+
+def render_accuracy(result: RetrievalResult, ks: tuple[int, ...], gallery: FeatureFile) -> Table:
+    """The top-k table, one row per level, each labelled with what a query is."""
+    src = gallery.meta.get("source", {})
+    title = (
+        f"Retrieval top-k accuracy (%), {src.get('kind', '?')} {src.get('arch', '')} "
+        f"{gallery.meta.get('layer')}/{gallery.meta.get('pool')} {gallery.dim}-d"
+    )
+    table = Table(title=title + (" [approximate index]" if result.approximate else ""))
+    table.add_column("level")
+    table.add_column("queries x gallery", justify="right")
+    for k in ks:
+        table.add_column(f"top{k}", justify="right")
+    names = {"clip": "clip (each clip queries clips)", "video": "video (mean of clips)"}
+    for level, acc in result.accuracy.items():
+        table.add_row(
+            names[level],
+            f"{result.queries[level]} x {result.gallery[level]}",
+            *[f"{100 * acc[k]:.1f}" for k in ks],
+        )
+    return table

@@ -1,0 +1,67 @@
+"""Retrieval samples picture (the paper's Fig. 8): query videos and their top neighbours, correct in green."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.utils import draw_bounding_boxes, make_grid, save_image
+
+from clipcop.engine.reporting import Reporter
+from clipcop.errors import UsageError, VideoDecodeError
+from clipcop.features.store import FeatureFile, read_features
+from clipcop.videos.decoder import probe_video, read_frames
+from clipcop.workflows.retrieve import RetrievalResult, level_vectors
+
+TILE = (96, 128)
+GREEN, RED, GREY = (40, 200, 60), (220, 50, 50), (200, 200, 200)
+
+
+def _middle_frame(features: FeatureFile, number: int) -> torch.Tensor:
+    root = Path(features.meta.get("dataset", {}).get("video_root", "."))
+    path = root / features.video_ids[number]
+    try:
+        info = probe_video(path)
+        frame = read_frames(path, [info.num_frames // 2], size=TILE)[0]
+    except (VideoDecodeError, UsageError):
+        frame = np.zeros((*TILE, 3), dtype=np.uint8)
+    return torch.from_numpy(frame).permute(2, 0, 1)
+
+
+def _label(image: torch.Tensor, text: str, colour: tuple[int, int, int]) -> torch.Tensor:
+    box = torch.tensor([[1, 1, image.shape[2] - 2, image.shape[1] - 2]])
+    return draw_bounding_boxes(image, box, labels=[text], colors=[colour], width=3)
+
+
+def write_samples_grid(
+    result: RetrievalResult,
+    out: str | Path,
+    *,
+    queries: int = 4,
+    top: int = 2,
+    reporter: Reporter | None = None,
+) -> Path:
+    """A PNG with one row per query video: its middle frame, then its ``top`` nearest gallery videos."""
+    if "video" not in result.neighbours:
+        raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
+    gallery, query = read_features(result.gallery_file), read_features(result.query_file)
+    g, q = level_vectors(gallery, "video"), level_vectors(query, "video")
+    names = gallery.classes
+    step = max(1, len(q.x) // queries)
+    tiles = []
+    for row in range(0, min(len(q.x), step * queries), step):
+        q_number = int(q.video[row])
+        q_label = int(q.labels[row])
+        tiles.append(_label(_middle_frame(query, q_number), f"query: {names[q_label] if names else q_number}", GREY))
+        for g_row in result.neighbours["video"][row][:top]:
+            number, label = int(g.video[g_row]), int(g.labels[g_row])
+            colour = GREEN if label == q_label else RED
+            tiles.append(_label(_middle_frame(gallery, number), names[label] if names else str(number), colour))
+    grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=top + 1, padding=4, pad_value=1.0)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(grid, str(out))
+    if reporter is not None:
+        reporter.info(f"retrieval samples picture: {out}")
+    return out

@@ -1,0 +1,83 @@
+"""``clipcop data synth`` and ``clipcop data index`` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clipcop.videos.decoder import read_frames
+from clipcop.videos.layouts import load_dataset
+from tests.cli.run import one_error_line, run_cli
+from tests.conftest import write_index_video
+
+
+def test_synth_writes_a_ucf101_layout_deterministically(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [
+        "--classes",
+        3,
+        "--videos-per-class",
+        4,
+        "--frames",
+        20,
+        "--size",
+        "32x40",
+        "--seed",
+        7,
+        "--workers",
+        1,
+    ]
+    first = run_cli(capsys, "data", "synth", tmp_path / "a", *args, "--json")
+    assert first.code == 0, first.err
+    assert json.loads(first.out)["videos"] == 12
+    run_cli(capsys, "data", "synth", tmp_path / "b", *args)
+    lists = tmp_path / "a" / "ucfTrainTestlist"
+    assert lists.joinpath("classInd.txt").read_bytes().startswith(b"1 MoveHorizontal\r\n")
+    ds = load_dataset(tmp_path / "a")
+    assert ds.layout == "ucf101" and len(ds.train) + len(ds.test) == 12 and ds.test
+    video = ds.test[0].path
+    a = read_frames(tmp_path / "a" / "UCF-101" / video, [0, 5])
+    b = read_frames(tmp_path / "b" / "UCF-101" / video, [0, 5])
+    assert np.array_equal(a, b)
+    facts = json.loads((tmp_path / "a" / "facts.json").read_text())
+    assert facts["videos"][video]["motion"] == video.split("/")[0]
+
+
+def test_index_reports_counts_and_names_bad_files(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "synth"
+    shutil.copytree(tiny_synth, data)
+    victims = sorted((data / "UCF-101" / "Rotate").iterdir())
+    victims[0].write_bytes(b"")  # zero bytes
+    victims[1].write_text("hello, I am a text file\n" * 20)  # text renamed .avi
+    corrupt = victims[2].read_bytes()
+    victims[2].write_bytes(corrupt[:200] + bytes(len(corrupt) - 200))  # header kept, data zeroed
+    write_index_video(victims[3], 10)  # a real video, but too short for the span below
+    result = run_cli(capsys, "data", "index", data, "--cl", 4, "--it", 2, "--tl", 3, "--workers", 2, "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    bad = {**report["train"]["unreadable"], **report["test"]["unreadable"]}
+    short = {**report["train"]["too_short"], **report["test"]["too_short"]}
+    assert f"Rotate/{victims[0].name}" in bad and f"Rotate/{victims[1].name}" in bad
+    assert short == {f"Rotate/{victims[3].name}": 10}
+    total = report["train"]["videos"] + report["test"]["videos"]
+    usable = report["train"]["usable"] + report["test"]["usable"]
+    assert total == 32 and usable == total - len(bad) - len(short)
+    for name in bad:
+        assert name in result.err  # named on stderr too
+    again = run_cli(capsys, "data", "index", data, "--cl", 4, "--it", 2, "--json")
+    assert json.loads(again.out)["probed"] == 0
+
+
+def test_index_of_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = one_error_line(run_cli(capsys, "data", "index", tmp_path / "nowhere"))
+    assert "does not exist" in line
+
+
+def test_synth_rejects_impossible_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--classes" in one_error_line(run_cli(capsys, "data", "synth", tmp_path, "--classes", 40))
+    assert "HEIGHTxWIDTH" in one_error_line(run_cli(capsys, "data", "synth", tmp_path, "--size", "big"))

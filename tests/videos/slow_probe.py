@@ -1,0 +1,19 @@
+"""Probe stand-ins that misbehave like damaged files do: hang forever, or crash the process."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from clipcop.videos.decoder import VideoInfo
+from clipcop.videos.isolated import probe_file
+
+
+def hang_or_crash(path: str, backend: str) -> tuple[VideoInfo | None, str | None]:
+    """Hangs on files named ``hang*``, kills its process on ``crash*``, else probes normally."""
+    name = os.path.basename(path)
+    if name.startswith("hang"):
+        time.sleep(3600)
+    if name.startswith("crash"):
+        os._exit(11)
+    return probe_file(path, backend)

@@ -1,0 +1,58 @@
+"""The probe manifest: probed once, reused unless files change, isolated from hangs and crashes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from clipcop.videos.isolated import probe_isolated
+from clipcop.videos.manifest import build_manifest, manifest_location
+from tests.conftest import write_index_video
+from tests.videos.slow_probe import hang_or_crash
+
+
+def test_manifest_probes_once_and_reprobes_changed_files(tmp_path: Path) -> None:
+    for i in range(3):
+        write_index_video(tmp_path / f"v{i}.avi", 10 + i)
+    (tmp_path / "bad.avi").write_text("not a video")
+    rels = ["v0.avi", "v1.avi", "v2.avi", "bad.avi"]
+    first = build_manifest(tmp_path, rels, workers=2)
+    assert first.probed == 4 and first.reused == 0
+    assert [first.info(f"v{i}.avi").num_frames for i in range(3)] == [10, 11, 12]
+    assert first.info("bad.avi") is None and first.error("bad.avi")
+    assert first.location == tmp_path / ".clipcop" / "manifest.json"
+    second = build_manifest(tmp_path, rels, workers=2)
+    assert second.probed == 0 and second.reused == 4
+    write_index_video(tmp_path / "v1.avi", 20)
+    os.utime(tmp_path / "v1.avi", ns=(time.time_ns(), time.time_ns() + 10**9))
+    third = build_manifest(tmp_path, rels, workers=0)
+    assert third.probed == 1 and third.info("v1.avi").num_frames == 20
+
+
+def test_read_only_data_keeps_its_manifest_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "ro"
+    write_index_video(data / "v.avi", 8)
+    # Root can write anywhere, so stand in for a read-only mount at the permission check itself.
+    monkeypatch.setattr("clipcop.videos.manifest.is_writable_dir", lambda path: False)
+    location = manifest_location(data)
+    assert Path(os.environ["CLIPCOP_CACHE"]) in location.parents
+    manifest = build_manifest(data, ["v.avi"], workers=0)
+    assert manifest.info("v.avi").num_frames == 8 and location.is_file()
+    assert not (data / ".clipcop").exists()
+
+
+def test_a_hanging_or_crashing_decoder_costs_only_its_file(tmp_path: Path) -> None:
+    paths = [write_index_video(tmp_path / f"ok{i}.avi", 9) for i in range(3)]
+    for name in ("hang.avi", "crash.avi"):
+        (tmp_path / name).write_bytes(b"x")
+    paths[1:1] = [tmp_path / "hang.avi", tmp_path / "crash.avi"]
+    started = time.monotonic()
+    outcomes = {o.index: o for o in probe_isolated(paths, workers=2, timeout=3.0, probe=hang_or_crash)}
+    assert time.monotonic() - started < 30
+    assert len(outcomes) == 5
+    assert "longer than 3 s" in (outcomes[1].error or "")
+    assert "crashed" in (outcomes[2].error or "")
+    assert [outcomes[i].info.num_frames for i in (0, 3, 4)] == [9, 9, 9]

@@ -1,0 +1,185 @@
+"""``clipcop pretrain`` end to end on real video files: outputs, checkpoints, resume, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from clipcop.engine.checkpoint import load_checkpoint
+from tests.cli.run import one_error_line, run_cli
+
+TINY = [
+    "--width",
+    4,
+    "--cl",
+    4,
+    "--it",
+    2,
+    "--tl",
+    3,
+    "--resize",
+    "24x32",
+    "--crop",
+    16,
+    "--batch-size",
+    4,
+    "--workers",
+    0,
+    "--optimizer",
+    "adam",
+    "--lr",
+    3e-3,
+]
+
+
+def test_pretrain_writes_checkpoints_metrics_and_per_class_test(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 2, "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    run = Path(summary["run_dir"])
+    assert run == Path("runs/vcop-r3d-4-2-3")
+    for name in (
+        "best.safetensors",
+        "last.safetensors",
+        "last.state.e00002.safetensors",
+        "metrics.jsonl",
+        "test_order_accuracy.json",
+        "test_order_accuracy.csv",
+    ):
+        assert (run / name).is_file(), name
+    epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert {"train_loss", "train_acc", "val_loss", "val_acc", "throughput", "data_wait_s"} <= set(epochs[0])
+    test = json.loads((run / "test_order_accuracy.json").read_text())
+    assert {row["class"] for row in test["per_class"]} == {
+        "MoveHorizontal",
+        "MoveVertical",
+        "MoveDiagonal",
+        "Rotate",
+    }
+    assert "Test order accuracy" in result.err and "MoveDiagonal" in result.err
+    meta = load_checkpoint(run / "best.safetensors", kind="vcop").meta
+    assert (meta["arch"], meta["width"], meta["clip_len"], meta["interval"], meta["tuple_len"]) == (
+        "r3d",
+        4,
+        4,
+        2,
+        3,
+    )
+    assert "test_acc" in meta["metrics"] and meta["config"]["lr"] == 3e-3
+    info = run_cli(capsys, "info", run / "best.safetensors")
+    assert info.code == 0 and "arch: r3d" in info.out and "tuple_len: 3" in info.out
+    again = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 2)
+    assert "--resume" in one_error_line(again)
+
+
+@pytest.mark.parametrize(("arch", "tl"), [("c3d", 2), ("r21d", 4), ("r3d", 5)])
+def test_every_arch_and_tuple_length_trains(
+    arch: str, tl: int, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [a if a != 3 else tl for a in TINY]
+    result = run_cli(
+        capsys,
+        "pretrain",
+        "--data",
+        tiny_synth,
+        *args,
+        "--arch",
+        arch,
+        "--it",
+        1,
+        "--epochs",
+        1,
+        "--steps-per-epoch",
+        2,
+        "--val-size",
+        2,
+        "--json",
+    )
+    assert result.code == 0, result.err
+    meta = load_checkpoint(Path(json.loads(result.out)["checkpoint"])).meta
+    assert meta["arch"] == arch and meta["tuple_len"] == tl
+
+
+def test_user_errors_are_one_line(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "tl=6" in one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--tl", 6))
+    assert "tl=1" in one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--tl", 1))
+    long = one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--cl", 30))
+    assert "long enough" in long and "span" in long
+    assert "does not exist" in one_error_line(run_cli(capsys, "pretrain", "--data", workdir / "missing", *TINY))
+    assert "crop" in one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--crop", 64))
+    assert "arch" in one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--arch", "vgg"))
+
+
+def _run(args: list[object], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "clipcop", "pretrain", *map(str, args)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _comparable(metrics: Path) -> list[dict[str, object]]:
+    timing = {"seconds", "throughput", "data_wait_s", "compute_s"}
+    return [{k: v for k, v in json.loads(line).items() if k not in timing} for line in metrics.read_text().splitlines()]
+
+
+def test_killed_run_resumes_to_the_same_result(tiny_synth: Path, workdir: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["--data", tiny_synth, *TINY, "--epochs", 5, "--seed", 11]
+    straight = _run([*args, "--out", "straight"], env)
+    assert straight.wait(timeout=300) == 0, straight.stderr.read().decode() if straight.stderr else ""
+    victim = _run([*args, "--out", "resumed"], env)
+    metrics = workdir / "resumed" / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and victim.poll() is None:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    assert victim.poll() is None, "the run finished before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_at = len(metrics.read_text().splitlines())
+    assert killed_at < 5
+    resumed = _run([*args, "--out", "resumed", "--resume"], env)
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode() if resumed.stderr else ""
+    a = load_checkpoint(workdir / "straight" / "last.safetensors").tensors
+    b = load_checkpoint(workdir / "resumed" / "last.safetensors").tensors
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _comparable(workdir / "straight" / "metrics.jsonl") == _comparable(metrics)
+    test_a = json.loads((workdir / "straight" / "test_order_accuracy.json").read_text())
+    test_b = json.loads((workdir / "resumed" / "test_order_accuracy.json").read_text())
+    assert test_a == test_b
+
+
+def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "r").code == 0
+    line = one_error_line(
+        run_cli(
+            capsys,
+            "pretrain",
+            "--data",
+            tiny_synth,
+            *TINY,
+            "--epochs",
+            2,
+            "--out",
+            "r",
+            "--resume",
+            "--width",
+            8,
+        )
+    )
+    assert "width" in line

@@ -1,0 +1,217 @@
+"""``clipcop extract`` and ``clipcop retrieve`` through the CLI, on real video files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clipcop.backbones import TAPS
+from clipcop.features.store import read_features
+from tests.cli.run import one_error_line, run_cli
+
+GEOMETRY = ["--width", 4, "--cl", 4, "--resize", "24x32", "--crop", 16, "--workers", 0]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ckpt") / "run"
+    from clipcop.workflows.pretrain import pretrain
+
+    result = pretrain(
+        data=str(tiny_synth),
+        arch="r3d",
+        width=4,
+        clip_len=4,
+        interval=2,
+        resize=(24, 32),
+        crop=16,
+        epochs=1,
+        batch_size=4,
+        workers=0,
+        out=str(out),
+        optimizer="adam",
+    )
+    return result.best_checkpoint
+
+
+@pytest.mark.parametrize("layer", TAPS)
+@pytest.mark.parametrize("pool", ["global", "spatiotemporal"])
+def test_every_tap_and_pooling_gives_the_documented_shape(
+    layer: str, pool: str, tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "f.safetensors"
+    result = run_cli(
+        capsys,
+        "extract",
+        "--random",
+        "--arch",
+        "r3d",
+        "--data",
+        tiny_synth,
+        *GEOMETRY,
+        "--subset",
+        "test",
+        "--clips",
+        3,
+        "--layer",
+        layer,
+        "--pool",
+        pool,
+        "--out",
+        out,
+        "--json",
+    )
+    assert result.code == 0, result.err
+    features = read_features(out)
+    channels = {"conv1": 4, "conv2": 4, "conv3": 8, "conv4": 16, "conv5": 32}[layer]
+    # Global: the tap's channels; spatiotemporal: 9216/512 of the deepest tap's channels for every tap.
+    expected = channels if pool == "global" else 32 * 18
+    n_test = len(features.video_ids)
+    assert features.features.shape == (3 * n_test, expected)
+    assert features.meta["layer"] == layer and features.meta["pool"] == pool and features.meta["clips"] == 3
+    assert np.array_equal(features.video, np.repeat(np.arange(n_test), 3))
+    assert features.classes == ["MoveHorizontal", "MoveVertical", "MoveDiagonal", "Rotate"]
+
+
+def test_retrieve_one_liner_reports_both_levels_and_caches(
+    checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "retrieve",
+        "--checkpoint",
+        checkpoint,
+        "--data",
+        tiny_synth,
+        "--query-split",
+        "test",
+        "--workers",
+        0,
+    ]
+    result = run_cli(capsys, *args, "--k", "1,5", "--json", "--grid", "grid.png", "--save-index", "g.faiss")
+    assert result.code == 0, result.err
+    payload = json.loads(result.out)
+    assert {"clip_top1", "clip_top5", "video_top1", "video_top5"} <= set(payload)
+    assert payload["queries"]["clip"] == 10 * payload["queries"]["video"]
+    assert "clip (each clip queries clips)" in result.err and "video (mean of clips)" in result.err
+    assert (workdir / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (workdir / "g.faiss").is_file() and (workdir / "g.faiss.json").is_file()
+    again = run_cli(capsys, *args, "--k", "1,5", "--json")
+    assert json.loads(again.out) == payload and "using cached" in again.err
+
+
+def test_query_video_and_feature_files(
+    checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for subset in ("train", "test"):
+        assert (
+            run_cli(
+                capsys,
+                "extract",
+                "--checkpoint",
+                checkpoint,
+                "--data",
+                tiny_synth,
+                "--subset",
+                subset,
+                "--pool",
+                "spatiotemporal",
+                "--out",
+                f"{subset}.safetensors",
+                "--workers",
+                0,
+            ).code
+            == 0
+        )
+    files = run_cli(capsys, "retrieve", "--gallery", "train.safetensors", "--queries", "test.safetensors", "--json")
+    assert files.code == 0, files.err
+    query = next((tiny_synth / "UCF-101" / "Rotate").iterdir())
+    found = run_cli(capsys, "retrieve", "--gallery", "train.safetensors", "--query", query, "--k", "3", "--json")
+    assert found.code == 0, found.err
+    rows = json.loads(found.out)["neighbours"]
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert rows[0]["similarity"] >= rows[1]["similarity"] >= rows[2]["similarity"]
+    assert all(r["class"] and r["video"].endswith(".avi") for r in rows)
+
+
+def test_retrieval_errors_are_one_line(
+    checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cli(
+        capsys,
+        "extract",
+        "--random",
+        "--arch",
+        "r3d",
+        "--data",
+        tiny_synth,
+        *GEOMETRY,
+        "--subset",
+        "train",
+        "--out",
+        "g512.safetensors",
+    )
+    run_cli(
+        capsys,
+        "extract",
+        "--random",
+        "--arch",
+        "r3d",
+        "--data",
+        tiny_synth,
+        *GEOMETRY,
+        "--subset",
+        "test",
+        "--pool",
+        "spatiotemporal",
+        "--out",
+        "q9216.safetensors",
+    )
+    line = one_error_line(
+        run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "q9216.safetensors")
+    )
+    assert "32-d" in line and "576-d" in line
+    assert "does not exist" in one_error_line(
+        run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--query", "nope.mp4")
+    )
+    assert "not c3d" in one_error_line(
+        run_cli(capsys, "extract", "--checkpoint", checkpoint, "--arch", "c3d", "--data", tiny_synth)
+    )
+    assert "--random" in one_error_line(run_cli(capsys, "extract", "--data", tiny_synth))
+    assert "--k" in one_error_line(
+        run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", "--k", "one")
+    )
+
+
+def test_failed_videos_are_listed_in_the_feature_file(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clipcop.backbones import build_backbone
+    from clipcop.clips.datasets import VideoRef
+    from clipcop.config import ClipGeometry
+    from clipcop.engine.device import resolve_runtime
+    from clipcop.features.extract import extract_to_file
+
+    good = next((tiny_synth / "UCF-101" / "Rotate").iterdir())
+    bad = tmp_path / "bad.avi"
+    bad.write_text("broken")
+    stats = extract_to_file(
+        build_backbone("r3d", width=4),
+        [VideoRef(good, 30, 3), VideoRef(bad, 30, 1)],
+        ["good", "bad"],
+        tmp_path / "f.safetensors",
+        clip_len=4,
+        num_clips=2,
+        geometry=ClipGeometry(resize=(24, 32), crop=16),
+        layer="conv5",
+        pool="global",
+        runtime=resolve_runtime("cpu"),
+        meta={},
+        workers=0,
+    )
+    features = read_features(stats.path)
+    assert features.failed == ["bad"] == stats.failed
+    assert features.valid_videos().tolist() == [True, False]
+    assert np.all(np.asarray(features.features)[2:] == 0)
