@@ -14,7 +14,16 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exceptions  # type: ignore[no-redef,import-not-found]
 
 from clipcop._version import __version__
-from clipcop.cli import data_cmd, demo_cmd, extract_cmd, info_cmd, pretrain_cmd, retrieve_cmd
+from clipcop.cli import (
+    curriculum_cmd,
+    data_cmd,
+    demo_cmd,
+    extract_cmd,
+    finetune_cmd,
+    info_cmd,
+    pretrain_cmd,
+    retrieve_cmd,
+)
 from clipcop.errors import ClipcopError
 
 app = typer.Typer(
@@ -26,9 +35,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(curriculum_cmd.app, name="curriculum")
 app.command("pretrain")(pretrain_cmd.pretrain)
 app.command("extract")(extract_cmd.extract)
 app.command("retrieve")(retrieve_cmd.retrieve)
+app.command("finetune")(finetune_cmd.finetune)
 app.command("info")(info_cmd.info)
 app.command("demo")(demo_cmd.demo)
 

@@ -40,6 +40,10 @@ ValSize = Annotated[int, typer.Option("--val-size", help="Training videos held o
 Out = Annotated[str | None, typer.Option("--out", help="Run folder (default runs/vcop-ARCH-CL-IT-TL).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
 Init = Annotated[str | None, typer.Option("--init", help="Start from this VCOP checkpoint (any tl).")]
+TrainList = Annotated[
+    str | None,
+    typer.Option("--train-list", help="Train only on the videos listed in this file (paths under the data)."),
+]
 StepsPerEpoch = Annotated[int | None, typer.Option("--steps-per-epoch", help="Cap steps per epoch (quick checks).")]
 FrameCache = Annotated[
     str,
@@ -48,69 +52,15 @@ FrameCache = Annotated[
 Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model (pays off on long GPU runs).")]
 
 
-def pretrain_options(
-    arch: Arch = "r3d",
-    tuple_len: TupleLen = 3,
-    clip_len: ClipLen = 16,
-    interval: Interval = 8,
-    data: Data = "synthetic",
-    dataset: Dataset = None,
-    split: Split = 1,
-    epochs: Epochs = 300,
-    batch_size: BatchSize = 8,
-    lr: Lr = 1e-3,
-    momentum: Momentum = 0.9,
-    weight_decay: WeightDecay = 5e-4,
-    optimizer: Optimizer = "sgd",
-    schedule: Schedule = "constant",
-    width: Width = 64,
-    resize: Resize = "128x171",
-    crop: Crop = 112,
-    val_size: ValSize = 800,
-    workers: Workers = 4,
-    device: Device = "auto",
-    precision: Precision = "auto",
-    seed: Seed = 0,
-    out: Out = None,
-    resume: Resume = False,
-    init: Init = None,
-    steps_per_epoch: StepsPerEpoch = None,
-    compile_model: Compile = False,
-    backend: Backend = "auto",
-    frame_cache: FrameCache = "auto",
-) -> dict[str, object]:
-    """Collect the pretraining options into :class:`PretrainConfig` keywords (shared with curriculum)."""
-    return {
-        "arch": arch,
-        "tuple_len": tuple_len,
-        "clip_len": clip_len,
-        "interval": interval,
-        "data": data,
-        "dataset": dataset,
-        "split": split,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "momentum": momentum,
-        "weight_decay": weight_decay,
-        "optimizer": optimizer,
-        "schedule": schedule,
-        "width": width,
-        "resize": parse_size(resize),
-        "crop": crop,
-        "val_size": val_size,
-        "workers": workers,
-        "device": device,
-        "precision": precision,
-        "seed": seed,
-        "out": out,
-        "resume": resume,
-        "init": init,
-        "steps_per_epoch": steps_per_epoch,
-        "compile": compile_model,
-        "backend": backend,
-        "frame_cache": frame_cache,
-    }
+CLI_ONLY = ("json_out", "quiet")
+
+
+def pretrain_options(values: dict[str, object]) -> dict[str, object]:
+    """:class:`PretrainConfig` keywords from a command's parameters (``locals()``), shared by curriculum."""
+    options = {k: v for k, v in values.items() if k not in CLI_ONLY}
+    options["resize"] = parse_size(str(options["resize"]))
+    options["compile"] = options.pop("compile_model")
+    return options
 
 
 def pretrain(
@@ -143,6 +93,7 @@ def pretrain(
     compile_model: Compile = False,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
+    train_list: TrainList = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -155,40 +106,10 @@ def pretrain(
       clipcop pretrain --arch r3d --tl 3 --data ~/data/UCF101
       clipcop pretrain --width 16 --cl 8 --it 4 --resize 40x52 --crop 32 --epochs 30 --optimizer adam
     """
+    options = pretrain_options(locals())
     from clipcop.workflows.pretrain import PretrainConfig
     from clipcop.workflows.pretrain import pretrain as run
 
-    options = pretrain_options(
-        arch,
-        tuple_len,
-        clip_len,
-        interval,
-        data,
-        dataset,
-        split,
-        epochs,
-        batch_size,
-        lr,
-        momentum,
-        weight_decay,
-        optimizer,
-        schedule,
-        width,
-        resize,
-        crop,
-        val_size,
-        workers,
-        device,
-        precision,
-        seed,
-        out,
-        resume,
-        init,
-        steps_per_epoch,
-        compile_model,
-        backend,
-        frame_cache,
-    )
     result = run(PretrainConfig(**options), reporter=Reporter(quiet=quiet))  # type: ignore[arg-type]
     emit(
         {

@@ -192,7 +192,7 @@ def fit(
     history = [m for m in read_metrics(run_dir) if m["epoch"] < start_epoch]
     for epoch in range(start_epoch, config.epochs + 1):
         sampler.set_epoch(epoch)
-        record = _train_epoch(
+        record = train_one_epoch(
             train_model,
             loader,
             select,
@@ -260,7 +260,7 @@ def _save_epoch(
             old.unlink(missing_ok=True)
 
 
-def _train_epoch(
+def train_one_epoch(
     model: nn.Module,
     loader: Any,
     select: Select,
@@ -275,6 +275,11 @@ def _train_epoch(
     unit: str,
     world: int,
 ) -> dict[str, Any]:
+    """Train ``model`` for one pass over ``loader`` (at most ``steps`` steps) and return its metrics.
+
+    The loader's sampler must already be set to ``epoch``. Throughput, data-wait and compute time
+    (GPU busy time from CUDA events on GPUs) are measured on the way.
+    """
     model.train()
     cuda = runtime.device.type == "cuda"
     loss_sum = torch.zeros((), device=runtime.device)
@@ -349,5 +354,6 @@ __all__ = [
     "FitResult",
     "fit",
     "read_metrics",
+    "train_one_epoch",
     "unwrap",
 ]

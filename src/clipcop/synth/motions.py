@@ -42,7 +42,11 @@ def _still(rng: np.random.Generator, frames: int, height: int, width: int, margi
     return Track(cy, cx, np.full(frames, rng.uniform(0, np.pi)), np.ones(frames))
 
 
-PROGRESS = {"linear": lambda u: u, "decelerate": lambda u: 1 - (1 - u) ** 3}
+PROGRESS = {
+    "linear": lambda u: u,
+    "decelerate": lambda u: 1 - (1 - u) ** 3,
+    "exp": lambda u: (1 - np.exp(-2.08 * u)) / (1 - np.exp(-2.08)),
+}
 _profile = ["decelerate"]
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
-from torch import nn
 from rich.table import Table
+from torch import nn
 
 from clipcop.backbones import build_backbone
-from clipcop.clips.datasets import VCOPTupleDataset
+from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -32,7 +32,7 @@ from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import hold_out, prepare_videos
+from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos
 from clipcop.workflows.models import load_backbone_weights, now_iso
 
 OPTIMIZERS = ("sgd", "adam")
@@ -72,6 +72,7 @@ class PretrainConfig:
     out: str | None = None
     resume: bool = False
     init: str | None = None
+    train_list: str | None = None
     steps_per_epoch: int | None = None
     backend: str = "auto"
     frame_cache: str | None = "auto"
@@ -140,6 +141,21 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
     return model
 
 
+def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, reporter: Reporter) -> list[VideoRef]:
+    """Keep the training videos named in the file ``listing`` (one path relative to the video root per
+    line); validation is unaffected. The sample-based curriculum trains on its hard samples this way."""
+    path = Path(listing)
+    if not path.is_file():
+        raise UsageError(f"--train-list {path} does not exist")
+    wanted = {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    root = prepared.dataset.video_root
+    kept = [v for v in videos if v.path.relative_to(root).as_posix() in wanted]
+    if not kept:
+        raise DataError(f"none of the videos in {path} is a usable training video of this dataset")
+    reporter.info(f"training on the {len(kept)} of {len(videos)} training videos listed in {path}")
+    return kept
+
+
 def make_optimizer(config: PretrainConfig, params: Any) -> torch.optim.Optimizer:
     """SGD with momentum and weight decay (the paper), or Adam (handy on tiny CPU runs)."""
     if config.optimizer == "adam":
@@ -204,6 +220,8 @@ def pretrain(
             f"(span {spec.span} frames)"
         )
     train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter)
+    if config.train_list is not None:
+        train_videos = restrict(train_videos, prepared, config.train_list, reporter)
     seed_everything(config.seed)
     geometry = config.geometry()
     frames = frame_reader(config.frame_cache, config.backend)

@@ -1,0 +1,204 @@
+"""``clipcop curriculum task`` and ``clipcop curriculum sample`` (paper Sec. III-D)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clipcop.cli.options import (
+    Arch,
+    Backend,
+    ClipLen,
+    Crop,
+    Data,
+    Dataset,
+    Device,
+    Interval,
+    Json,
+    Precision,
+    Quiet,
+    Resize,
+    Seed,
+    Split,
+    Width,
+    Workers,
+)
+from clipcop.cli.output import emit
+from clipcop.cli.pretrain_cmd import (
+    BatchSize,
+    Compile,
+    Epochs,
+    FrameCache,
+    Init,
+    Lr,
+    Momentum,
+    Optimizer,
+    Out,
+    Resume,
+    Schedule,
+    StepsPerEpoch,
+    TrainList,
+    ValSize,
+    WeightDecay,
+    pretrain_options,
+)
+from clipcop.engine.reporting import Reporter
+
+app = typer.Typer(help="Curriculum learning: tuple length 3 -> 4 -> 5, or hard samples.", no_args_is_help=True)
+
+TlSchedule = Annotated[str, typer.Option("--tl-schedule", help="Increasing tuple lengths within 2..5.")]
+StageEpochs = Annotated[
+    str | None, typer.Option("--stage-epochs", help="Epochs per stage, comma-separated (default: --epochs each).")
+]
+
+
+@app.command("task")
+def task(
+    tl_schedule: TlSchedule = "3,4,5",
+    stage_epochs: StageEpochs = None,
+    arch: Arch = "r3d",
+    clip_len: ClipLen = 16,
+    interval: Interval = 8,
+    data: Data = "synthetic",
+    dataset: Dataset = None,
+    split: Split = 1,
+    epochs: Epochs = 300,
+    batch_size: BatchSize = 8,
+    lr: Lr = 1e-3,
+    momentum: Momentum = 0.9,
+    weight_decay: WeightDecay = 5e-4,
+    optimizer: Optimizer = "sgd",
+    schedule: Schedule = "constant",
+    width: Width = 64,
+    resize: Resize = "128x171",
+    crop: Crop = 112,
+    val_size: ValSize = 800,
+    workers: Workers = 4,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    seed: Seed = 0,
+    out: Out = None,
+    resume: Resume = False,
+    init: Init = None,
+    steps_per_epoch: StepsPerEpoch = None,
+    compile_model: Compile = False,
+    backend: Backend = "auto",
+    frame_cache: FrameCache = "auto",
+    train_list: TrainList = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Task-based curriculum: train tl=3, then tl=4 from it, then tl=5 (Sec. III-D.1, Fig. 4).
+
+    Each stage is a normal pretraining run in OUT/tl<N> (best/last checkpoints, resumable); the backbone
+    and pair layer carry over, the tl!-way output layer is new. A summary table ends the run.
+
+    Examples:
+      clipcop curriculum task --arch r3d --data ~/data/UCF101 --out runs/r3d-curriculum
+      clipcop curriculum task --tl-schedule 3,4 --stage-epochs 300,100 --data ~/data/UCF101
+    """
+    values = dict(locals())
+    from clipcop.workflows.curriculum import curriculum_task, parse_schedule, parse_stage_epochs
+    from clipcop.workflows.pretrain import PretrainConfig
+
+    stages_tl = parse_schedule(str(values.pop("tl_schedule")))
+    raw_epochs = values.pop("stage_epochs")
+    out_dir = values["out"]
+    values["out"] = None
+    values["tuple_len"] = stages_tl[0]
+    epochs_per_stage = parse_stage_epochs(raw_epochs) if raw_epochs else None
+    base = PretrainConfig(**pretrain_options(values))  # type: ignore[arg-type]
+    stages = curriculum_task(
+        base, schedule=stages_tl, epochs=epochs_per_stage, out=out_dir, reporter=Reporter(quiet=quiet)
+    )
+    emit(
+        {
+            "stages": [
+                {"tl": s.tuple_len, "checkpoint": str(s.checkpoint), "val_acc": s.val_acc, "test_acc": s.test_acc}
+                for s in stages
+            ],
+            "final_checkpoint": str(stages[-1].checkpoint),
+        },
+        as_json=json_out,
+    )
+
+
+@app.command("sample")
+def sample(
+    checkpoint: Annotated[str, typer.Option("--checkpoint", help="A converged VCOP checkpoint.")],
+    window: Annotated[int, typer.Option("--window", help="Epochs whose scores decide easy samples.")] = 5,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Softmax of the right order that makes it easy.")
+    ] = 0.8,
+    compare_plain: Annotated[
+        bool, typer.Option("--compare-plain", help="Also continue on all samples for the same epochs, to compare.")
+    ] = False,
+    arch: Arch = "r3d",
+    clip_len: ClipLen = 16,
+    interval: Interval = 8,
+    data: Data = "synthetic",
+    dataset: Dataset = None,
+    split: Split = 1,
+    epochs: Epochs = 300,
+    batch_size: BatchSize = 8,
+    lr: Lr = 1e-3,
+    momentum: Momentum = 0.9,
+    weight_decay: WeightDecay = 5e-4,
+    optimizer: Optimizer = "sgd",
+    schedule: Schedule = "constant",
+    width: Width = 64,
+    resize: Resize = "128x171",
+    crop: Crop = 112,
+    val_size: ValSize = 800,
+    workers: Workers = 4,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    seed: Seed = 0,
+    out: Out = None,
+    resume: Resume = False,
+    steps_per_epoch: StepsPerEpoch = None,
+    compile_model: Compile = False,
+    backend: Backend = "auto",
+    frame_cache: FrameCache = "auto",
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Sample-based curriculum: drop samples ordered right with softmax > threshold in every epoch of a
+    window, continue training on the hard rest (Sec. III-D.2, the paper's R3D*).
+
+    Architecture and cl/it/tl come from the checkpoint; the other options are pretrain's.
+
+    Examples:
+      clipcop curriculum sample --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101 --epochs 100
+    """
+    values = dict(locals())
+    from clipcop.workflows.curriculum import curriculum_sample
+    from clipcop.workflows.pretrain import PretrainConfig
+
+    for key in ("checkpoint", "window", "threshold", "compare_plain"):
+        values.pop(key)
+    out_dir = values["out"]
+    values.update(out=None, init=None, train_list=None, tuple_len=3)
+    base = PretrainConfig(**pretrain_options(values))  # type: ignore[arg-type]
+    result = curriculum_sample(
+        checkpoint,
+        base,
+        window=window,
+        threshold=threshold,
+        out=out_dir,
+        compare_plain=compare_plain,
+        reporter=Reporter(quiet=quiet),
+    )
+    payload: dict[str, object] = {
+        "run_dir": str(result.run_dir),
+        "kept": result.kept,
+        "dropped": result.dropped,
+        "dropped_per_class": result.dropped_per_class,
+    }
+    if result.continued is not None:
+        payload["checkpoint"] = str(result.continued.best_checkpoint)
+        payload["test_order_accuracy"] = result.continued.test_accuracy
+    if result.plain is not None:
+        payload["plain_test_order_accuracy"] = result.plain.test_accuracy
+    emit(payload, as_json=json_out)

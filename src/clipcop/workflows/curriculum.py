@@ -1,0 +1,329 @@
+"""Curriculum learning (Sec. III-D, IV-A, Fig. 4, Table I "*" rows): task-based and sample-based.
+
+Task-based: train tl = 3, then tl = 4 initialised from it (backbone and pair layer carried over, a new
+tl!-way output layer), then tl = 5. Each stage is an ordinary pretraining run in its own sub-folder.
+
+Sample-based: from a converged model, score every training video's fixed tuple in each epoch of a
+window; the videos ordered correctly with a softmax above the threshold in every epoch are "easy" and
+dropped; training continues on the rest (the hard samples).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from rich.table import Table
+
+from clipcop.clips.datasets import VCOPTupleDataset
+from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.checkpoint import load_checkpoint
+from clipcop.engine.device import resolve_runtime
+from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
+from clipcop.engine.evaluate import evaluate_classifier, make_loader
+from clipcop.engine.fit import read_metrics, train_one_epoch
+from clipcop.engine.reporting import Reporter
+from clipcop.engine.sampler import EpochSampler
+from clipcop.engine.seeding import seed_everything
+from clipcop.errors import UsageError
+from clipcop.heads.vcop import VCOPModel
+from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.data import hold_out, prepare_videos
+from clipcop.workflows.pretrain import PretrainConfig, PretrainResult, build_vcop_model, make_optimizer, pretrain
+
+DONE = "test_order_accuracy.json"
+
+
+def parse_schedule(text: str) -> tuple[int, ...]:
+    """``"3,4,5"`` -> ``(3, 4, 5)``: an increasing list of tuple lengths within 2..5."""
+    try:
+        schedule = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--tl-schedule takes comma-separated tuple lengths, e.g. 3,4,5 (got {text!r})") from None
+    if len(schedule) < 2 or list(schedule) != sorted(set(schedule)) or schedule[0] < 2 or schedule[-1] > 5:
+        raise UsageError(f"--tl-schedule must increase within 2..5 with at least two stages (got {text!r})")
+    return schedule
+
+
+def parse_stage_epochs(text: str) -> tuple[int, ...]:
+    """``"300,100,100"`` -> ``(300, 100, 100)``."""
+    try:
+        epochs = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--stage-epochs takes comma-separated whole numbers (got {text!r})") from None
+    if not epochs or min(epochs) < 1:
+        raise UsageError(f"--stage-epochs values must be at least 1 (got {text!r})")
+    return epochs
+
+
+@dataclass
+class StageResult:
+    """One stage of the task curriculum."""
+
+    tuple_len: int
+    run_dir: Path
+    checkpoint: Path
+    epochs: int
+    best_epoch: int
+    val_acc: float
+    test_acc: float
+
+
+def _finished(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / DONE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def curriculum_task(
+    base: PretrainConfig,
+    *,
+    schedule: tuple[int, ...] = (3, 4, 5),
+    epochs: tuple[int, ...] | None = None,
+    out: str | Path | None = None,
+    reporter: Reporter | None = None,
+) -> list[StageResult]:
+    """Train the stages of ``schedule``, each initialised from the previous stage's best checkpoint.
+
+    ``epochs`` gives the epochs per stage (default: ``base.epochs`` for every stage). A stage that
+    finished earlier is reused; an interrupted one resumes when ``base.resume`` is set.
+    """
+    reporter = reporter or Reporter()
+    epochs = epochs or (base.epochs,) * len(schedule)
+    if len(epochs) != len(schedule):
+        raise UsageError(f"--stage-epochs gives {len(epochs)} values for {len(schedule)} stages")
+    root = Path(out) if out else Path("runs") / f"curriculum-task-{base.arch}-{base.clip_len}-{base.interval}"
+    results: list[StageResult] = []
+    init = base.init
+    for tl, stage_epochs in zip(schedule, epochs, strict=True):
+        run_dir = root / f"tl{tl}"
+        config = replace(base, tuple_len=tl, epochs=stage_epochs, init=init, out=str(run_dir))
+        done = _finished(run_dir)
+        if done is not None:
+            reporter.note(f"stage tl={tl} already finished in {run_dir}: reusing it")
+        else:
+            reporter.info(f"curriculum stage tl={tl} ({stage_epochs} epochs)" + (f", from {init}" if init else ""))
+            pretrain(config, reporter=reporter)
+            done = _finished(run_dir)
+        history = read_metrics(run_dir)
+        best = max((h for h in history if h["epoch"] == h["best_epoch"]), key=lambda h: h["epoch"], default={})
+        results.append(
+            StageResult(
+                tl,
+                run_dir,
+                run_dir / "best.safetensors",
+                len(history),
+                int(best.get("epoch", 0)),
+                float(best.get("val_acc", float("nan"))),
+                float(done["accuracy"]) if done else float("nan"),
+            )
+        )
+        init = str(run_dir / "best.safetensors")
+    reporter.table(render_stages(results))
+    if is_main():
+        summary = [{**asdict(r), "run_dir": str(r.run_dir), "checkpoint": str(r.checkpoint)} for r in results]
+        write_text_atomic(root / "summary.json", json.dumps(summary, indent=2))
+    return results
+
+
+def render_stages(results: list[StageResult]) -> Table:
+    """The stage summary: tl, chance, epochs, best epoch, validation and test order accuracy."""
+    table = Table(title="Task-based curriculum (Sec. III-D.1)")
+    for column in ("stage", "chance", "epochs", "best epoch", "val order acc", "test order acc"):
+        table.add_column(column, justify="right")
+    for r in results:
+        chance = 1 / float(np.prod(range(1, r.tuple_len + 1)))
+        table.add_row(
+            f"tl={r.tuple_len}",
+            f"{100 * chance:.1f}%",
+            str(r.epochs),
+            str(r.best_epoch),
+            f"{100 * r.val_acc:.1f}%",
+            f"{100 * r.test_acc:.1f}%",
+        )
+    return table
+
+
+@dataclass
+class HardSampleResult:
+    """What the sample-based curriculum found and what continued training on the hard samples gave."""
+
+    run_dir: Path
+    kept: int
+    dropped: int
+    dropped_per_class: dict[str, int] = field(default_factory=dict)
+    kept_per_class: dict[str, int] = field(default_factory=dict)
+    continued: PretrainResult | None = None
+    plain: PretrainResult | None = None
+
+
+def score_window(
+    checkpoint: str | Path,
+    base: PretrainConfig,
+    *,
+    window: int,
+    threshold: float,
+    reporter: Reporter,
+) -> tuple[list[str], dict[str, Any]]:
+    """Train ``window`` more epochs, scoring each training video's fixed tuple after every epoch.
+
+    Returns the videos to keep (the hard ones) and the scores. A video is easy when its fixed tuple was
+    ordered correctly with a softmax above ``threshold`` in every epoch of the window (Sec. IV-A).
+    """
+    runtime = resolve_runtime(base.device, base.precision)
+    init_distributed(runtime.device)
+    meta = load_checkpoint(checkpoint, kind="vcop").meta
+    config = replace(
+        base,
+        arch=meta["arch"],
+        width=meta["width"],
+        clip_len=meta["clip_len"],
+        interval=meta["interval"],
+        tuple_len=meta["tuple_len"],
+        init=str(checkpoint),
+    )
+    spec = config.tuple_spec()
+    prepared = prepare_videos(
+        config.data,
+        split=config.split,
+        dataset=config.dataset,
+        min_frames=spec.span,
+        workers=config.workers,
+        backend=config.backend,
+        reporter=reporter,
+    )
+    train_videos, _ = hold_out(prepared.train, config.val_size, reporter)
+    seed_everything(config.seed)
+    model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
+    optimizer = make_optimizer(config, model.parameters())
+    frames = frame_reader(config.frame_cache, config.backend)
+    geometry = config.geometry()
+    train_set = VCOPTupleDataset(
+        train_videos, spec, geometry, train=True, seed=config.seed, backend=config.backend, frames=frames
+    )
+    fixed = VCOPTupleDataset(
+        train_videos, spec, geometry, train=False, seed=config.seed, backend=config.backend, frames=frames
+    )
+    local_batch = config.batch_size // world_size()
+    sampler = EpochSampler(len(train_set), shuffle=True, seed=config.seed, rank=rank(), world_size=world_size())
+    loader = make_loader(train_set, sampler, batch_size=local_batch, workers=config.workers, runtime=runtime)
+    steps = -(-len(sampler) // local_batch)
+
+    def select(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return batch["clips"], batch["target"]
+
+    p_true = np.zeros((window, len(train_videos)), dtype=np.float32)
+    correct = np.zeros((window, len(train_videos)), dtype=bool)
+    for epoch in range(1, window + 1):
+        sampler.set_epoch(10_000 + epoch)
+        train_one_epoch(
+            model,
+            loader,
+            select,
+            optimizer,
+            None,
+            runtime,
+            reporter,
+            epoch=epoch,
+            epochs=window,
+            steps=steps,
+            unit="tuples",
+            world=world_size(),
+        )
+        scored = evaluate_classifier(model, fixed, select, runtime, batch_size=local_batch, workers=config.workers)
+        p_true[epoch - 1], correct[epoch - 1] = scored.p_true, scored.correct
+        reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
+    easy: np.ndarray = np.asarray((correct & (p_true > threshold)).all(axis=0))
+    root = prepared.dataset.video_root
+    names = [v.path.relative_to(root).as_posix() for v in train_videos]
+    hard = [n for n, e in zip(names, easy, strict=True) if not e]
+    classes = prepared.dataset.classes
+    labels = [classes[v.label] if classes and v.label >= 0 else "(unlabelled)" for v in train_videos]
+    scores = {
+        "videos": names,
+        "labels": labels,
+        "p_true": p_true.tolist(),
+        "correct": correct.tolist(),
+        "easy": easy.tolist(),
+        "threshold": threshold,
+        "window": window,
+    }
+    return hard, scores
+
+
+def curriculum_sample(
+    checkpoint: str | Path,
+    base: PretrainConfig,
+    *,
+    window: int = 5,
+    threshold: float = 0.8,
+    out: str | Path | None = None,
+    compare_plain: bool = False,
+    reporter: Reporter | None = None,
+) -> HardSampleResult:
+    """Drop the easy samples of a converged model and continue training on the hard ones (Sec. III-D.2).
+
+    With ``compare_plain`` the same number of epochs of plain continued training (all samples) runs too,
+    so the two can be compared as R3D and R3D* in the paper's Table I.
+    """
+    reporter = reporter or Reporter()
+    if not 0 < threshold < 1:
+        raise UsageError(f"--threshold must be between 0 and 1, not {threshold}")
+    if window < 1:
+        raise UsageError(f"--window must be at least 1 epoch, not {window}")
+    root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
+    listing = root / "hard_samples.txt"
+    if listing.is_file() and base.resume:
+        reporter.note(f"reusing the hard samples listed in {listing}")
+        scores = json.loads((root / "scores.json").read_text())
+        hard = listing.read_text().splitlines()
+    else:
+        hard, scores = score_window(checkpoint, base, window=window, threshold=threshold, reporter=reporter)
+        if is_main():
+            write_text_atomic(root / "scores.json", json.dumps(scores))
+            write_text_atomic(listing, "".join(f"{n}\n" for n in hard))
+    easy = np.array(scores["easy"], dtype=bool)
+    labels = scores["labels"]
+    dropped = Counter(label for label, e in zip(labels, easy, strict=True) if e)
+    kept = Counter(label for label, e in zip(labels, easy, strict=True) if not e)
+    result = HardSampleResult(root, int((~easy).sum()), int(easy.sum()), dict(dropped), dict(kept))
+    reporter.table(render_dropped(result))
+    if not hard:
+        reporter.warn("every training sample is easy at this threshold: nothing left to continue on")
+        return result
+    meta = load_checkpoint(checkpoint, kind="vcop").meta
+    cont = replace(
+        base,
+        arch=meta["arch"],
+        width=meta["width"],
+        clip_len=meta["clip_len"],
+        interval=meta["interval"],
+        tuple_len=meta["tuple_len"],
+        init=str(checkpoint),
+    )
+    result.continued = pretrain(replace(cont, train_list=str(listing), out=str(root / "hard")), reporter=reporter)
+    if compare_plain:
+        result.plain = pretrain(replace(cont, out=str(root / "plain")), reporter=reporter)
+        table = Table(title="Continued training: hard samples (*) vs all samples, same epochs")
+        table.add_column("run")
+        table.add_column("training videos", justify="right")
+        table.add_column("test order accuracy", justify="right")
+        table.add_row("plain (all samples)", str(len(easy)), f"{100 * result.plain.test_accuracy:.1f}%")
+        table.add_row("hard samples *", str(len(hard)), f"{100 * result.continued.test_accuracy:.1f}%")
+        reporter.table(table)
+    return result
+
+
+def render_dropped(result: HardSampleResult) -> Table:
+    """Per class: samples kept (hard) and dropped (easy)."""
+    table = Table(title=f"Sample-based curriculum: {result.dropped} easy samples dropped, {result.kept} hard kept")
+    table.add_column("class")
+    table.add_column("kept (hard)", justify="right")
+    table.add_column("dropped (easy)", justify="right")
+    for name in sorted(set(result.kept_per_class) | set(result.dropped_per_class)):
+        table.add_row(name, str(result.kept_per_class.get(name, 0)), str(result.dropped_per_class.get(name, 0)))
+    return table

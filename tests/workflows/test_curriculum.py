@@ -1,0 +1,139 @@
+"""Curriculum learning: stages carry weights over; hard-sample mining keeps exactly the hard samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from clipcop.engine.checkpoint import load_checkpoint
+from clipcop.engine.reporting import Reporter
+from clipcop.workflows.pretrain import PretrainConfig, build_vcop_model
+from tests.cli.run import one_error_line, run_cli
+
+TINY = [
+    "--width",
+    4,
+    "--cl",
+    4,
+    "--it",
+    1,
+    "--resize",
+    "24x32",
+    "--crop",
+    16,
+    "--batch-size",
+    4,
+    "--workers",
+    0,
+    "--optimizer",
+    "adam",
+    "--lr",
+    3e-3,
+]
+
+
+def test_task_curriculum_stages_start_from_the_previous_stage(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "curriculum",
+        "task",
+        "--tl-schedule",
+        "2,3,4",
+        "--stage-epochs",
+        "2,1,1",
+        "--data",
+        tiny_synth,
+        *TINY,
+        "--out",
+        "cur",
+    ]
+    result = run_cli(capsys, *args, "--json")
+    assert result.code == 0, result.err
+    stages = json.loads(result.out)["stages"]
+    assert [s["tl"] for s in stages] == [2, 3, 4]
+    assert "Task-based curriculum" in result.err
+    for tl in (2, 3, 4):
+        meta = load_checkpoint(workdir / "cur" / f"tl{tl}" / "best.safetensors", kind="vcop").meta
+        assert meta["tuple_len"] == tl
+        assert run_cli(capsys, "info", workdir / "cur" / f"tl{tl}" / "best.safetensors").code == 0
+    assert load_checkpoint(workdir / "cur" / "tl3" / "best.safetensors").meta["init"] == str(
+        Path("cur") / "tl2" / "best.safetensors"
+    )
+    # What a stage starts from: the previous backbone and pair layer, a new tl!-way layer.
+    previous = load_checkpoint(workdir / "cur" / "tl2" / "best.safetensors")
+    config = PretrainConfig(
+        arch="r3d",
+        width=4,
+        clip_len=4,
+        interval=1,
+        tuple_len=3,
+        crop=16,
+        resize=(24, 32),
+        init=str(workdir / "cur" / "tl2" / "best.safetensors"),
+    )
+    model = build_vcop_model(config, Reporter(quiet=True))
+    for key, value in previous.section("backbone").items():
+        assert torch.equal(model.backbone.state_dict()[key], value)
+    assert torch.equal(model.head.pair_fc.weight, previous.tensors["head.pair_fc.weight"])
+    assert model.head.order_fc.out_features == 6 and previous.tensors["head.order_fc.weight"].shape[0] == 2
+    again = run_cli(capsys, *args, "--resume")
+    assert again.code == 0 and again.err.count("already finished") == 3
+
+
+def test_task_curriculum_rejects_bad_schedules(tiny_synth: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for schedule in ("3", "4,3", "3,6", "x"):
+        assert "--tl-schedule" in one_error_line(run_cli(capsys, "curriculum", "task", "--tl-schedule", schedule))
+
+
+def test_sample_curriculum_drops_exactly_the_easy_samples(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 2, "--out", "base")
+    assert first.code == 0, first.err
+    result = run_cli(
+        capsys,
+        "curriculum",
+        "sample",
+        "--checkpoint",
+        "base/best.safetensors",
+        "--data",
+        tiny_synth,
+        *TINY,
+        "--window",
+        2,
+        "--threshold",
+        0.12,
+        "--epochs",
+        1,
+        "--out",
+        "hard",
+        "--compare-plain",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    scores = json.loads((workdir / "hard" / "scores.json").read_text())
+    p_true, correct = np.array(scores["p_true"]), np.array(scores["correct"])
+    easy = (correct & (p_true > 0.12)).all(axis=0)
+    listed = (workdir / "hard" / "hard_samples.txt").read_text().splitlines()
+    assert listed == [v for v, e in zip(scores["videos"], easy, strict=True) if not e]
+    assert summary["kept"] == len(listed) and summary["dropped"] == int(easy.sum())
+    assert sum(summary["dropped_per_class"].values()) == summary["dropped"]
+    assert "Sample-based curriculum" in result.err and "plain (all samples)" in result.err
+    assert f"training on the {len(listed)} of {len(easy)} training videos" in result.err
+    assert "plain_test_order_accuracy" in summary and "test_order_accuracy" in summary
+    meta = load_checkpoint(workdir / "hard" / "hard" / "best.safetensors").meta
+    assert meta["config"]["train_list"] == str(Path("hard") / "hard_samples.txt")
+
+
+def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = one_error_line(run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--threshold", 2))
+    assert "--threshold" in line
+    assert "does not exist" in one_error_line(
+        run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--data", tiny_synth)
+    )
