@@ -1,3 +1,3 @@
-"""The package version, kept in one place (pyproject reads the same number)."""
+"""The package version, in one place: pyproject.toml reads it from here."""
 
 __version__ = "0.1.0"

@@ -25,12 +25,14 @@ def test_demo_quick_runs_the_whole_pipeline(workdir: Path, capsys: pytest.Captur
 def test_full_demo_shows_the_papers_relations(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's demo, as a user runs it: VCOP learns the order task and its features retrieve better.
 
-    On our 2-core machine seed 0 reached 74% order accuracy (chance 16.7%) and video top-5 retrieval of
-    83% against 54% for the random initialisation; the bounds below leave room for other CPUs' numerics.
+    On our 2-core machine seed 0 reached 90.8% order accuracy (chance 16.7%) and video top-1/top-5
+    retrieval of 50.0%/80.8% against 25.0%/55.0% for the random initialisation. Top-10 (89.2% vs 75.8%)
+    is left out: its margin is the smallest and another CI machine's numerics once closed it at an
+    earlier, weaker setting. The bounds leave room for other CPUs.
     """
     result = run_cli(capsys, "demo", "--json")
     assert result.code == 0, result.err
     summary = json.loads(result.out)
-    assert summary["order_accuracy"] > 0.35
+    assert summary["order_accuracy"] > 0.5
     vcop, random = summary["retrieval"]["VCOP"], summary["retrieval"]["random"]
-    assert vcop["5"] > random["5"] and vcop["10"] >= random["10"]
+    assert vcop["1"] > random["1"] and vcop["5"] > random["5"]

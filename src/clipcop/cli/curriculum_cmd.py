@@ -28,6 +28,7 @@ from clipcop.cli.output import emit
 from clipcop.cli.pretrain_cmd import (
     BatchSize,
     Compile,
+    Dropout,
     Epochs,
     FrameCache,
     Init,
@@ -70,6 +71,7 @@ def task(
     weight_decay: WeightDecay = 5e-4,
     optimizer: Optimizer = "sgd",
     schedule: Schedule = "constant",
+    dropout: Dropout = 0.5,
     width: Width = 64,
     resize: Resize = "128x171",
     crop: Crop = 112,
@@ -147,6 +149,7 @@ def sample(
     weight_decay: WeightDecay = 5e-4,
     optimizer: Optimizer = "sgd",
     schedule: Schedule = "constant",
+    dropout: Dropout = 0.5,
     width: Width = 64,
     resize: Resize = "128x171",
     crop: Crop = 112,

@@ -23,13 +23,18 @@ def synth(
     frames: Annotated[int, typer.Option(help="Frames per video (varies +-15%).")] = 80,
     size: Annotated[str, typer.Option(help="Frame size HEIGHTxWIDTH (even numbers).")] = "48x64",
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same videos.")] = 0,
+    qa: Annotated[
+        bool, typer.Option("--qa", help="Also write ActivityNet-QA-format questions to OUT/qa/ (for clipcop vqa).")
+    ] = False,
     workers: Workers = 2,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
     """Write the built-in synthetic dataset: real AVI files whose classes differ by motion only.
 
-    Example: clipcop data synth /tmp/synth --classes 10 --videos-per-class 40
+    Examples:
+      clipcop data synth /tmp/synth --classes 10 --videos-per-class 40
+      clipcop data synth /tmp/synth --qa    # plus OUT/qa/{train,val,test}_{q,a}.json for clipcop vqa
     """
     from clipcop.synth.dataset import SynthSpec, write_synthetic
 
@@ -42,6 +47,13 @@ def synth(
         write_synthetic(out, spec, workers=workers, on_progress=lambda d, t: bar.advance(d - bar.done))
     result: dict[str, object] = {"out": str(out), "videos": total, "classes": spec.classes}
     reporter.info(f"wrote {total} videos of {spec.classes} classes to {out}")
+    if qa:
+        from clipcop.synth.qa import write_synthetic_qa
+
+        stats = write_synthetic_qa(out)
+        counts = ", ".join(f"{n} {split}" for split, n in stats.questions.items())
+        reporter.info(f"wrote {stats.total} questions ({counts}) in the ActivityNet-QA format to {stats.out}")
+        result.update(qa=str(stats.out), questions=stats.total, questions_per_split=stats.questions)
     emit(result, as_json=json_out)
 
 

@@ -22,7 +22,9 @@ from clipcop.cli import (
     finetune_cmd,
     info_cmd,
     pretrain_cmd,
+    report_cmd,
     retrieve_cmd,
+    vqa_cmd,
 )
 from clipcop.errors import ClipcopError
 
@@ -36,12 +38,14 @@ app = typer.Typer(
 )
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(curriculum_cmd.app, name="curriculum")
+app.add_typer(vqa_cmd.app, name="vqa")
 app.command("pretrain")(pretrain_cmd.pretrain)
 app.command("extract")(extract_cmd.extract)
 app.command("retrieve")(retrieve_cmd.retrieve)
 app.command("finetune")(finetune_cmd.finetune)
 app.command("info")(info_cmd.info)
 app.command("demo")(demo_cmd.demo)
+app.command("report")(report_cmd.report)
 
 
 def _version(value: bool) -> None:

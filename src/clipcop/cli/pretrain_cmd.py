@@ -34,6 +34,7 @@ BatchSize = Annotated[int, typer.Option("--batch-size", help="Tuples per step ov
 Lr = Annotated[float, typer.Option("--lr", help="Learning rate (the paper: 1e-3).")]
 Momentum = Annotated[float, typer.Option("--momentum", help="SGD momentum (the paper: 0.9).")]
 WeightDecay = Annotated[float, typer.Option("--weight-decay", help="Weight decay (the paper: 5e-4).")]
+Dropout = Annotated[float, typer.Option("--dropout", help="Dropout before the order layer (the paper: 0.5).")]
 Optimizer = Annotated[str, typer.Option("--optimizer", help="sgd (the paper) or adam.")]
 Schedule = Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or plateau.")]
 ValSize = Annotated[int, typer.Option("--val-size", help="Training videos held out for validation (the paper: 800).")]
@@ -78,6 +79,7 @@ def pretrain(
     weight_decay: WeightDecay = 5e-4,
     optimizer: Optimizer = "sgd",
     schedule: Schedule = "constant",
+    dropout: Dropout = 0.5,
     width: Width = 64,
     resize: Resize = "128x171",
     crop: Crop = 112,

@@ -7,11 +7,14 @@ write files.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 
 def launched_by_torchrun() -> bool:
@@ -30,8 +33,10 @@ def init_distributed(device: torch.device) -> bool:
 
 
 def rank() -> int:
-    """This process's global rank (0 when not distributed)."""
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    """This process's global rank: from the process group, or from torchrun's ``RANK`` before it exists."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return int(os.environ.get("RANK", "0"))
 
 
 def world_size() -> int:
@@ -42,6 +47,21 @@ def world_size() -> int:
 def is_main() -> bool:
     """True on the process that logs and writes files."""
     return rank() == 0
+
+
+def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
+    """``model`` for training across the process group: synchronised batch norm, then DDP.
+
+    Returns ``model`` unchanged outside a distributed job. Parameters are shared with the original
+    module, so saving ``unwrap(wrapped).state_dict()`` saves the trained weights.
+    """
+    if world_size() == 1:
+        return model
+    from clipcop.engine.syncbn import sync_batch_norm
+
+    synced = sync_batch_norm(model, device)
+    device_ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(synced, device_ids=device_ids)
 
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
@@ -55,6 +75,18 @@ def barrier() -> None:
     """Wait for every process (no-op when not distributed)."""
     if world_size() > 1:
         dist.barrier()
+
+
+@contextlib.contextmanager
+def main_process_first() -> Iterator[None]:
+    """Run the block on rank 0 first, then on the others (who then find its caches ready)."""
+    if not is_main():
+        barrier()
+    try:
+        yield
+    finally:
+        if is_main():
+            barrier()
 
 
 def broadcast_object(value: object) -> object:

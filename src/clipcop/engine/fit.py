@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from clipcop.clips.transforms import normalize
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
-from clipcop.engine.distributed import all_reduce_sum, barrier, is_main, rank, world_size
+from clipcop.engine.distributed import all_reduce_sum, barrier, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import Batch, EvalResult, Select, evaluate_classifier, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
@@ -184,10 +184,7 @@ def fit(
     elif resume:
         reporter.note(f"nothing to resume in {run_dir}: starting a new run")
 
-    train_model = model
-    if world > 1:
-        device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
-        train_model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    train_model = wrap_ddp(model, runtime.device)
 
     history = [m for m in read_metrics(run_dir) if m["epoch"] < start_epoch]
     for epoch in range(start_epoch, config.epochs + 1):

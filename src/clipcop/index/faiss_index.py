@@ -1,7 +1,7 @@
 """Building, searching and persisting FAISS inner-product indexes over L2-normalised vectors.
 
 Cosine similarity = inner product of unit vectors. ``flat`` is exact; searched in query blocks with all
-cores it matches a BLAS matmul + top-k (see ``benchmarks/retrieve.py``). ``ivf`` and ``hnsw`` are
+cores it beats a torch matmul + top-k on our 2 cores (``benchmarks/retrieve.py``). ``ivf`` and ``hnsw`` are
 approximate and scale to millions of clips; results are flagged approximate wherever they are shown.
 """
 
@@ -84,6 +84,7 @@ def search(index: faiss.Index, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     xq = np.ascontiguousarray(xq, dtype=np.float32)
     if xq.shape[1] != index.d:
         raise FeatureFileError(f"query features have {xq.shape[1]} dimensions but the index holds {index.d}")
+    set_threads()
     k = min(k, index.ntotal)
     distances = np.empty((len(xq), k), dtype=np.float32)
     labels = np.empty((len(xq), k), dtype=np.int64)

@@ -4,7 +4,8 @@
 ``ucfTrainTestlist/`` with CRLF split files, so everything that reads UCF101 reads this. Groups play the
 role of UCF101's 25 actor groups: split k tests on the k-th block of 28% of the groups, like g01-g07 for
 split 1. Each video's content is a function of (seed, class, index) alone. ``facts.json`` records what
-every video shows, for the synthetic question answering set.
+every video shows (per object: shape, colour, size, and ``start``/``end`` centre ``[y, x]`` and ``scale``
+in the first and last frame), for the synthetic question answering set (:mod:`clipcop.synth.qa`).
 """
 
 from __future__ import annotations
@@ -102,11 +103,14 @@ def _render_one(task: tuple[SynthSpec, int, int, str]) -> dict[str, Any]:
 
 
 def _facts_record(facts: VideoFacts, frames: int) -> dict[str, Any]:
+    paths = [asdict(p) for p in facts.paths] if facts.paths else [{}] * len(facts.objects)
     return {
         "motion": facts.motion,
         "direction": facts.direction,
         "frames": frames,
-        "objects": [{**asdict(o), "colour": colour_name(o.color)} for o in facts.objects],
+        "objects": [
+            {**asdict(o), "colour": colour_name(o.color), **path} for o, path in zip(facts.objects, paths, strict=True)
+        ],
     }
 
 

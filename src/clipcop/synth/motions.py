@@ -128,7 +128,11 @@ def orbit(rng: np.random.Generator, frames: int, height: int, width: int, count:
 
 
 def oscillate(rng: np.random.Generator, frames: int, height: int, width: int, count: int) -> Motion:
-    """Objects swing left-right like a pendulum, the swing growing or dying away."""
+    """Objects swing left-right like a pendulum, at a fixed amplitude, the swing slowing over the video.
+
+    The sign drawn here only shifts the phase, which no viewer can tell apart, so the direction is ``"none"``
+    (the draw is kept so that the rendered videos of dataset format v1 stay the same).
+    """
     sign = _sign(rng)
     period = rng.uniform(14, 22)
     tracks = []
@@ -136,12 +140,16 @@ def oscillate(rng: np.random.Generator, frames: int, height: int, width: int, co
         base = _still(rng, frames, height, width, margin=0.4)
         swing = 0.3 * width * np.sin(2 * np.pi * _ramp(frames, 0, frames / period) + rng.uniform(0, 6.3) * sign)
         tracks.append(Track(base.cy, base.cx + swing, base.angle, base.scale))
-    return Motion(tracks, _no_camera(frames), "growing" if sign > 0 else "dying away")
+    return Motion(tracks, _no_camera(frames), "none")
 
 
 def bounce(rng: np.random.Generator, frames: int, height: int, width: int, count: int) -> Motion:
-    """Objects bounce on an invisible floor, each bounce lower (or higher) than the last."""
-    sign = _sign(rng)
+    """Objects bounce on an invisible floor to a fixed height, the hops slowing over the video.
+
+    There is no way to tell apart, so the direction is ``"none"``; the unused sign draw keeps the rendered
+    videos of dataset format v1 the same.
+    """
+    _sign(rng)
     period = rng.uniform(16, 24)
     tracks = []
     for _ in range(count):
@@ -150,7 +158,7 @@ def bounce(rng: np.random.Generator, frames: int, height: int, width: int, count
         hop = 4 * (t % 1) * (1 - t % 1)
         cy = 0.8 * height - 0.55 * height * hop
         tracks.append(Track(cy, base.cx, base.angle, base.scale))
-    return Motion(tracks, _no_camera(frames), "settling" if sign > 0 else "rising")
+    return Motion(tracks, _no_camera(frames), "none")
 
 
 def pan(rng: np.random.Generator, frames: int, height: int, width: int, count: int) -> Motion:

@@ -1,7 +1,8 @@
 """One synthetic video: a motion class rendered with random appearance, plus what was generated.
 
-The returned :class:`VideoFacts` record what happened (objects, colours, direction), which the QA
-generator turns into questions whose answers follow from the content.
+The returned :class:`VideoFacts` record what happened (objects, colours, direction, where each object
+starts and ends), which the QA generator (:mod:`clipcop.synth.qa`) turns into questions whose answers
+follow from the content. Recording the facts reads the tracks only: no extra random numbers are drawn.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clipcop.synth.motions import MOTIONS
+from clipcop.synth.motions import MOTIONS, Track
 from clipcop.synth.render import (
     Appearance,
     composite,
@@ -25,12 +26,30 @@ ROTATING = frozenset({"Rotate", "Spin"})
 
 
 @dataclass(frozen=True)
+class ObjectPath:
+    """Where one object is in the first and last frame: centre ``(y, x)`` in pixels and scale."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    scale: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class VideoFacts:
-    """What a synthetic video shows: its motion class and direction, and each object's look."""
+    """What a synthetic video shows: its motion class and direction, each object's look and path."""
 
     motion: str
     direction: str
     objects: tuple[Appearance, ...]
+    paths: tuple[ObjectPath, ...] = ()
+
+
+def _path(track: Track) -> ObjectPath:
+    return ObjectPath(
+        start=(float(track.cy[0]), float(track.cx[0])),
+        end=(float(track.cy[-1]), float(track.cx[-1])),
+        scale=(float(track.scale[0]), float(track.scale[-1])),
+    )
 
 
 def _shift_background(panorama: np.ndarray, offset: float, width: int) -> np.ndarray:
@@ -70,4 +89,5 @@ def render_video(
             for look, tr in zip(looks, moves.tracks, strict=True)
         ]
         out[t] = to_uint8(composite(background, layers), rng, noise)
-    return out, VideoFacts(motion=motion, direction=moves.direction, objects=looks)
+    paths = tuple(_path(track) for track in moves.tracks)
+    return out, VideoFacts(motion=motion, direction=moves.direction, objects=looks, paths=paths)

@@ -24,7 +24,7 @@ from clipcop.clips.datasets import VCOPTupleDataset
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import resolve_runtime
-from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
+from clipcop.engine.distributed import init_distributed, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import evaluate_classifier, make_loader
 from clipcop.engine.fit import read_metrics, train_one_epoch
 from clipcop.engine.reporting import Reporter
@@ -161,6 +161,20 @@ class HardSampleResult:
     plain: PretrainResult | None = None
 
 
+def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
+    """``base`` continuing from ``checkpoint``: its architecture and cl/it/tl, initialised from it."""
+    meta = load_checkpoint(checkpoint, kind="vcop").meta
+    return replace(
+        base,
+        arch=meta["arch"],
+        width=meta["width"],
+        clip_len=meta["clip_len"],
+        interval=meta["interval"],
+        tuple_len=meta["tuple_len"],
+        init=str(checkpoint),
+    )
+
+
 def score_window(
     checkpoint: str | Path,
     base: PretrainConfig,
@@ -176,16 +190,7 @@ def score_window(
     """
     runtime = resolve_runtime(base.device, base.precision)
     init_distributed(runtime.device)
-    meta = load_checkpoint(checkpoint, kind="vcop").meta
-    config = replace(
-        base,
-        arch=meta["arch"],
-        width=meta["width"],
-        clip_len=meta["clip_len"],
-        interval=meta["interval"],
-        tuple_len=meta["tuple_len"],
-        init=str(checkpoint),
-    )
+    config = continuing(base, checkpoint)
     spec = config.tuple_spec()
     prepared = prepare_videos(
         config.data,
@@ -200,6 +205,7 @@ def score_window(
     seed_everything(config.seed)
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
     optimizer = make_optimizer(config, model.parameters())
+    train_model = wrap_ddp(model, runtime.device)
     frames = frame_reader(config.frame_cache, config.backend)
     geometry = config.geometry()
     train_set = VCOPTupleDataset(
@@ -221,7 +227,7 @@ def score_window(
     for epoch in range(1, window + 1):
         sampler.set_epoch(10_000 + epoch)
         train_one_epoch(
-            model,
+            train_model,
             loader,
             select,
             optimizer,
@@ -295,16 +301,7 @@ def curriculum_sample(
     if not hard:
         reporter.warn("every training sample is easy at this threshold: nothing left to continue on")
         return result
-    meta = load_checkpoint(checkpoint, kind="vcop").meta
-    cont = replace(
-        base,
-        arch=meta["arch"],
-        width=meta["width"],
-        clip_len=meta["clip_len"],
-        interval=meta["interval"],
-        tuple_len=meta["tuple_len"],
-        init=str(checkpoint),
-    )
+    cont = continuing(base, checkpoint)
     result.continued = pretrain(replace(cont, train_list=str(listing), out=str(root / "hard")), reporter=reporter)
     if compare_plain:
         result.plain = pretrain(replace(cont, out=str(root / "plain")), reporter=reporter)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clipcop.clips.datasets import VideoRef
+from clipcop.engine.distributed import main_process_first
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError
 from clipcop.synth.dataset import SynthSpec, ensure_synthetic
@@ -89,17 +90,18 @@ def prepare_videos(
     Videos with fewer than ``min_frames`` frames (e.g. a VCOP tuple span) are listed as too short.
     """
     reporter = reporter or Reporter()
-    root = resolve_data(data, reporter, workers=workers)
-    ds = load_dataset(root, split=split, dataset=dataset)
-    rels = [item.path for item in ds.train + ds.test]
-    with reporter.progress(len(rels), "probing videos", "videos") as bar:
-        manifest = build_manifest(
-            ds.video_root,
-            rels,
-            workers=workers,
-            backend=backend,
-            on_progress=lambda d, t: bar.advance(d - bar.done),
-        )
+    with main_process_first():  # under torchrun, rank 0 generates and probes; the others reuse its caches
+        root = resolve_data(data, reporter, workers=workers)
+        ds = load_dataset(root, split=split, dataset=dataset)
+        rels = [item.path for item in ds.train + ds.test]
+        with reporter.progress(len(rels), "probing videos", "videos") as bar:
+            manifest = build_manifest(
+                ds.video_root,
+                rels,
+                workers=workers,
+                backend=backend,
+                on_progress=lambda d, t: bar.advance(d - bar.done),
+            )
     train, bad_train, short_train = _refs(ds, ds.train, manifest, min_frames)
     test, bad_test, short_test = _refs(ds, ds.test, manifest, min_frames)
     prepared = PreparedVideos(

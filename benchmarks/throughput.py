@@ -1,0 +1,129 @@
+"""Training throughput of the three backbones: the published code's loop beside clipcop's, same run.
+
+    python benchmarks/throughput.py                       # CUDA if present: 3x16x112x112, width 64
+    python benchmarks/throughput.py --device cpu --width 16 --clip-len 8 --crop 56 --steps 6
+
+Per arch (tl=3 tuples):
+- published style: fp32, 8 tuples per step, the backbone called once per clip position;
+- clipcop: one backbone call over all batch x tl clips, --batch tuples per step, and on CUDA bf16
+  autocast + channels_last_3d (the defaults of ``clipcop pretrain``);
+- forward only (clips/s) in clipcop's numerics, the extraction workload.
+Peak GPU memory is printed for each clipcop row. End-to-end pretraining from video files is measured by
+running ``clipcop pretrain`` itself (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from clipcop.backbones import ARCHS, build_backbone
+from clipcop.engine.device import resolve_runtime
+from clipcop.heads.vcop import VCOPModel
+
+
+class PerClipVCOP(nn.Module):
+    """The published forward: the backbone runs once per clip position of the tuple."""
+
+    def __init__(self, model: VCOPModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tuples: torch.Tensor) -> torch.Tensor:
+        features = torch.stack([self.model.backbone(tuples[:, i]) for i in range(tuples.shape[1])], dim=1)
+        return self.model.head(features)
+
+
+def calls_per_second(call: Callable[[], object], args: argparse.Namespace) -> float:
+    """Run ``call`` ``args.warmup`` times untimed, then ``args.steps`` times timed (GPU work included)."""
+    device = torch.device(args.device)
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+        call()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return args.steps / (time.perf_counter() - started)
+
+
+def steps_per_second(
+    model: nn.Module, batch: int, args: argparse.Namespace, *, bf16: bool, channels_last: bool
+) -> float:
+    device = torch.device(args.device)
+    x = torch.randn(batch, 3, 3, args.clip_len, args.crop, args.crop, device=device)
+    y = torch.randint(0, 6, (batch,), device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    if channels_last:
+        model.to(memory_format=torch.channels_last_3d)
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x).float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return calls_per_second(step, args)
+
+
+@torch.no_grad()
+def clips_per_second(model: nn.Module, args: argparse.Namespace, *, bf16: bool) -> float:
+    device = torch.device(args.device)
+    x = torch.randn(args.batch * 3, 3, args.clip_len, args.crop, args.crop, device=device)
+    if bf16:
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    model.eval()
+
+    def forward() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            model(x)
+
+    return len(x) * calls_per_second(forward, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--archs", nargs="+", default=list(ARCHS))
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--clip-len", type=int, default=16)
+    parser.add_argument("--crop", type=int, default=112)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args()
+    runtime = resolve_runtime(args.device)
+    args.device = str(runtime.device)
+    cuda = runtime.device.type == "cuda"
+    name = torch.cuda.get_device_name(runtime.device) if cuda else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"device: {name}; tuples 3x{args.clip_len}x{args.crop}x{args.crop}, width {args.width}")
+    print(
+        "| arch | published style (fp32, 8 tuples, per-clip calls) | clipcop (one call, "
+        f"{args.batch} tuples{', bf16 + channels_last_3d' if cuda else ''}) | forward only | peak memory |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for arch in args.archs:
+        torch.manual_seed(0)
+        published = PerClipVCOP(VCOPModel(build_backbone(arch, width=args.width), 3)).to(runtime.device)
+        old = 8 * steps_per_second(published, 8, args, bf16=False, channels_last=False)
+        del published
+        if cuda:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+        ours_model = VCOPModel(build_backbone(arch, width=args.width), 3).to(runtime.device)
+        ours = args.batch * steps_per_second(ours_model, args.batch, args, bf16=cuda, channels_last=cuda)
+        memory = f"{torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if cuda else "n/a"
+        forward = clips_per_second(ours_model.backbone, args, bf16=cuda)
+        ratio = f"{ours:.1f} tuples/s ({ours / old:.2f}x)"
+        print(f"| {arch} | {old:.1f} tuples/s | {ratio} | {forward:.0f} clips/s | {memory} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""``clipcop report RUN_DIR``: pictures and an HTML page from a finished run's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clipcop.cli.options import Json
+from clipcop.cli.output import emit
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (pretrain, finetune, curriculum or demo).")],
+    json_out: Json = False,
+) -> None:
+    """Draw training curves, per-class accuracy (Fig. 5), top-k curves (Figs. 6-7), the fine-tuning and
+    curriculum comparisons (Table V, Fig. 4) from RUN_DIR's files into RUN_DIR/report/, with one
+    self-contained index.html. Needs matplotlib: pip install "clipcop[plot]".
+
+    Example: clipcop report runs/demo
+    """
+    from clipcop.report.build import build_report
+
+    result = build_report(run_dir)
+    emit(
+        {"page": str(result.page), "pictures": [str(p) for p in result.pictures], "count": len(result.pictures)},
+        as_json=json_out,
+    )

@@ -1,0 +1,155 @@
+"""``clipcop vqa train`` and ``clipcop vqa eval``: E-SA video QA on clip features (paper Sec. IV-D, Table VI)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from clipcop.cli.options import Device, Json, Quiet, Seed
+from clipcop.cli.output import emit
+from clipcop.engine.reporting import Reporter
+
+app = typer.Typer(
+    help="Video question answering with E-SA on clip features (ActivityNet-QA format).", no_args_is_help=True
+)
+
+Features = Annotated[
+    str, typer.Option("--features", help="Feature file of 20 clips per video (clipcop extract --clips 20).")
+]
+QaDir = Annotated[str, typer.Option("--qa", help="Folder with {train,val,test}_q.json and _a.json (ActivityNet-QA).")]
+Glove = Annotated[
+    str | None,
+    typer.Option("--glove", help="GloVe text vectors (e.g. glove.6B.300d.txt); default: learned embeddings."),
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Questions per step.")]
+
+
+def _row(accuracy: Any) -> dict[str, Any] | None:
+    from clipcop.vqa.report import accuracy_json
+
+    return accuracy_json(accuracy)
+
+
+@app.command("train")
+def train(
+    features: Features,
+    qa: QaDir,
+    glove: Glove = None,
+    tune_embeddings: Annotated[
+        bool, typer.Option("--tune-embeddings", help="Fine-tune GloVe embeddings (default: frozen).")
+    ] = False,
+    out: Annotated[str | None, typer.Option("--out", help="Run folder (default runs/vqa-FEATURES).")] = None,
+    answers: Annotated[
+        int, typer.Option("--answers", help="Answer classes: the K most frequent training answers.")
+    ] = 1000,
+    min_word_count: Annotated[int, typer.Option("--min-word-count", help="Keep words seen this often.")] = 1,
+    embed_dim: Annotated[int, typer.Option("--embed-dim", help="Size of learned embeddings (GloVe: its own).")] = 300,
+    hidden: Annotated[int, typer.Option("--hidden", help="LSTM hidden size and attention size (E-SA: 300).")] = 300,
+    dropout: Annotated[
+        float, typer.Option("--dropout", help="Dropout on embeddings, clips and the fused vector.")
+    ] = 0.5,
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 30,
+    batch_size: BatchSize = 64,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (E-SA: 1e-3).")] = 1e-3,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="L2 penalty (E-SA: small, 1e-5).")] = 1e-5,
+    val_split: Annotated[str, typer.Option("--val-split", help="Split used to pick the best epoch.")] = "val",
+    device: Device = "auto",
+    seed: Seed = 0,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train E-SA on the train split, keep the best validation epoch, and score it on test (Table VI).
+
+    Examples:
+      clipcop extract --checkpoint runs/vcop/best.safetensors --data ~/anet/videos --clips 20 --out anet.safetensors
+      clipcop vqa train --features anet.safetensors --qa ~/anet/qa --glove glove.6B.300d.txt --out runs/vqa-vcop
+    """
+    from clipcop.vqa.train import VQAConfig, train_vqa
+
+    config = VQAConfig(
+        features=features,
+        qa=qa,
+        glove=glove,
+        tune_embeddings=tune_embeddings,
+        out=out,
+        answers=answers,
+        min_word_count=min_word_count,
+        embed_dim=embed_dim,
+        hidden=hidden,
+        dropout=dropout,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        val_split=val_split,
+        device=device,
+        seed=seed,
+    )
+    result = train_vqa(config, reporter=Reporter(quiet=quiet))
+    final = result.test if result.test is not None else result.val
+    summary = {
+        "run_dir": str(result.run_dir),
+        "checkpoint": str(result.checkpoint),
+        "best_epoch": result.best_epoch,
+        "split": result.reported_split,
+        **{f"{k}_accuracy": v for k, v in final.row().items() if k in ("motion", "free", "all")},
+        "val": _row(result.val),
+        "test": _row(result.test),
+        "majority_baseline": _row(result.baseline),
+        "history": result.history,
+        "issues": result.issues.as_dict(),
+    }
+    emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)
+
+
+@app.command("eval")
+def evaluate(
+    checkpoint: Annotated[str, typer.Option("--checkpoint", help="A vqa checkpoint (best.safetensors of vqa train).")],
+    features: Features,
+    qa: QaDir,
+    split: Annotated[str, typer.Option("--split", help="Which {split}_q.json to answer.")] = "test",
+    predictions: Annotated[
+        str | None, typer.Option("--predictions", help="Where to write [{question_id, answer}] (default: beside CKPT).")
+    ] = None,
+    glove: Annotated[
+        str | None,
+        typer.Option("--glove", help="GloVe vectors for test words unseen in training (frozen-GloVe models)."),
+    ] = None,
+    batch_size: BatchSize = 256,
+    device: Device = "auto",
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Answer a split's questions, write predictions as [{question_id, answer}], and score them (Table VI).
+
+    Without {split}_a.json the predictions are written and nothing is scored. --glove gives words unseen in
+    training their GloVe vectors (models trained with frozen GloVe only).
+
+    Example:
+      clipcop vqa eval --checkpoint runs/vqa-vcop/best.safetensors --features anet.safetensors --qa ~/anet/qa
+    """
+    from clipcop.vqa.evaluate import VQAEvalConfig, eval_vqa
+
+    config = VQAEvalConfig(
+        checkpoint=checkpoint,
+        features=features,
+        qa=qa,
+        split=split,
+        predictions=predictions,
+        glove=glove,
+        batch_size=batch_size,
+        device=device,
+    )
+    result = eval_vqa(config, reporter=Reporter(quiet=quiet))
+    scores = result.accuracy.row() if result.accuracy else {}
+    summary = {
+        "split": result.split,
+        "predictions": str(result.predictions),
+        "questions": result.questions,
+        **{f"{k}_accuracy": v for k, v in scores.items() if k in ("motion", "free", "all")},
+        "accuracy": _row(result.accuracy),
+        "majority_baseline": _row(result.baseline),
+        "issues": result.issues.as_dict(),
+    }
+    emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)

@@ -1,0 +1,239 @@
+"""Collecting what a run folder holds into pictures and one self-contained HTML page.
+
+Any clipcop run folder works: a pretraining or fine-tuning run, a curriculum folder of stages, or a demo
+folder holding several runs. Every ``metrics.jsonl`` gives training curves, every per-class test file a
+bar chart (Fig. 5), a demo summary top-k curves (Figs. 6-7) and the fine-tuning comparison, a task
+curriculum its stages' validation curves (Fig. 4), and PNGs already there (retrieval grids, Fig. 8) are
+shown too. Pictures go to ``RUN/report/``; ``RUN/report/index.html`` embeds them, so it can be mailed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.checkpoint import read_meta
+from clipcop.engine.fit import read_metrics
+from clipcop.errors import CheckpointError, UsageError
+from clipcop.report import figures
+
+REPORT = "report"
+
+
+@dataclass
+class Section:
+    """One part of the page: a heading, pictures, and small tables of numbers."""
+
+    title: str
+    pictures: list[Path] = field(default_factory=list)
+    tables: list[tuple[list[str], list[list[str]]]] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """What ``build_report`` wrote."""
+
+    page: Path
+    pictures: list[Path]
+
+
+def _slug(run_dir: Path, folder: Path) -> str:
+    rel = folder.relative_to(run_dir).as_posix()
+    return "run" if rel == "." else rel.replace("/", "-")
+
+
+def _chance(folder: Path) -> float | None:
+    try:
+        tl = int(read_meta(folder / "best.safetensors").get("tuple_len", 0))
+    except CheckpointError:
+        return None
+    return 1 / math.factorial(tl) if tl else None
+
+
+def _run_sections(run_dir: Path, out: Path) -> list[Section]:
+    sections = []
+    for metrics in sorted(run_dir.rglob("metrics.jsonl")):
+        folder = metrics.parent
+        if out in folder.parents:
+            continue
+        name = _slug(run_dir, folder)
+        history = read_metrics(folder)
+        if not history:
+            continue
+        section = Section(f"{name}: training")
+        section.pictures.append(
+            figures.training_curves(history, f"{name}: loss and accuracy", out / f"curves-{name}.png")
+        )
+        best = next((h for h in history if h["epoch"] == history[-1].get("best_epoch")), history[-1])
+        section.tables.append(
+            (
+                ["epochs", "best epoch", "val loss", "val acc", "samples/s"],
+                [
+                    [
+                        str(len(history)),
+                        str(best["epoch"]),
+                        f"{best['val_loss']:.4f}",
+                        f"{100 * best['val_acc']:.1f}%",
+                        f"{history[-1]['throughput']:.1f}",
+                    ]
+                ],
+            )
+        )
+        order = folder / "test_order_accuracy.json"
+        if order.is_file():
+            data = json.loads(order.read_text())
+            if data.get("per_class"):
+                section.pictures.append(
+                    figures.per_class_bars(
+                        data["per_class"],
+                        _chance(folder),
+                        f"{name}: test order accuracy per class (Fig. 5)",
+                        out / f"order-per-class-{name}.png",
+                    )
+                )
+            section.tables.append(
+                (["test order accuracy", "videos"], [[f"{100 * data['accuracy']:.1f}%", str(data["videos"])]])
+            )
+        action = folder / "test_accuracy.json"
+        if action.is_file():
+            data = json.loads(action.read_text())
+            rows = [{"class": c, "accuracy": a} for c, a in data["per_class"].items()]
+            section.pictures.append(
+                figures.per_class_bars(
+                    rows, None, f"{name}: action recognition per class", out / f"action-per-class-{name}.png"
+                )
+            )
+            section.tables.append(
+                (
+                    ["test video accuracy", "test clip accuracy", "videos"],
+                    [
+                        [
+                            f"{100 * data['video_accuracy']:.1f}%",
+                            f"{100 * data['clip_accuracy']:.1f}%",
+                            str(data["videos"]),
+                        ]
+                    ],
+                )
+            )
+        sections.append(section)
+    return sections
+
+
+def _summary_sections(run_dir: Path, out: Path) -> list[Section]:
+    sections = []
+    for summary in sorted(run_dir.rglob("summary.json")):
+        if out in summary.parents:
+            continue
+        data = json.loads(summary.read_text())
+        name = _slug(run_dir, summary.parent)
+        if isinstance(data, dict) and data.get("retrieval"):
+            section = Section(f"{name}: VCOP against random initialisation")
+            curves = {model: {int(k): v for k, v in acc.items()} for model, acc in data["retrieval"].items()}
+            section.pictures.append(
+                figures.topk_curves(curves, "video-level retrieval (Fig. 7)", out / f"topk-{name}.png")
+            )
+            if data.get("finetune"):
+                section.pictures.append(
+                    figures.grouped_bars(
+                        data["finetune"],
+                        "fine-tuned action recognition (Table V)",
+                        "test video accuracy (%)",
+                        out / f"finetune-{name}.png",
+                    )
+                )
+            rows = [
+                [
+                    "order accuracy (tl=3)",
+                    f"{100 * data['order_accuracy']:.1f}%",
+                    f"{100 * data['chance']:.1f}% (chance)",
+                ]
+            ]
+            for k in sorted(curves.get("VCOP", {})):
+                rows.append(
+                    [f"video retrieval top-{k}", f"{100 * curves['VCOP'][k]:.1f}%", f"{100 * curves['random'][k]:.1f}%"]
+                )
+            if data.get("finetune"):
+                rows.append(
+                    [
+                        "fine-tuned video accuracy",
+                        f"{100 * data['finetune']['VCOP']:.1f}%",
+                        f"{100 * data['finetune']['random']:.1f}%",
+                    ]
+                )
+            section.tables.append((["measure", "VCOP", "random init"], rows))
+            sections.append(section)
+        elif isinstance(data, list) and data and "tuple_len" in data[0]:
+            section = Section(f"{name}: task-based curriculum")
+            stages: dict[str, list[float]] = {
+                f"tl={s['tuple_len']}": [m["val_acc"] for m in read_metrics(Path(s["run_dir"]))] for s in data
+            }
+            section.pictures.append(
+                figures.accuracy_curves(
+                    stages, None, "validation order accuracy per stage (Fig. 4)", out / f"curriculum-{name}.png"
+                )
+            )
+            section.tables.append(
+                (
+                    ["stage", "epochs", "val order acc", "test order acc"],
+                    [
+                        [
+                            f"tl={s['tuple_len']}",
+                            str(s["epochs"]),
+                            f"{100 * s['val_acc']:.1f}%",
+                            f"{100 * s['test_acc']:.1f}%",
+                        ]
+                        for s in data
+                    ],
+                )
+            )
+            sections.append(section)
+    return sections
+
+
+def _embed(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}" title="{html.escape(path.name)}">'
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def build_report(run_dir: str | Path) -> Report:
+    """Draw every picture the run folder's files allow and write ``report/index.html``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"run folder {run_dir} does not exist")
+    figures.require_matplotlib()
+    out = run_dir / REPORT
+    out.mkdir(exist_ok=True)
+    sections = _summary_sections(run_dir, out) + _run_sections(run_dir, out)
+    extra = [p for p in sorted(run_dir.rglob("*.png")) if out not in p.parents]
+    if extra:
+        sections.append(Section("pictures in the run folder", pictures=extra))
+    if not sections:
+        raise UsageError(f"{run_dir} holds no clipcop run files (metrics.jsonl, summary.json, ...)")
+    parts = [f"<h1>clipcop report: {html.escape(str(run_dir))}</h1>"]
+    for section in sections:
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        parts.extend(_table(h, r) for h, r in section.tables)
+        parts.extend(_embed(p) for p in section.pictures)
+    style = (
+        "body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%;display:block;"
+        "margin:8px 0}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px}"
+    )
+    head = f"<head><meta charset='utf-8'><title>clipcop report</title><style>{style}</style></head>"
+    page = f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"
+    write_text_atomic(out / "index.html", page)
+    pictures = [p for s in sections for p in s.pictures if out in p.parents]
+    return Report(out / "index.html", pictures)
+
+
+__all__ = ["Report", "build_report"]

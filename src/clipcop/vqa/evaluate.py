@@ -1,0 +1,218 @@
+"""Scoring an E-SA model: predictions, per-type accuracy, the majority-answer baseline, ``clipcop vqa eval``.
+
+A checkpoint carries everything but the data: weights, the word and answer vocabularies and the model
+sizes in its metadata, so ``vqa eval`` needs only the checkpoint, a feature file and the QA folder.
+
+>>> from clipcop.vqa.evaluate import eval_vqa  # doctest: +SKIP
+>>> result = eval_vqa(checkpoint="runs/vqa/best.safetensors", features="f.safetensors", qa="qa")  # doctest: +SKIP
+>>> result.accuracy.row()["motion"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.checkpoint import load_checkpoint
+from clipcop.engine.device import resolve_runtime
+from clipcop.engine.reporting import Reporter
+from clipcop.errors import CheckpointError, UsageError
+from clipcop.metrics.qa import QAAccuracy, answers_correct, qa_accuracy
+from clipcop.vqa.activitynet import Issues, QAItem, read_split
+from clipcop.vqa.data import QATensors, VideoFeatures, to_tensors
+from clipcop.vqa.model import ESA, ESAConfig, predict_answers
+from clipcop.vqa.report import accuracy_table, describe_source
+from clipcop.vqa.text import AnswerVocabulary, Vocabulary, load_glove, tokenize
+
+KIND = "vqa"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Predicted answer ids ``(Q,)``, mean cross-entropy, and attention weights over clips ``(Q, N)``."""
+
+    answer: np.ndarray
+    loss: float
+    attention: np.ndarray
+
+
+@torch.no_grad()
+def predict(model: ESA, data: QATensors, *, batch_size: int = 256, device: torch.device | None = None) -> Predictions:
+    """Answer every question of ``data`` (class 0, unknown, is never predicted)."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    answers, weights, loss_sum = [], [], 0.0
+    for index in data.batches(batch_size):
+        logits, attention = model(*data.inputs(index, device))  # (B, A), (B, N)
+        loss_sum += float(F.cross_entropy(logits, data.answer[index].to(device), reduction="sum"))
+        answers.append(predict_answers(logits).cpu())
+        weights.append(attention.cpu())
+    return Predictions(torch.cat(answers).numpy(), loss_sum / max(len(data), 1), torch.cat(weights).numpy())
+
+
+def score(predicted: np.ndarray, data: QATensors) -> QAAccuracy:
+    """Per-type exact-match accuracy (a true answer outside the vocabulary always counts as wrong)."""
+    return qa_accuracy(data.qtype.numpy(), answers_correct(predicted, data.answer.numpy()))
+
+
+def majority_answers(items: Sequence[QAItem]) -> dict[int, str]:
+    """The most frequent training answer of each question type (ties by spelling)."""
+    by_type: dict[int, Counter[str]] = {}
+    for item in items:
+        if item.answer is not None:
+            by_type.setdefault(item.qtype, Counter())[item.answer] += 1
+    return {t: min(c, key=lambda a: (-c[a], a)) for t, c in sorted(by_type.items())}
+
+
+def majority_accuracy(majority: dict[int, str], data: QATensors, answers: AnswerVocabulary) -> QAAccuracy:
+    """The baseline that answers every question with its type's most frequent training answer."""
+    guess = np.array([answers.id(majority.get(int(t))) for t in data.qtype.tolist()], dtype=np.int64)
+    return score(guess, data)
+
+
+def write_predictions(path: Path, data: QATensors, predicted: np.ndarray, answers: AnswerVocabulary) -> Path:
+    """``[{question_id, answer}]`` as the ActivityNet-QA evaluation script reads it."""
+    rows = [
+        {"question_id": item.question_id, "answer": answers.answers[int(a)]}
+        for item, a in zip(data.items, predicted, strict=True)
+    ]
+    return write_text_atomic(path, json.dumps(rows))
+
+
+def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary, AnswerVocabulary, dict[str, Any]]:
+    """An E-SA model with its vocabularies from a ``vqa`` checkpoint."""
+    ckpt = load_checkpoint(path, kind=KIND)
+    try:
+        config = ESAConfig(**ckpt.meta["model"])
+        vocab = Vocabulary(tuple(ckpt.meta["vocabulary"]))
+        answers = AnswerVocabulary(tuple(ckpt.meta["answers"]))
+        model = ESA(config)
+        model.load_state_dict(ckpt.tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} is a damaged vqa checkpoint ({str(err).splitlines()[0]})") from None
+    return model.to(device), vocab, answers, ckpt.meta
+
+
+def extend_with_glove(
+    model: ESA, vocab: Vocabulary, items: Sequence[QAItem], glove: str, meta: dict[str, Any], reporter: Reporter
+) -> tuple[ESA, Vocabulary]:
+    """Give words unseen in training their GloVe vectors (only for models trained with frozen GloVe)."""
+    if meta.get("embeddings") != "glove":
+        reporter.note("--glove ignored: this model's embeddings were trained, not read from GloVe")
+        return model, vocab
+    new = [w for w in dict.fromkeys(t for item in items for t in tokenize(item.question)) if w not in vocab]
+    vectors = load_glove(glove, new)
+    if vectors.dim != model.config.embed_dim:
+        raise UsageError(
+            f"--glove has {vectors.dim}-d vectors but the model was trained with {model.config.embed_dim}-d"
+        )
+    words = [w for w, hit in zip(new, vectors.found, strict=True) if hit]
+    reporter.info(f"{len(words)} of {len(new)} question words unseen in training found in {Path(glove).name}")
+    if not words:
+        return model, vocab
+    weight = model.embed.weight.data
+    added = torch.from_numpy(vectors.matrix[vectors.found]).to(weight)
+    bigger = ESA(replace(model.config, vocab_size=len(vocab) + len(words))).to(weight.device)
+    state = {**model.state_dict(), "embed.weight": torch.cat([weight, added])}
+    bigger.load_state_dict(state)
+    return bigger, vocab.extended(words)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VQAEvalConfig:
+    """Every option of ``clipcop vqa eval``."""
+
+    checkpoint: str
+    features: str
+    qa: str
+    split: str = "test"
+    predictions: str | None = None
+    glove: str | None = None
+    batch_size: int = 256
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
+
+
+@dataclass
+class VQAEvalResult:
+    """Predictions written, and the accuracy when the split has answers (with the majority baseline)."""
+
+    split: str
+    predictions: Path
+    questions: int
+    accuracy: QAAccuracy | None
+    baseline: QAAccuracy | None
+    issues: Issues
+
+
+def eval_vqa(
+    config: VQAEvalConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
+) -> VQAEvalResult:
+    """Answer the questions of one split, write ``[{question_id, answer}]``, score them when answers exist."""
+    config = replace(config, **options) if config else VQAEvalConfig(**options)
+    reporter = reporter or Reporter()
+    device = resolve_runtime(config.device, "fp32").device
+    model, vocab, answers, meta = load_model(config.checkpoint, device)
+    issues = Issues()
+    features = VideoFeatures(config.features, issues)
+    if features.dim != model.config.feature_dim:
+        raise UsageError(
+            f"{config.features} has {features.dim}-d features but the model was trained on "
+            f"{model.config.feature_dim}-d ones"
+        )
+    trained_on, given = meta.get("features", {}).get("source"), features.file.meta.get("source")
+    if trained_on and trained_on != given:
+        reporter.warn(
+            f"the model was trained on features of {describe_source(trained_on)}, not of {describe_source(given)}"
+        )
+    split = read_split(config.qa, config.split, issues, need_answers=False)
+    if config.glove:
+        model, vocab = extend_with_glove(model, vocab, split.items, config.glove, meta, reporter)
+    data = to_tensors(split.items, features, vocab, answers, issues, split=config.split)
+    issues.report(reporter)
+    result = predict(model, data, batch_size=config.batch_size, device=device)
+    out = (
+        Path(config.predictions)
+        if config.predictions
+        else Path(config.checkpoint).parent / f"predictions-{config.split}.json"
+    )
+    write_predictions(out, data, result.answer, answers)
+    reporter.info(f"wrote {len(data)} predictions to {out}")
+    accuracy = baseline = None
+    if split.has_answers:
+        accuracy = score(result.answer, data)
+        majority = {int(t): a for t, a in meta.get("majority", {}).items()}
+        baseline = majority_accuracy(majority, data, answers) if majority else None
+        rows = {"E-SA": accuracy, **({"majority": baseline} if baseline else {})}
+        reporter.table(accuracy_table(rows, f"Video QA on {config.split} (Table VI layout)"))
+    else:
+        reporter.note(f"{config.split}_a.json not found: predictions written, nothing scored")
+    return VQAEvalResult(config.split, out, len(data), accuracy, baseline, issues)
+
+
+__all__ = [
+    "KIND",
+    "Predictions",
+    "VQAEvalConfig",
+    "VQAEvalResult",
+    "eval_vqa",
+    "extend_with_glove",
+    "load_model",
+    "majority_accuracy",
+    "majority_answers",
+    "predict",
+    "score",
+    "write_predictions",
+]
