@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 from collections.abc import Sequence
@@ -46,6 +47,32 @@ app.command("finetune")(finetune_cmd.finetune)
 app.command("info")(info_cmd.info)
 app.command("demo")(demo_cmd.demo)
 app.command("report")(report_cmd.report)
+
+
+def _reflow(doc: str) -> str:
+    """A docstring as help text: each prose paragraph on one line (the terminal wraps it), indented lines kept."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    out = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        if any(line.startswith(" ") for line in lines):  # examples: one command per line
+            out.append(paragraph)
+        else:
+            out.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(out)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Rich help keeps a docstring's line breaks; reflow them so paragraphs wrap at the terminal's width."""
+    for command in typer_app.registered_commands:
+        if command.help is None and command.callback is not None and command.callback.__doc__:
+            command.help = _reflow(command.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def _version(value: bool) -> None:

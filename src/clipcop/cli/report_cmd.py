@@ -15,9 +15,11 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (pretrain, finetune, curriculum or demo).")],
     json_out: Json = False,
 ) -> None:
-    """Draw training curves, per-class accuracy (Fig. 5), top-k curves (Figs. 6-7), the fine-tuning and
-    curriculum comparisons (Table V, Fig. 4) from RUN_DIR's files into RUN_DIR/report/, with one
-    self-contained index.html. Needs matplotlib: pip install "clipcop[plot]".
+    """Draw a run's curves, per-class bars (Fig. 5), top-k curves (Figs. 6-7) and comparisons (Table V, Fig. 4).
+
+    PNGs go into RUN_DIR/report/ beside one self-contained index.html.
+
+    Needs matplotlib: pip install "clipcop\\[plot]".
 
     Example: clipcop report runs/demo
     """

@@ -10,6 +10,7 @@ import time
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -20,7 +21,8 @@ class Reporter:
     """Messages, tables and progress for one command, written to stderr by the main process only."""
 
     def __init__(self, *, quiet: bool = False, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        # markup off: file, class and run names may hold "[...]"; only note/warn add markup, around escaped text
+        self.console = console or Console(stderr=True, highlight=False, markup=False)
         self.enabled = is_main() and not quiet
 
     def info(self, message: str) -> None:
@@ -31,12 +33,12 @@ class Reporter:
     def note(self, message: str) -> None:
         """A line users should not miss (defaults scaled down, data generated, files skipped...)."""
         if self.enabled:
-            self.console.print(f"[bold]note:[/bold] {message}", soft_wrap=True)
+            self.console.print(f"[bold]note:[/bold] {escape(message)}", soft_wrap=True, markup=True)
 
     def warn(self, message: str) -> None:
         """A warning line."""
         if self.enabled:
-            self.console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
+            self.console.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True, markup=True)
 
     def table(self, table: Table) -> None:
         """Render a rich table."""
