@@ -71,6 +71,29 @@ def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def vcop_checkpoint(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One epoch of VCOP on ``tiny_synth`` (R3D width 4, 4-frame clips 2 apart, 24x32 frames, 16 crops); read-only."""
+    from clipcop.workflows.pretrain import pretrain
+
+    out = tmp_path_factory.mktemp("vcop") / "run"
+    result = pretrain(
+        data=str(tiny_synth),
+        arch="r3d",
+        width=4,
+        clip_len=4,
+        interval=2,
+        resize=(24, 32),
+        crop=16,
+        epochs=1,
+        batch_size=4,
+        workers=0,
+        out=str(out),
+        optimizer="adam",
+    )
+    return result.best_checkpoint
+
+
 def crlf(lines: list[str]) -> str:
     """Lines joined with CRLF endings, as UCF101's split files have them."""
     return "".join(f"{line}\r\n" for line in lines)

@@ -17,28 +17,6 @@ from tests.videos.test_layouts import make_ucf
 GEOMETRY = ["--workers", 0, "--batch-size", 4, "--optimizer", "adam", "--lr", 3e-3]
 
 
-@pytest.fixture(scope="module")
-def vcop_checkpoint(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from clipcop.workflows.pretrain import pretrain
-
-    out = tmp_path_factory.mktemp("vcop") / "run"
-    result = pretrain(
-        data=str(tiny_synth),
-        arch="r3d",
-        width=4,
-        clip_len=4,
-        interval=2,
-        resize=(24, 32),
-        crop=16,
-        epochs=1,
-        batch_size=4,
-        workers=0,
-        out=str(out),
-        optimizer="adam",
-    )
-    return result.best_checkpoint
-
-
 def test_finetune_reports_video_and_clip_accuracy_and_a_usable_checkpoint(
     vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

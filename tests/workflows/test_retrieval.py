@@ -15,28 +15,6 @@ from tests.cli.run import one_error_line, run_cli
 GEOMETRY = ["--width", 4, "--cl", 4, "--resize", "24x32", "--crop", 16, "--workers", 0]
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ckpt") / "run"
-    from clipcop.workflows.pretrain import pretrain
-
-    result = pretrain(
-        data=str(tiny_synth),
-        arch="r3d",
-        width=4,
-        clip_len=4,
-        interval=2,
-        resize=(24, 32),
-        crop=16,
-        epochs=1,
-        batch_size=4,
-        workers=0,
-        out=str(out),
-        optimizer="adam",
-    )
-    return result.best_checkpoint
-
-
 @pytest.mark.parametrize("layer", TAPS)
 @pytest.mark.parametrize("pool", ["global", "spatiotemporal"])
 def test_every_tap_and_pooling_gives_the_documented_shape(
@@ -77,12 +55,12 @@ def test_every_tap_and_pooling_gives_the_documented_shape(
 
 
 def test_retrieve_one_liner_reports_both_levels_and_caches(
-    checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = [
         "retrieve",
         "--checkpoint",
-        checkpoint,
+        vcop_checkpoint,
         "--data",
         tiny_synth,
         "--query-split",
@@ -103,7 +81,7 @@ def test_retrieve_one_liner_reports_both_levels_and_caches(
 
 
 def test_query_video_and_feature_files(
-    checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for subset in ("train", "test"):
         assert (
@@ -111,7 +89,7 @@ def test_query_video_and_feature_files(
                 capsys,
                 "extract",
                 "--checkpoint",
-                checkpoint,
+                vcop_checkpoint,
                 "--data",
                 tiny_synth,
                 "--subset",
@@ -137,7 +115,7 @@ def test_query_video_and_feature_files(
 
 
 def test_retrieval_errors_are_one_line(
-    checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_cli(
         capsys,
@@ -177,7 +155,7 @@ def test_retrieval_errors_are_one_line(
         run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--query", "nope.mp4")
     )
     assert "not c3d" in one_error_line(
-        run_cli(capsys, "extract", "--checkpoint", checkpoint, "--arch", "c3d", "--data", tiny_synth)
+        run_cli(capsys, "extract", "--checkpoint", vcop_checkpoint, "--arch", "c3d", "--data", tiny_synth)
     )
     assert "--random" in one_error_line(run_cli(capsys, "extract", "--data", tiny_synth))
     assert "--k" in one_error_line(
