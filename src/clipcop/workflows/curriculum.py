@@ -33,8 +33,15 @@ from clipcop.engine.seeding import seed_everything
 from clipcop.errors import UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import hold_out, prepare_videos
-from clipcop.workflows.pretrain import PretrainConfig, PretrainResult, build_vcop_model, make_optimizer, pretrain
+from clipcop.workflows.data import hold_out
+from clipcop.workflows.pretrain import (
+    PretrainConfig,
+    PretrainResult,
+    build_vcop_model,
+    make_optimizer,
+    prepare_tuple_videos,
+    pretrain,
+)
 
 DONE = "test_order_accuracy.json"
 
@@ -192,15 +199,7 @@ def score_window(
     init_distributed(runtime.device)
     config = continuing(base, checkpoint)
     spec = config.tuple_spec()
-    prepared = prepare_videos(
-        config.data,
-        split=config.split,
-        dataset=config.dataset,
-        min_frames=spec.span,
-        workers=config.workers,
-        backend=config.backend,
-        reporter=reporter,
-    )
+    prepared = prepare_tuple_videos(config, reporter)
     train_videos, _ = hold_out(prepared.train, config.val_size, reporter)
     seed_everything(config.seed)
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))

@@ -190,20 +190,11 @@ def _check_resume_compatible(run_dir: Path, config: PretrainConfig) -> None:
             raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
 
 
-def pretrain(
-    config: PretrainConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
-) -> PretrainResult:
-    """Train a 3D CNN by video clip order prediction and test its order accuracy.
+def prepare_tuple_videos(config: PretrainConfig, reporter: Reporter) -> PreparedVideos:
+    """The dataset's videos, probed, with those too short for the tuple span set aside (and said so).
 
-    Options are the fields of :class:`PretrainConfig` (given as a config, keywords, or both).
+    Raises :class:`DataError` when no training video is long enough for ``cl``/``it``/``tl``.
     """
-    config = replace(config, **options) if config else PretrainConfig(**options)
-    reporter = reporter or Reporter()
-    run_dir = Path(config.out) if config.out else Path("runs") / config.run_name()
-    check_run_dir(run_dir, config.resume)
-    _check_resume_compatible(run_dir, config)
-    runtime = resolve_runtime(config.device, config.precision)
-    init_distributed(runtime.device)
     spec = config.tuple_spec()
     prepared = prepare_videos(
         config.data,
@@ -219,6 +210,25 @@ def pretrain(
             f"no training video is long enough for cl={spec.clip_len} it={spec.interval} tl={spec.tuple_len} "
             f"(span {spec.span} frames)"
         )
+    return prepared
+
+
+def pretrain(
+    config: PretrainConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
+) -> PretrainResult:
+    """Train a 3D CNN by video clip order prediction and test its order accuracy.
+
+    Options are the fields of :class:`PretrainConfig` (given as a config, keywords, or both).
+    """
+    config = replace(config, **options) if config else PretrainConfig(**options)
+    reporter = reporter or Reporter()
+    run_dir = Path(config.out) if config.out else Path("runs") / config.run_name()
+    check_run_dir(run_dir, config.resume)
+    _check_resume_compatible(run_dir, config)
+    runtime = resolve_runtime(config.device, config.precision)
+    init_distributed(runtime.device)
+    spec = config.tuple_spec()
+    prepared = prepare_tuple_videos(config, reporter)
     train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter)
     if config.train_list is not None:
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
