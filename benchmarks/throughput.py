@@ -15,6 +15,7 @@ running ``clipcop pretrain`` itself (see docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clipcop.backbones import ARCHS, build_backbone
-from clipcop.engine.device import resolve_runtime
+from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.heads.vcop import VCOPModel
 
 
@@ -53,19 +54,27 @@ def calls_per_second(call: Callable[[], object], args: argparse.Namespace) -> fl
     return args.steps / (time.perf_counter() - started)
 
 
-def steps_per_second(
-    model: nn.Module, batch: int, args: argparse.Namespace, *, bf16: bool, channels_last: bool
-) -> float:
+def steps_per_second(model: nn.Module, batch: int, args: argparse.Namespace, runtime: Runtime | None) -> float:
+    """SGD steps per second on one fixed batch of ``batch`` tuples.
+
+    ``runtime=None`` is the published style: a float ``(B, tl, 3, T, H, W)`` batch in fp32. With a
+    runtime the step is clipcop's: a uint8 channels-last batch as the loader delivers it, converted by
+    :meth:`Runtime.clips` inside the step, in the runtime's precision and memory format.
+    """
     device = torch.device(args.device)
-    x = torch.randn(batch, 3, 3, args.clip_len, args.crop, args.crop, device=device)
+    shape = (batch, 3, args.clip_len, args.crop, args.crop)
+    if runtime is None:
+        x = torch.randn(batch, 3, 3, args.clip_len, args.crop, args.crop, device=device)
+    else:
+        x = torch.randint(0, 256, (*shape, 3), dtype=torch.uint8, device=device)
+        model = runtime.prepare(model)
     y = torch.randint(0, 6, (batch,), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    if channels_last:
-        model.to(memory_format=torch.channels_last_3d)
 
     def step() -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = F.cross_entropy(model(x).float(), y)
+        inputs = x if runtime is None else runtime.clips(x)
+        with contextlib.nullcontext() if runtime is None else runtime.autocast():
+            loss = F.cross_entropy(model(inputs).float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -74,16 +83,16 @@ def steps_per_second(
 
 
 @torch.no_grad()
-def clips_per_second(model: nn.Module, args: argparse.Namespace, *, bf16: bool) -> float:
+def clips_per_second(model: nn.Module, args: argparse.Namespace, runtime: Runtime) -> float:
+    """Forward passes of single clips per second, inputs converted as in ``clipcop extract``."""
     device = torch.device(args.device)
-    x = torch.randn(args.batch * 3, 3, args.clip_len, args.crop, args.crop, device=device)
-    if bf16:
-        x = x.contiguous(memory_format=torch.channels_last_3d)
+    shape = (args.batch * 3, args.clip_len, args.crop, args.crop, 3)
+    x = torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
     model.eval()
 
     def forward() -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            model(x)
+        with runtime.autocast():
+            model(runtime.clips(x))
 
     return len(x) * calls_per_second(forward, args)
 
@@ -105,22 +114,22 @@ def main() -> None:
     name = torch.cuda.get_device_name(runtime.device) if cuda else f"CPU ({torch.get_num_threads()} threads)"
     print(f"device: {name}; tuples 3x{args.clip_len}x{args.crop}x{args.crop}, width {args.width}")
     print(
-        "| arch | published style (fp32, 8 tuples, per-clip calls) | clipcop (one call, "
+        "| arch | published style (fp32, 8 tuples, per-clip calls) | clipcop (uint8 in, one call, "
         f"{args.batch} tuples{', bf16 + channels_last_3d' if cuda else ''}) | forward only | peak memory |"
     )
     print("| --- | --- | --- | --- | --- |")
     for arch in args.archs:
         torch.manual_seed(0)
         published = PerClipVCOP(VCOPModel(build_backbone(arch, width=args.width), 3)).to(runtime.device)
-        old = 8 * steps_per_second(published, 8, args, bf16=False, channels_last=False)
+        old = 8 * steps_per_second(published, 8, args, None)
         del published
         if cuda:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
         ours_model = VCOPModel(build_backbone(arch, width=args.width), 3).to(runtime.device)
-        ours = args.batch * steps_per_second(ours_model, args.batch, args, bf16=cuda, channels_last=cuda)
+        ours = args.batch * steps_per_second(ours_model, args.batch, args, runtime)
         memory = f"{torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if cuda else "n/a"
-        forward = clips_per_second(ours_model.backbone, args, bf16=cuda)
+        forward = clips_per_second(ours_model.backbone, args, runtime)
         ratio = f"{ours:.1f} tuples/s ({ours / old:.2f}x)"
         print(f"| {arch} | {old:.1f} tuples/s | {ratio} | {forward:.0f} clips/s | {memory} |", flush=True)
 

@@ -25,7 +25,7 @@ def index_frames(count: int, height: int = 48, width: int = 64) -> Iterator[np.n
 
 
 def frame_index(frames: np.ndarray) -> np.ndarray:
-    """Recover frame indices from decoded index frames ``(..., H, W, 3)`` or clips ``(3, T, H, W)``."""
+    """Recover frame indices from the mean brightness of decoded index frames (any shape)."""
     # Decoders come out 0-3 levels darker than written after YUV round trips: centre the window on that.
     return np.round((frames.astype(np.float64) - BRIGHTNESS_BASE + 1) / BRIGHTNESS_STEP).astype(np.int64)
 

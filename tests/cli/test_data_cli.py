@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -81,3 +82,37 @@ def test_index_of_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.Ca
 def test_synth_rejects_impossible_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--classes" in one_error_line(run_cli(capsys, "data", "synth", tmp_path, "--classes", 40))
     assert "HEIGHTxWIDTH" in one_error_line(run_cli(capsys, "data", "synth", tmp_path, "--size", "big"))
+
+
+def test_cache_skips_and_names_a_video_that_no_longer_decodes(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "synth"
+    shutil.copytree(tiny_synth, data)
+    assert run_cli(capsys, "data", "index", data, "--workers", 1).code == 0
+    victim = sorted((data / "UCF-101" / "Rotate").iterdir())[0]
+    stat = victim.stat()
+    victim.write_bytes(bytes(stat.st_size))  # same size and time: the manifest still lists it as readable
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    args = ["data", "cache", data, "--resize", "24x32", "--out", tmp_path / "cache", "--workers", 2, "--json"]
+    first = run_cli(capsys, *args)
+    assert first.code == 0, first.err
+    report = json.loads(first.out)
+    assert report["failed"] == 1 and report["failed_videos"] == [str(victim)]
+    assert report["written"] == report["videos"] - 1 and f"skipped {victim}" in first.err
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == report["written"]
+    again = json.loads(run_cli(capsys, *args).out)
+    assert again["written"] == 0 and again["failed"] == 1
+
+
+def test_cache_that_cannot_fit_stops_before_writing(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clipcop.workflows import cache
+
+    real = shutil.disk_usage
+    monkeypatch.setattr(cache.shutil, "disk_usage", lambda p: real(p)._replace(free=100_000))
+    result = run_cli(capsys, "data", "cache", tiny_synth, "--resize", "24x32", "--out", tmp_path / "c", "--workers", 1)
+    line = one_error_line(result)
+    assert "the frame cache needs" in line and "GiB free" in line
+    assert not list(tmp_path.rglob("*.npy"))

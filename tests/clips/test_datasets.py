@@ -22,8 +22,8 @@ def _videos(tmp_path: Path, lengths: list[int]) -> list[VideoRef]:
 
 
 def _indices(clips: torch.Tensor) -> np.ndarray:
-    """``(..., 3, T, H, W)`` uint8 -> frame index per frame ``(..., T)``."""
-    return frame_index(clips.float().mean(dim=(-4, -2, -1)).numpy())
+    """``(..., T, H, W, 3)`` uint8 -> frame index per frame ``(..., T)``."""
+    return frame_index(clips.float().mean(dim=(-3, -2, -1)).numpy())
 
 
 def test_vcop_items_hold_the_shuffled_clips_of_the_target(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_vcop_items_hold_the_shuffled_clips_of_the_target(tmp_path: Path) -> Non
     data = VCOPTupleDataset(_videos(tmp_path, [30, 45]), spec, GEOMETRY, train=True, seed=0)
     for key in [(1, 0), (1, 1), (2, 0), (3, 1)]:
         item = data[key]
-        assert item["clips"].shape == (3, 3, 4, 24, 24) and item["clips"].dtype == torch.uint8
+        assert item["clips"].shape == (3, 4, 24, 24, 3) and item["clips"].dtype == torch.uint8
         frames = _indices(item["clips"])  # (tl, cl)
         assert (np.diff(frames, axis=1) == 1).all()
         perm = permutation_of(int(item["target"]), 3)
@@ -54,7 +54,7 @@ def test_training_items_change_with_epoch_evaluation_items_do_not(tmp_path: Path
 def test_eval_clips_are_evenly_spaced_and_centre_cropped(tmp_path: Path) -> None:
     data = EvalClipsDataset(_videos(tmp_path, [50, 6]), clip_len=8, num_clips=4, geometry=GEOMETRY)
     item = data[0]
-    assert item["clips"].shape == (4, 3, 8, 24, 24)
+    assert item["clips"].shape == (4, 8, 24, 24, 3)
     assert _indices(item["clips"])[:, 0].tolist() == item["starts"].tolist() == [0, 14, 28, 42]
     short = data[1]  # shorter than a clip: the last frame repeats
     assert _indices(short["clips"])[0].tolist() == [0, 1, 2, 3, 4, 5, 5, 5]

@@ -138,6 +138,8 @@ def cache(
             "videos": report.videos,
             "written": report.written,
             "mib_written": round(report.bytes_written / 2**20, 1),
+            "failed": len(report.failed),
+            "failed_videos": list(report.failed),
         },
         as_json=json_out,
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clipcop.cli.options import Device, Json, Quiet, Seed, Workers
+from clipcop.cli.options import Device, Json, LoaderWorkers, Quiet, Seed
 from clipcop.cli.output import emit
 from clipcop.engine.reporting import Reporter
 
@@ -21,7 +21,7 @@ def demo(
     arch: Annotated[str, typer.Option("--arch", help="c3d, r3d or r21d.")] = "r3d",
     seed: Seed = 0,
     device: Device = "auto",
-    workers: Workers = 0,
+    workers: LoaderWorkers = 0,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

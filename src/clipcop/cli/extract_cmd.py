@@ -13,8 +13,10 @@ from clipcop.cli.options import (
     Data,
     Dataset,
     Device,
+    FrameCache,
     Json,
     Layer,
+    LoaderWorkers,
     MaybeArch,
     MaybeClipLen,
     MaybeCrop,
@@ -25,7 +27,6 @@ from clipcop.cli.options import (
     Random,
     Seed,
     Split,
-    Workers,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.source import model_source
@@ -51,11 +52,12 @@ def extract(
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
     batch_size: BatchVideos = 8,
-    workers: Workers = 4,
+    workers: LoaderWorkers = 4,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
     backend: Backend = "auto",
+    frame_cache: FrameCache = "auto",
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -86,6 +88,7 @@ def extract(
         precision=precision,
         dtype=dtype,
         backend=backend,
+        frame_cache=frame_cache,
         out=out,
     )
     stats = run(config, reporter=Reporter(quiet=quiet))

@@ -12,7 +12,9 @@ from clipcop.cli.options import (
     Data,
     Dataset,
     Device,
+    FrameCache,
     Json,
+    LoaderWorkers,
     MaybeArch,
     MaybeClipLen,
     MaybeCrop,
@@ -23,12 +25,10 @@ from clipcop.cli.options import (
     Random,
     Seed,
     Split,
-    Workers,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.pretrain_cmd import (
     BatchSize,
-    FrameCache,
     Lr,
     Momentum,
     Optimizer,
@@ -65,7 +65,7 @@ def finetune(
     clip_len: MaybeClipLen = None,
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
-    workers: Workers = 4,
+    workers: LoaderWorkers = 4,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,

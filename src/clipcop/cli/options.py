@@ -16,11 +16,23 @@ Crop = Annotated[int, typer.Option("--crop", help="Square crop (random in traini
 Data = Annotated[str, typer.Option("--data", help="Dataset folder (UCF101, HMDB51 or class folders), or 'synthetic'.")]
 Dataset = Annotated[str | None, typer.Option("--dataset", help="Force the layout: ucf101, hmdb51 or folder.")]
 Split = Annotated[int, typer.Option("--split", help="Train/test split 1-3.")]
-Workers = Annotated[int, typer.Option("--workers", help="Data-loading (and probing) worker processes.")]
+Workers = Annotated[int, typer.Option("--workers", help="Worker processes for probing and decoding.")]
+LoaderWorkers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        help="Data-loading workers: threads when the frame cache holds every video, else processes"
+        " (also used for probing).",
+    ),
+]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 on CUDA, fp32 on CPU), bf16 or fp32.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed for initialisation, data order and augmentation.")]
 Backend = Annotated[str, typer.Option("--backend", help="Video decoder: auto (decord, then PyAV), decord or pyav.")]
+FrameCache = Annotated[
+    str,
+    typer.Option("--frame-cache", help="auto (use `clipcop data cache` frames when present), off, or a folder."),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables on stderr.")]
 Checkpoint = Annotated[str | None, typer.Option("--checkpoint", help="A clipcop checkpoint (.safetensors).")]

@@ -14,8 +14,10 @@ from clipcop.cli.options import (
     Data,
     Dataset,
     Device,
+    FrameCache,
     Interval,
     Json,
+    LoaderWorkers,
     Precision,
     Quiet,
     Resize,
@@ -23,7 +25,6 @@ from clipcop.cli.options import (
     Split,
     TupleLen,
     Width,
-    Workers,
 )
 from clipcop.cli.output import emit
 from clipcop.config import parse_size
@@ -46,10 +47,6 @@ TrainList = Annotated[
     typer.Option("--train-list", help="Train only on the videos listed in this file (paths under the data)."),
 ]
 StepsPerEpoch = Annotated[int | None, typer.Option("--steps-per-epoch", help="Cap steps per epoch (quick checks).")]
-FrameCache = Annotated[
-    str,
-    typer.Option("--frame-cache", help="auto (use `clipcop data cache` frames when present), off, or a folder."),
-]
 Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model (pays off on long GPU runs).")]
 
 
@@ -84,7 +81,7 @@ def pretrain(
     resize: Resize = "128x171",
     crop: Crop = 112,
     val_size: ValSize = 800,
-    workers: Workers = 4,
+    workers: LoaderWorkers = 4,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,

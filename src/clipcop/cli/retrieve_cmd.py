@@ -12,8 +12,10 @@ from clipcop.cli.options import (
     Checkpoint,
     Dataset,
     Device,
+    FrameCache,
     Json,
     Layer,
+    LoaderWorkers,
     MaybeArch,
     MaybeClipLen,
     MaybeCrop,
@@ -24,7 +26,6 @@ from clipcop.cli.options import (
     Random,
     Seed,
     Split,
-    Workers,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.source import model_source
@@ -63,11 +64,12 @@ def retrieve(
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
     batch_size: BatchVideos = 8,
-    workers: Workers = 4,
+    workers: LoaderWorkers = 4,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
     backend: Backend = "auto",
+    frame_cache: FrameCache = "auto",
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -110,6 +112,7 @@ def retrieve(
         device=device,
         precision=precision,
         backend=backend,
+        frame_cache=frame_cache,
     )
     if query is not None:
         from clipcop.workflows.query import query_video

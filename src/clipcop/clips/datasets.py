@@ -2,7 +2,8 @@
 
 Each item is a pure function of (seed, epoch, index): the sampler hands out ``(epoch, index)`` keys, so
 any worker can produce any item and a resumed run sees exactly the same data. Items are uint8 tensors;
-see :func:`clipcop.clips.transforms.normalize` for the float conversion on the device.
+clips are channels-last ``(..., T, H, W, 3)`` as decoded; :func:`clipcop.clips.transforms.normalize` moves the
+channels forward and converts to float on the device.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from clipcop.clips.frame_cache import FrameReader
-from clipcop.clips.transforms import centre_crop_origin, crop_clip, random_crop_origin
+from clipcop.clips.frame_cache import CachedFrames
+from clipcop.clips.transforms import centre_crop_origin, gather_windows, random_crop_origin
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.errors import VideoDecodeError
 from clipcop.sampling.clips import clip_indices, evenly_spaced_starts
@@ -53,7 +54,7 @@ class _VideoDataset(Dataset[dict[str, torch.Tensor]]):
         geometry: ClipGeometry,
         seed: int,
         backend: str,
-        frames: FrameReader | None = None,
+        frames: CachedFrames | None = None,
     ) -> None:
         self.videos = list(videos)
         self.geometry = geometry
@@ -61,15 +62,33 @@ class _VideoDataset(Dataset[dict[str, torch.Tensor]]):
         self.backend = backend
         self.frames = frames
 
-    def _read(self, path: Path, indices: np.ndarray) -> np.ndarray:
-        """Frames at the dataset's size, from the frame cache when one is given, else decoded."""
+    def _clips(self, path: Path, rows: np.ndarray, origins: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Frames ``rows (K, T)`` of ``path`` cropped at ``origins``: ``(K, T, crop, crop, 3)`` uint8.
+
+        From the frame cache when it holds the video (only the windows are read), else decoded.
+        """
         size = self.geometry.resize
-        if self.frames is not None:
-            return self.frames(path, indices, size)
-        return read_frames(path, indices, size=size, backend=self.backend)
+        source = self.frames.open(path, size) if self.frames is not None else None
+        if source is None:
+            source = read_frames(path, rows.reshape(-1), size=size, backend=self.backend)
+            rows = np.arange(rows.size).reshape(rows.shape)
+        elif rows.max() >= len(source):
+            raise VideoDecodeError(path, f"frame {int(rows.max())} requested but the cache holds {len(source)}")
+        return gather_windows(source, rows, origins, self.geometry.crop)
+
+    def _origin(self, rng: np.random.Generator | None) -> tuple[int, int]:
+        """A random crop corner from ``rng``, or the centre's when None (evaluation)."""
+        height, width = self.geometry.resize
+        crop = self.geometry.crop
+        return centre_crop_origin(height, width, crop) if rng is None else random_crop_origin(height, width, crop, rng)
 
     def __len__(self) -> int:
         return len(self.videos)
+
+    def fully_cached(self) -> bool:
+        """Whether the frame cache holds every video (items are then window copies, no decoding)."""
+        size = self.geometry.resize
+        return self.frames is not None and all(self.frames.contains(v.path, size) for v in self.videos)
 
     @abstractmethod
     def _make(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
@@ -96,7 +115,7 @@ class _VideoDataset(Dataset[dict[str, torch.Tensor]]):
 class VCOPTupleDataset(_VideoDataset):
     """Shuffled clip tuples for order prediction (Sec. III-A, IV-A).
 
-    Item: ``clips`` ``(tl, 3, cl, crop, crop)`` uint8 in shuffled order, ``target`` (order class id),
+    Item: ``clips`` ``(tl, cl, crop, crop, 3)`` uint8 in shuffled order, ``target`` (order class id),
     ``label`` (video class, only used for per-class reports), ``index``. ``train=True`` draws a fresh
     tuple and random crops per epoch; ``train=False`` fixes both by index (centre crop).
     """
@@ -110,7 +129,7 @@ class VCOPTupleDataset(_VideoDataset):
         train: bool,
         seed: int = 0,
         backend: str = "auto",
-        frames: FrameReader | None = None,
+        frames: CachedFrames | None = None,
     ) -> None:
         super().__init__(videos, geometry=geometry, seed=seed, backend=backend, frames=frames)
         self.spec = spec
@@ -121,18 +140,10 @@ class VCOPTupleDataset(_VideoDataset):
         rng = self._rng(epoch, index, train=self.train)
         sample = sample_tuple(video.num_frames, self.spec, rng)
         indices = sample.shuffled_indices()  # (tl, cl)
-        frames = self._read(video.path, indices.reshape(-1))
-        frames = frames.reshape(*indices.shape, *frames.shape[1:])  # (tl, cl, H, W, 3)
-        height, width = frames.shape[2:4]
-        crop = self.geometry.crop
-        clips = []
-        for clip in frames:
-            origin = (
-                random_crop_origin(height, width, crop, rng) if self.train else centre_crop_origin(height, width, crop)
-            )
-            clips.append(crop_clip(clip, origin, crop))
+        origins = [self._origin(rng if self.train else None) for _ in indices]
+        clips = self._clips(video.path, indices, origins)
         return {
-            "clips": torch.from_numpy(np.stack(clips)),
+            "clips": torch.from_numpy(clips),
             "target": torch.tensor(sample.target),
             "label": torch.tensor(video.label),
             "index": torch.tensor(index),
@@ -142,7 +153,7 @@ class VCOPTupleDataset(_VideoDataset):
 class EvalClipsDataset(_VideoDataset):
     """``num_clips`` evenly spaced, centre-cropped clips per video (retrieval, test-time recognition).
 
-    Item: ``clips`` ``(N, 3, cl, crop, crop)`` uint8, ``starts`` ``(N,)``, ``label``, ``index``. All
+    Item: ``clips`` ``(N, cl, crop, crop, 3)`` uint8, ``starts`` ``(N,)``, ``label``, ``index``. All
     clips of a video come from one decoder call.
     """
 
@@ -154,7 +165,7 @@ class EvalClipsDataset(_VideoDataset):
         num_clips: int,
         geometry: ClipGeometry,
         backend: str = "auto",
-        frames: FrameReader | None = None,
+        frames: CachedFrames | None = None,
     ) -> None:
         super().__init__(videos, geometry=geometry, seed=0, backend=backend, frames=frames)
         self.clip_len = clip_len
@@ -169,7 +180,7 @@ class EvalClipsDataset(_VideoDataset):
         except VideoDecodeError:
             crop = self.geometry.crop
             item = {
-                "clips": torch.zeros(self.num_clips, 3, self.clip_len, crop, crop, dtype=torch.uint8),
+                "clips": torch.zeros(self.num_clips, self.clip_len, crop, crop, 3, dtype=torch.uint8),
                 "starts": torch.zeros(self.num_clips, dtype=torch.int64),
                 "label": torch.tensor(self.videos[index].label),
                 "index": torch.tensor(index),
@@ -181,11 +192,7 @@ class EvalClipsDataset(_VideoDataset):
         video = self.videos[index]
         starts = evenly_spaced_starts(video.num_frames, self.clip_len, self.num_clips)
         indices = np.stack([clip_indices(int(s), self.clip_len, video.num_frames) for s in starts])
-        frames = self._read(video.path, indices.reshape(-1))
-        frames = frames.reshape(*indices.shape, *frames.shape[1:])
-        height, width = frames.shape[2:4]
-        origin = centre_crop_origin(height, width, self.geometry.crop)
-        clips = np.stack([crop_clip(clip, origin, self.geometry.crop) for clip in frames])
+        clips = self._clips(video.path, indices, [self._origin(None)] * len(indices))
         return {
             "clips": torch.from_numpy(clips),
             "starts": torch.from_numpy(starts),
@@ -197,7 +204,7 @@ class EvalClipsDataset(_VideoDataset):
 class TrainClipDataset(_VideoDataset):
     """One random clip per video per epoch with a random crop (action-recognition training, Sec. IV-C).
 
-    Item: ``clips`` ``(1, 3, cl, crop, crop)`` uint8, ``label``, ``index``.
+    Item: ``clips`` ``(1, cl, crop, crop, 3)`` uint8, ``label``, ``index``.
     """
 
     def __init__(
@@ -209,7 +216,7 @@ class TrainClipDataset(_VideoDataset):
         train: bool = True,
         seed: int = 0,
         backend: str = "auto",
-        frames: FrameReader | None = None,
+        frames: CachedFrames | None = None,
     ) -> None:
         super().__init__(videos, geometry=geometry, seed=seed, backend=backend, frames=frames)
         self.clip_len = clip_len
@@ -219,12 +226,10 @@ class TrainClipDataset(_VideoDataset):
         video = self.videos[index]
         rng = self._rng(epoch, index, train=self.train)
         start = int(rng.integers(0, max(video.num_frames - self.clip_len, 0) + 1))
-        frames = self._read(video.path, clip_indices(start, self.clip_len, video.num_frames))
-        height, width = frames.shape[1:3]
-        crop = self.geometry.crop
-        origin = random_crop_origin(height, width, crop, rng) if self.train else centre_crop_origin(height, width, crop)
+        rows = clip_indices(start, self.clip_len, video.num_frames)[None]
+        clips = self._clips(video.path, rows, [self._origin(rng if self.train else None)])
         return {
-            "clips": torch.from_numpy(crop_clip(frames, origin, crop))[None],
+            "clips": torch.from_numpy(clips),
             "label": torch.tensor(video.label),
             "index": torch.tensor(index),
         }

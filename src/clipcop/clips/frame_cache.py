@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from clipcop.errors import VideoDecodeError
-from clipcop.videos.decoder import Indices, Size, read_frames
+from clipcop.videos.decoder import Size, read_frames
 
 
 def cache_entry(root: Path, video: Path, size: Size) -> Path:
@@ -30,25 +31,63 @@ def cache_entry(root: Path, video: Path, size: Size) -> Path:
 
 
 class CachedFrames:
-    """A frame reader over the cache: ``reader(path, indices, size)`` like :func:`read_frames`.
+    """The frame cache as a frame source: :meth:`open` gives a video's frames as a read-only memory map.
 
-    Videos missing from the cache are decoded normally (and not written: building is explicit).
+    Videos missing from the cache give None (the dataset then decodes them; building is explicit). The
+    last few maps stay open per process, so a tuple costs a few window copies and no file system call
+    beyond the ``stat`` that keys the entry.
     """
 
-    def __init__(self, root: str | Path, *, backend: str = "auto") -> None:
+    def __init__(self, root: str | Path, *, keep_open: int = 64) -> None:
         self.root = Path(root)
-        self.backend = backend
+        self.keep_open = keep_open
+        self._open: OrderedDict[Path, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # loader threads share the open maps
+        self._pid = os.getpid()
 
-    def __call__(self, path: Path, indices: Indices, size: Size) -> np.ndarray:
-        entry = cache_entry(self.root, path, size)
+    def contains(self, path: Path, size: Size) -> bool:
+        """Whether the cache holds ``path`` at ``size``."""
+        try:
+            return cache_entry(self.root, path, size).is_file()
+        except OSError:
+            return False
+
+    def open(self, path: Path, size: Size) -> np.ndarray | None:
+        """``(frames, H, W, 3)`` uint8 memory map of ``path`` at ``size``, or None when not cached."""
+        try:
+            entry = cache_entry(self.root, path, size)
+        except OSError:  # the video itself is gone: let the decoder report it
+            return None
+        if self._pid != os.getpid():  # a forked worker: its own maps, and a lock no thread can hold
+            self._open, self._lock, self._pid = OrderedDict(), threading.Lock(), os.getpid()
+        with self._lock:
+            frames = self._open.get(entry)
+            if frames is not None:
+                self._open.move_to_end(entry)
+                return frames
         try:
             frames = np.load(entry, mmap_mode="r")
         except (OSError, ValueError):
-            return read_frames(path, indices, size=size, backend=self.backend)
-        idx = np.asarray(indices)
-        if idx.max() >= len(frames):
-            raise VideoDecodeError(path, f"frame {int(idx.max())} requested but the cache holds {len(frames)}")
-        return np.ascontiguousarray(frames[idx])
+            return None
+        if frames.ndim != 4 or frames.dtype != np.uint8 or frames.shape[1:3] != tuple(size):
+            raise VideoDecodeError(path, f"frame cache entry {entry} holds {frames.dtype} {frames.shape}")
+        with self._lock:
+            self._open[entry] = frames
+            if len(self._open) > self.keep_open:
+                self._open.popitem(last=False)
+        return frames
+
+    def __getstate__(self) -> dict[str, object]:
+        # Memory maps are per process: a DataLoader worker started by pickling opens its own.
+        state = dict(self.__dict__)
+        state["_open"] = OrderedDict()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
 
 
 def cache_video(root: Path, path: Path, num_frames: int, size: Size, backend: str = "auto") -> int:
@@ -59,11 +98,10 @@ def cache_video(root: Path, path: Path, num_frames: int, size: Size, backend: st
     frames = read_frames(path, list(range(num_frames)), size=size, backend=backend)
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, frames)
-    os.replace(tmp, entry)
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, frames)
+        os.replace(tmp, entry)
+    finally:
+        tmp.unlink(missing_ok=True)  # an error (a full disk) leaves no temp file; a kill may, never an entry
     return int(frames.nbytes)
-
-
-FrameReader = Callable[[Path, Indices, Size], np.ndarray]
-"""``(path, indices, size) -> (len(indices), H, W, 3) uint8``: the decoder, or a cache in front of it."""

@@ -13,15 +13,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from clipcop.clips.transforms import normalize
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import rank, world_size
+from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.sampler import EpochSampler
-from clipcop.engine.seeding import worker_init
 
-Batch = dict[str, torch.Tensor]
 Select = Callable[[Batch], tuple[torch.Tensor, torch.Tensor]]
 """Picks ``(uint8 inputs, integer targets)`` out of a collated batch."""
 
@@ -56,29 +54,6 @@ class EvalResult:
         return out
 
 
-def make_loader(
-    dataset: Dataset[Batch],
-    sampler: EpochSampler,
-    *,
-    batch_size: int,
-    workers: int,
-    runtime: Runtime,
-    persistent: bool = False,
-) -> DataLoader[Batch]:
-    """A DataLoader over ``(epoch, index)`` keys with pinned memory on CUDA."""
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        num_workers=workers,
-        pin_memory=runtime.device.type == "cuda",
-        worker_init_fn=worker_init if workers else None,
-        persistent_workers=persistent and workers > 0,
-        prefetch_factor=4 if workers else None,
-        drop_last=False,
-    )
-
-
 def _gather(parts: list[np.ndarray]) -> np.ndarray:
     if world_size() == 1:
         return parts[0]
@@ -109,7 +84,7 @@ def evaluate_classifier(
     failed = 0
     for batch in loader:
         inputs, targets = select(batch)
-        x = normalize(runtime.inputs(inputs))
+        x = runtime.clips(inputs)
         y = targets.to(runtime.device)
         with runtime.autocast():
             logits = model(x)

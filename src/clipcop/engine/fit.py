@@ -21,11 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from clipcop.clips.transforms import normalize
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import all_reduce_sum, barrier, is_main, rank, world_size, wrap_ddp
-from clipcop.engine.evaluate import Batch, EvalResult, Select, evaluate_classifier, make_loader
+from clipcop.engine.evaluate import EvalResult, Select, evaluate_classifier
+from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
@@ -291,7 +291,7 @@ def train_one_epoch(
             fetched = time.perf_counter()
             wait += fetched - last
             inputs, targets = select(batch)
-            x = normalize(runtime.inputs(inputs))
+            x = runtime.clips(inputs)
             y = targets.to(runtime.device, non_blocking=True)
             if cuda:
                 begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

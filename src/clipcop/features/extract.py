@@ -16,11 +16,11 @@ import torch
 
 from clipcop.backbones.base import VideoBackbone
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
-from clipcop.clips.transforms import normalize
+from clipcop.clips.frame_cache import CachedFrames
 from clipcop.config import ClipGeometry
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import barrier, is_main, rank, world_size
-from clipcop.engine.evaluate import make_loader
+from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.features.pooling import pool_tap, pooled_dim
@@ -66,9 +66,13 @@ def extract_to_file(
     workers: int = 2,
     dtype: str = "float32",
     backend: str = "auto",
+    frames: CachedFrames | None = None,
     reporter: Reporter | None = None,
 ) -> ExtractionStats:
-    """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`)."""
+    """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`).
+
+    ``frames``: a frame cache at ``geometry.resize`` to read instead of decoding (when it holds a video).
+    """
     reporter = reporter or Reporter()
     backbone.eval()
     deepest = backbone.num_features
@@ -86,17 +90,17 @@ def extract_to_file(
     }
     writer = FeatureWriter(out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main())
     barrier()
-    dataset = EvalClipsDataset(videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend)
+    dataset = EvalClipsDataset(
+        videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend, frames=frames
+    )
     sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
     loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
     failed: list[int] = []
     done: set[int] = set()
     with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
         for batch in loader:
-            clips = batch["clips"]  # (B, N, 3, T, H, W) uint8
-            x = normalize(runtime.inputs(clips.flatten(0, 1)))
-            if runtime.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last_3d)
+            clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
+            x = runtime.clips(clips.flatten(0, 1))
             with runtime.autocast():
                 tap = backbone.forward_intermediates(x, [layer])[layer]
             feats = pool_tap(tap, pool, deepest).view(len(clips), num_clips, dim).cpu().numpy()

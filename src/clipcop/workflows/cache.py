@@ -6,13 +6,16 @@ See :mod:`clipcop.clips.frame_cache` for the format and its disk cost. Later run
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipcop.clips.frame_cache import CachedFrames, cache_video
+from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
 from clipcop.engine.reporting import Reporter
-from clipcop.errors import UsageError
+from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir
 from clipcop.videos.decoder import Size
 from clipcop.workflows.data import prepare_videos
@@ -23,29 +26,41 @@ def default_frame_cache() -> Path:
     return cache_dir() / "frames"
 
 
-def frame_reader(option: str | None, backend: str = "auto") -> CachedFrames | None:
+def frame_reader(option: str | None) -> CachedFrames | None:
     """The reader for ``--frame-cache``: ``auto`` (default folder), ``off``/None, or a folder."""
     if option is None or option == "off":
         return None
     root = default_frame_cache() if option == "auto" else Path(option)
     if option != "auto" and not root.is_dir():
         raise UsageError(f"frame cache {root} does not exist (build it with clipcop data cache)")
-    return CachedFrames(root, backend=backend)
+    return CachedFrames(root)
 
 
 @dataclass(frozen=True)
 class CacheReport:
-    """What ``data cache`` did."""
+    """What ``data cache`` did: videos seen, written, bytes written, and videos that failed to decode."""
 
     root: Path
     videos: int
     written: int
     bytes_written: int
+    failed: tuple[str, ...] = ()
 
 
-def _cache_one(task: tuple[str, str, int, tuple[int, int], str]) -> int:
+def _cache_one(task: tuple[str, str, int, tuple[int, int], str]) -> tuple[int, str | None]:
     root, path, frames, size, backend = task
-    return cache_video(Path(root), Path(path), frames, size, backend)
+    try:
+        return cache_video(Path(root), Path(path), frames, size, backend), None
+    except VideoDecodeError as err:
+        return 0, err.reason
+
+
+def _free_bytes(root: Path) -> int:
+    """Free space on the file system that holds (or will hold) ``root``."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return shutil.disk_usage(existing).free
 
 
 def cache_frames(
@@ -59,25 +74,49 @@ def cache_frames(
     backend: str = "auto",
     reporter: Reporter | None = None,
 ) -> CacheReport:
-    """Decode every readable video of ``data`` at ``resize`` into the frame cache."""
+    """Decode every readable video of ``data`` at ``resize`` into the frame cache.
+
+    The space the missing entries need (``frames x H x W x 3`` bytes each) is checked against the free
+    space first: a cache that cannot fit stops before writing anything. Videos that fail to decode
+    are skipped, counted and named; training decodes them (or substitutes) as without a cache.
+    """
     reporter = reporter or Reporter()
     root = Path(out) if out else default_frame_cache()
     prepared = prepare_videos(data, split=split, dataset=dataset, workers=workers, backend=backend, reporter=reporter)
     videos = prepared.train + prepared.test
-    tasks = [(str(root), str(v.path), v.num_frames, resize, backend) for v in videos]
-    written = total = 0
-    with reporter.progress(len(tasks), f"caching frames at {resize[0]}x{resize[1]}", "videos") as bar:
-        if workers > 1:
-            with mp.get_context("spawn").Pool(workers) as pool:
-                for nbytes in pool.imap_unordered(_cache_one, tasks, chunksize=8):
-                    written, total = written + (nbytes > 0), total + nbytes
-                    bar.advance(1)
-        else:
-            for task in tasks:
-                nbytes = _cache_one(task)
-                written, total = written + (nbytes > 0), total + nbytes
-                bar.advance(1)
+    missing = [v for v in videos if not cache_entry(root, v.path, resize).is_file()]
+    needed = sum(v.num_frames * resize[0] * resize[1] * 3 + 128 for v in missing)
+    free = _free_bytes(root)
+    if needed > free:
+        raise DataError(
+            f"the frame cache needs {needed / 2**30:.1f} GiB at {resize[0]}x{resize[1]} for {len(missing)} videos "
+            f"but {root} has {free / 2**30:.1f} GiB free: use --out on a larger disk or a smaller --resize"
+        )
     reporter.info(
-        f"frame cache {root}: {written} videos written ({total / 2**20:.1f} MiB), {len(tasks) - written} already there"
+        f"frame cache {root}: {len(missing)} of {len(videos)} videos to write, {needed / 2**30:.2f} GiB "
+        f"({free / 2**30:.1f} GiB free)"
     )
-    return CacheReport(root, len(tasks), written, total)
+    tasks = [(str(root), str(v.path), v.num_frames, resize, backend) for v in missing]
+    written = total = 0
+    failed: list[str] = []
+    with (
+        reporter.progress(len(tasks), f"caching frames at {resize[0]}x{resize[1]}", "videos") as bar,
+        contextlib.ExitStack() as stack,
+    ):
+        results: Iterable[tuple[int, str | None]] = map(_cache_one, tasks)
+        if workers > 1 and len(tasks) > 1:
+            pool = stack.enter_context(mp.get_context("spawn").Pool(min(workers, len(tasks))))
+            results = pool.imap(_cache_one, tasks, chunksize=4)
+        for task, (nbytes, error) in zip(tasks, results, strict=True):
+            if error is not None:
+                failed.append(task[1])
+                reporter.warn(f"skipped {task[1]}: {error}")
+            written, total = written + (nbytes > 0), total + nbytes
+            bar.advance(1)
+    if failed:
+        reporter.warn(f"{len(failed)} of {len(tasks)} videos could not be cached (named above); runs decode them")
+    reporter.info(
+        f"frame cache {root}: {written} videos written ({total / 2**20:.1f} MiB), "
+        f"{len(videos) - len(missing)} already there"
+    )
+    return CacheReport(root, len(videos), written, total, tuple(failed))

@@ -25,8 +25,9 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main, rank, world_size, wrap_ddp
-from clipcop.engine.evaluate import evaluate_classifier, make_loader
+from clipcop.engine.evaluate import evaluate_classifier
 from clipcop.engine.fit import read_metrics, train_one_epoch
+from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
@@ -205,7 +206,7 @@ def score_window(
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
     optimizer = make_optimizer(config, model.parameters())
     train_model = wrap_ddp(model, runtime.device)
-    frames = frame_reader(config.frame_cache, config.backend)
+    frames = frame_reader(config.frame_cache)
     geometry = config.geometry()
     train_set = VCOPTupleDataset(
         train_videos, spec, geometry, train=True, seed=config.seed, backend=config.backend, frames=frames

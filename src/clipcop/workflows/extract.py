@@ -24,6 +24,7 @@ from clipcop.features.extract import ExtractionStats, extract_to_file
 from clipcop.features.pooling import POOLS
 from clipcop.paths import cache_dir
 from clipcop.videos.layouts import Subset
+from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import PreparedVideos, prepare_videos
 from clipcop.workflows.models import backbone_from
 
@@ -95,6 +96,7 @@ class ExtractConfig:
     precision: str = "auto"
     dtype: str = "float32"
     backend: str = "auto"
+    frame_cache: str | None = "auto"
     out: str | None = None
 
     def __post_init__(self) -> None:
@@ -189,5 +191,6 @@ def extract(
         workers=config.workers,
         dtype=config.dtype,
         backend=config.backend,
+        frames=frame_reader(config.frame_cache),
         reporter=reporter,
     )

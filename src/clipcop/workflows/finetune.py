@@ -25,13 +25,12 @@ from rich.table import Table
 from torch import nn
 
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
-from clipcop.clips.transforms import normalize
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
-from clipcop.engine.evaluate import Batch, make_loader
 from clipcop.engine.fit import BEST, FitConfig, FitResult, check_run_dir, fit, unwrap
+from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
@@ -131,7 +130,7 @@ def finetune(
     seed_everything(config.seed)
     model = ActionClassifier(backbone, len(classes), config.freeze_until)
     model = cast(ActionClassifier, runtime.prepare(model))
-    frames = frame_reader(config.frame_cache, config.backend)
+    frames = frame_reader(config.frame_cache)
 
     def clip_set(videos: list[Any], train: bool) -> TrainClipDataset:
         return TrainClipDataset(
@@ -251,9 +250,9 @@ def test_videos(
     loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
     rows: dict[int, tuple[int, int, np.ndarray]] = {}
     for batch in loader:
-        clips = batch["clips"]  # (B, N, 3, T, H, W)
+        clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
         with runtime.autocast():
-            logits = model(normalize(runtime.inputs(clips.flatten(0, 1))))
+            logits = model(runtime.clips(clips.flatten(0, 1)))
         probs = logits.float().softmax(dim=1).view(len(clips), clips.shape[1], -1).cpu().numpy()
         for k, index in enumerate(batch["index"].tolist()):
             if not int(batch["failed_reads"][k]):

@@ -25,8 +25,9 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
-from clipcop.engine.evaluate import Batch, EvalResult, evaluate_classifier
+from clipcop.engine.evaluate import EvalResult, evaluate_classifier
 from clipcop.engine.fit import BEST, FitConfig, FitResult, check_run_dir, fit, unwrap
+from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
@@ -234,7 +235,7 @@ def pretrain(
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
     seed_everything(config.seed)
     geometry = config.geometry()
-    frames = frame_reader(config.frame_cache, config.backend)
+    frames = frame_reader(config.frame_cache)
     datasets = {
         "train": VCOPTupleDataset(
             train_videos, spec, geometry, train=True, seed=config.seed, backend=config.backend, frames=frames
@@ -312,7 +313,7 @@ def _test(
     if not prepared.test:
         reporter.warn("the test split has no usable video: no test order accuracy")
         return PretrainResult(run_dir, best, result, float("nan"), float("nan"))
-    frames = frame_reader(config.frame_cache, config.backend)
+    frames = frame_reader(config.frame_cache)
     test_set = VCOPTupleDataset(
         prepared.test,
         config.tuple_spec(),

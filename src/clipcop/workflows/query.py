@@ -12,7 +12,6 @@ from rich.table import Table
 
 from clipcop.backbones.base import VideoBackbone
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
-from clipcop.clips.transforms import normalize
 from clipcop.config import ClipGeometry
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
@@ -88,7 +87,7 @@ def query_video(
         backend=config.backend,
     )[0]
     with torch.no_grad(), runtime.autocast():
-        tap = backbone.forward_intermediates(normalize(runtime.inputs(clips["clips"])), [meta["layer"]])[meta["layer"]]
+        tap = backbone.forward_intermediates(runtime.clips(clips["clips"]), [meta["layer"]])[meta["layer"]]
     feature = pool_tap(tap, meta["pool"], backbone.num_features).mean(dim=0, keepdim=True).cpu().numpy()
     vectors = level_vectors(gallery, "video")
     if feature.shape[1] != vectors.x.shape[1]:

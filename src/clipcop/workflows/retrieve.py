@@ -88,6 +88,7 @@ class RetrieveConfig:
     device: str = "auto"
     precision: str = "auto"
     backend: str = "auto"
+    frame_cache: str | None = "auto"
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -136,6 +137,7 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
         device=config.device,
         precision=config.precision,
         backend=config.backend,
+        frame_cache=config.frame_cache,
     )
     from clipcop.workflows.data import prepare_videos
 
