@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 import av
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from _videos import ucf_like_videos
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
@@ -70,20 +69,15 @@ def tuples_per_second(
     other on the same workers as in ``clipcop pretrain``.
     """
     sampler = EpochSampler(len(dataset), shuffle=True, seed=1)  # type: ignore[arg-type]
-    if processes:
-        loader: Iterable[dict[str, torch.Tensor]] = DataLoader(
-            dataset,
-            batch_size=args.batch,
-            sampler=sampler,
-            num_workers=args.workers,
-            pin_memory=runtime.device.type == "cuda",
-            persistent_workers=args.workers > 0,
-            prefetch_factor=4 if args.workers else None,
-        )
-    else:
-        loader = make_loader(
-            dataset, sampler, batch_size=args.batch, workers=args.workers, runtime=runtime, persistent=True
-        )
+    loader = make_loader(
+        dataset,
+        sampler,
+        batch_size=args.batch,
+        workers=args.workers,
+        runtime=runtime,
+        persistent=True,
+        threads=False if processes else None,
+    )
     count, epoch, started = 0, 0, None
     while started is None or time.perf_counter() - started < args.seconds:
         sampler.set_epoch(epoch)

@@ -40,6 +40,8 @@ def test_threads_serve_a_fully_cached_dataset_with_the_same_batches(tmp_path: Pa
     sampler = EpochSampler(len(data), shuffle=True, seed=5)
     loader = make_loader(data, sampler, batch_size=3, workers=2, runtime=runtime)
     assert isinstance(loader, ThreadLoader) and len(loader) == 3
+    forced = make_loader(data, sampler, batch_size=3, workers=2, runtime=runtime, threads=False)
+    assert isinstance(forced, DataLoader)
     reference = DataLoader(data, batch_size=3, sampler=sampler, num_workers=0)
     for epoch in (1, 2):
         sampler.set_epoch(epoch)

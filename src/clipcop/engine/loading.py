@@ -97,17 +97,20 @@ def make_loader(
     workers: int,
     runtime: Runtime,
     persistent: bool = False,
+    threads: bool | None = None,
 ) -> Any:
     """A loader over ``(epoch, index)`` keys, pinned on CUDA: threads when the frame cache holds every
     video of ``dataset``, else a ``DataLoader`` with ``workers`` processes (``persistent`` keeps them
-    across epochs).
+    across epochs). ``threads`` overrides that choice (True: threads, False: processes), e.g. to
+    compare the two.
 
     No loader touches the global torch RNG (a ``DataLoader`` draws a worker seed from it each time it
     starts iterating, which with persistent workers happens once per run and otherwise once per epoch),
     so training is the same whatever ``workers`` is, and a resumed run draws what the straight run drew.
     """
     pin = runtime.device.type == "cuda"
-    if uses_threads(dataset, workers):
+    use_threads = uses_threads(dataset, workers) if threads is None else threads
+    if use_threads:
         return ThreadLoader(dataset, sampler, batch_size=batch_size, threads=workers, pin_memory=pin)
     return DataLoader(
         dataset,
