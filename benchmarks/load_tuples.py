@@ -103,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     runtime = resolve_runtime("auto")  # pinned memory when a GPU is there, as in training
-    paths = ucf_like_videos(args.folder, args.videos, args.frames)
+    paths = ucf_like_videos(args.folder, args.videos, args.frames, workers=args.workers)
     videos = [VideoRef(p, probe_video(p).num_frames) for p in paths]
     spec, geometry = TupleSpec(clip_len=16, interval=8, tuple_len=3), ClipGeometry()
     cache_root = args.folder / "frame-cache"

@@ -2,14 +2,19 @@
 
     python benchmarks/throughput.py                       # CUDA if present: 3x16x112x112, width 64
     python benchmarks/throughput.py --device cpu --width 16 --clip-len 8 --crop 56 --steps 6
+    python benchmarks/throughput.py --archs r3d --sweep 8 16 32 64 128 256   # peak memory per batch size
+    python benchmarks/throughput.py --archs r3d --batch 128 --compile          # does torch.compile pay?
 
 Per arch (tl=3 tuples):
 - published style: fp32, 8 tuples per step, the backbone called once per clip position;
 - clipcop: one backbone call over all batch x tl clips, --batch tuples per step, and on CUDA bf16
   autocast + channels_last_3d (the defaults of ``clipcop pretrain``);
 - forward only (clips/s) in clipcop's numerics, the extraction workload.
-Peak GPU memory is printed for each clipcop row. End-to-end pretraining from video files is measured by
-running ``clipcop pretrain`` itself (see docs/benchmarks.md).
+Peak GPU memory is printed for each clipcop row. ``--sweep`` instead runs clipcop's training step alone at
+each batch size given (tuples/s and peak memory; a size that runs out of memory is reported as such), and
+``--compile`` puts clipcop's row beside the same model under ``torch.compile`` with its compile time.
+End-to-end pretraining from video files is measured by running ``clipcop pretrain`` itself
+(``benchmarks/device_checks.sh``; see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -54,7 +59,9 @@ def calls_per_second(call: Callable[[], object], args: argparse.Namespace) -> fl
     return args.steps / (time.perf_counter() - started)
 
 
-def steps_per_second(model: nn.Module, batch: int, args: argparse.Namespace, runtime: Runtime | None) -> float:
+def steps_per_second(
+    model: nn.Module, batch: int, args: argparse.Namespace, runtime: Runtime | None, *, compiled: bool = False
+) -> float:
     """SGD steps per second on one fixed batch of ``batch`` tuples.
 
     ``runtime=None`` is the published style: a float ``(B, tl, 3, T, H, W)`` batch in fp32. With a
@@ -70,11 +77,12 @@ def steps_per_second(model: nn.Module, batch: int, args: argparse.Namespace, run
         model = runtime.prepare(model)
     y = torch.randint(0, 6, (batch,), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    forward = torch.compile(model) if compiled else model  # as ``clipcop pretrain --compile`` does
 
     def step() -> None:
         inputs = x if runtime is None else runtime.clips(x)
         with contextlib.nullcontext() if runtime is None else runtime.autocast():
-            loss = F.cross_entropy(model(inputs).float(), y)
+            loss = F.cross_entropy(forward(inputs).float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -97,6 +105,47 @@ def clips_per_second(model: nn.Module, args: argparse.Namespace, runtime: Runtim
     return len(x) * calls_per_second(forward, args)
 
 
+def sweep(args: argparse.Namespace, runtime: Runtime) -> None:
+    """clipcop's training step alone at each batch size of ``--sweep``: tuples/s and peak memory."""
+    cuda = runtime.device.type == "cuda"
+    total = f"{torch.cuda.get_device_properties(runtime.device).total_memory / 2**30:.0f} GiB" if cuda else "RAM"
+    print("| arch | tuples per batch | clipcop step | peak memory |")
+    print("| --- | --- | --- | --- |")
+    for arch in args.archs:
+        for batch in args.sweep:
+            torch.manual_seed(0)
+            if cuda:
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            model = VCOPModel(build_backbone(arch, width=args.width), 3).to(runtime.device)
+            try:
+                speed = f"{batch * steps_per_second(model, batch, args, runtime):.1f} tuples/s"
+                memory = f"{torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if cuda else "n/a"
+            except torch.OutOfMemoryError:
+                speed, memory = "out of memory", f"over {total}"
+            del model
+            print(f"| {arch} | {batch} | {speed} | {memory} |", flush=True)
+
+
+def compiled(args: argparse.Namespace, runtime: Runtime) -> None:
+    """clipcop's step eager and under ``torch.compile`` at ``--batch``; the compile time is the first steps'."""
+    print(f"| arch | eager, {args.batch} tuples | torch.compile | compile + warm-up |")
+    print("| --- | --- | --- | --- |")
+    for arch in args.archs:
+        speeds = []
+        for compile_model in (False, True):
+            torch.manual_seed(0)
+            model = VCOPModel(build_backbone(arch, width=args.width), 3).to(runtime.device)
+            started = time.perf_counter()
+            speeds.append(args.batch * steps_per_second(model, args.batch, args, runtime, compiled=compile_model))
+            warmup = time.perf_counter() - started - args.steps * args.batch / speeds[-1]
+        ratio = speeds[1] / speeds[0]
+        print(
+            f"| {arch} | {speeds[0]:.1f} tuples/s | {speeds[1]:.1f} tuples/s ({ratio:.2f}x) | {warmup:.0f} s |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
@@ -107,12 +156,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--sweep", type=int, nargs="+", help="Batch sizes: clipcop's step alone, with peak memory.")
+    parser.add_argument("--compile", action="store_true", help="clipcop's step eager vs torch.compile at --batch.")
     args = parser.parse_args()
     runtime = resolve_runtime(args.device)
     args.device = str(runtime.device)
     cuda = runtime.device.type == "cuda"
     name = torch.cuda.get_device_name(runtime.device) if cuda else f"CPU ({torch.get_num_threads()} threads)"
     print(f"device: {name}; tuples 3x{args.clip_len}x{args.crop}x{args.crop}, width {args.width}")
+    if args.sweep:
+        sweep(args, runtime)
+        return
+    if args.compile:
+        compiled(args, runtime)
+        return
     print(
         "| arch | published style (fp32, 8 tuples, per-clip calls) | clipcop (uint8 in, one call, "
         f"{args.batch} tuples{', bf16 + channels_last_3d' if cuda else ''}) | forward only | peak memory |"

@@ -35,3 +35,7 @@ class CheckpointError(ClipcopError):
 
 class FeatureFileError(ClipcopError):
     """A feature or index file that is missing, malformed or does not match what it is used with."""
+
+
+class TrainingError(ClipcopError):
+    """Training that cannot go on with these settings, e.g. a loss that diverged to NaN or infinity."""

@@ -27,3 +27,10 @@ def cache_dir() -> Path:
 def is_writable_dir(path: Path) -> bool:
     """True when files can be created in ``path`` (an existing folder)."""
     return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def why_not(path: Path, want: str) -> str:
+    """Why ``path`` is not the ``want`` (``"file"`` or ``"folder"``) a message asked for, in a few words."""
+    if not path.exists():
+        return "does not exist"
+    return "is a folder, not a file" if want == "file" else "is a file, not a folder"

@@ -39,6 +39,10 @@ def test_synth_writes_a_ucf101_layout_deterministically(tmp_path: Path, capsys: 
     assert lists.joinpath("classInd.txt").read_bytes().startswith(b"1 MoveHorizontal\r\n")
     ds = load_dataset(tmp_path / "a")
     assert ds.layout == "ucf101" and len(ds.train) + len(ds.test) == 12 and ds.test
+    # 4 videos a class make one group of 4: each video is then its own group, so no split is empty.
+    assert all(
+        load_dataset(tmp_path / "a", split=k).train and load_dataset(tmp_path / "a", split=k).test for k in (1, 2, 3)
+    )
     video = ds.test[0].path
     a = read_frames(tmp_path / "a" / "UCF-101" / video, [0, 5])
     b = read_frames(tmp_path / "b" / "UCF-101" / video, [0, 5])
@@ -82,6 +86,23 @@ def test_index_of_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.Ca
 def test_synth_rejects_impossible_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--classes" in one_error_line(run_cli(capsys, "data", "synth", tmp_path, "--classes", 40))
     assert "HEIGHTxWIDTH" in one_error_line(run_cli(capsys, "data", "synth", tmp_path, "--size", "big"))
+    assert "--seed" in one_error_line(run_cli(capsys, "data", "synth", tmp_path / "s", "--seed", -1))
+
+
+def test_synth_never_writes_into_an_existing_dataset_or_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = ["--classes", 1, "--videos-per-class", 2, "--frames", 12, "--size", "16x16", "--workers", 1]
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "keep.txt").write_text("mine")
+    assert "not empty" in one_error_line(run_cli(capsys, "data", "synth", tmp_path / "used", *small))
+    assert [p.name for p in (tmp_path / "used").iterdir()] == ["keep.txt"]
+    (tmp_path / "afile").write_text("x")
+    assert "is a file" in one_error_line(run_cli(capsys, "data", "synth", tmp_path / "afile", *small))
+    (tmp_path / "empty").mkdir()
+    assert run_cli(capsys, "data", "synth", tmp_path / "empty", *small).code == 0
+    assert (tmp_path / "empty" / "facts.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty", "used"]  # no partial folder left
 
 
 def test_cache_skips_and_names_a_video_that_no_longer_decodes(

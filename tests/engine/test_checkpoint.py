@@ -52,6 +52,11 @@ def test_truncated_wrong_kind_and_foreign_files(tmp_path: Path) -> None:
     save_file({"w": torch.zeros(1)}, str(tmp_path / "plain.safetensors"))
     with pytest.raises(CheckpointError, match="not a clipcop checkpoint"):
         load_checkpoint(tmp_path / "plain.safetensors")
+    with pytest.raises(CheckpointError, match="is a folder, not a file"):
+        load_checkpoint(tmp_path)
+    save_file({"w": torch.zeros(1)}, str(tmp_path / "last.state.e00002.safetensors"))
+    with pytest.raises(CheckpointError, match=r"training state .* for --resume, not a checkpoint"):
+        read_meta(tmp_path / "last.state.e00002.safetensors")
 
 
 def test_training_state_round_trip_restores_optimizer_and_rng(tmp_path: Path) -> None:

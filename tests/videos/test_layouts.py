@@ -186,3 +186,11 @@ def test_missing_path_and_unknown_layout(tmp_path: Path) -> None:
         load_dataset(tmp_path, dataset="kinetics")
     with pytest.raises(DataError, match="no video files"):
         load_dataset(tmp_path)
+
+
+def test_ucf101_without_its_class_index_is_an_error_not_a_folder_dataset(tmp_path: Path) -> None:
+    root = make_ucf(tmp_path / "UCF101")
+    (root / "ucfTrainTestlist" / "classInd.txt").unlink()
+    with pytest.raises(DataError, match=r"no classInd\.txt.*--dataset folder"):
+        load_dataset(root)
+    assert load_dataset(root, dataset="folder").layout == "folder"  # the way out the message names

@@ -11,6 +11,7 @@ import pytest
 from clipcop.videos.isolated import probe_isolated
 from clipcop.videos.manifest import build_manifest, manifest_location
 from tests.conftest import write_index_video
+from tests.videos import dying_worker
 from tests.videos.slow_probe import hang_or_crash
 
 
@@ -24,6 +25,9 @@ def test_manifest_probes_once_and_reprobes_changed_files(tmp_path: Path) -> None
     assert [first.info(f"v{i}.avi").num_frames for i in range(3)] == [10, 11, 12]
     assert first.info("bad.avi") is None and first.error("bad.avi")
     assert first.location == tmp_path / ".clipcop" / "manifest.json"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert first.location.stat().st_mode & 0o777 == 0o666 & ~umask  # colleagues can read shared data's manifest
     second = build_manifest(tmp_path, rels, workers=2)
     assert second.probed == 0 and second.reused == 4
     write_index_video(tmp_path / "v1.avi", 20)
@@ -56,3 +60,15 @@ def test_a_hanging_or_crashing_decoder_costs_only_its_file(tmp_path: Path) -> No
     assert "longer than 3 s" in (outcomes[1].error or "")
     assert "crashed" in (outcomes[2].error or "")
     assert [outcomes[i].info.num_frames for i in (0, 3, 4)] == [9, 9, 9]
+
+
+def test_a_worker_dying_before_it_reads_its_file_is_reported_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Such a worker leaves its task unread: the parent's read fails with a connection reset, which
+    # used to escape as a traceback (EOFError was the only death handled).
+    paths = [write_index_video(tmp_path / f"ok{i}.avi", 9) for i in range(3)]
+    monkeypatch.setenv(dying_worker.DIE, "1")
+    outcomes = list(probe_isolated(paths, workers=2, timeout=10.0, probe=dying_worker.probe))
+    assert sorted(o.index for o in outcomes) == [0, 1, 2]
+    assert all(o.info is None and "exit code 3" in (o.error or "") for o in outcomes)

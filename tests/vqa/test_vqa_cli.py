@@ -11,6 +11,7 @@ import pytest
 
 from clipcop.cli.main import main
 from clipcop.engine.checkpoint import read_meta
+from clipcop.features.store import read_features
 from clipcop.metrics.qa import TYPE_KEYS
 from tests.cli.run import one_error_line, run_cli
 from tests.vqa.helpers import write_features
@@ -128,6 +129,32 @@ def test_unknown_types_and_videos_without_features_are_reported_and_skipped(
         "questions of unknown type in train_a.json (skipped; types are 0..8)",
         "train questions whose video has no features (skipped)",
     }
+
+
+def test_eval_on_features_of_another_clip_count_is_warned(
+    pipeline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = read_features(pipeline / "f.safetensors")
+    trained = run_cli(
+        capsys,
+        "vqa",
+        "train",
+        "--features",
+        pipeline / "f.safetensors",
+        "--qa",
+        pipeline / "synth" / "qa",
+        *SMALL,
+        "--out",
+        tmp_path / "r",
+    )
+    assert trained.code == 0, trained.err
+    ten = write_features(tmp_path / "ten.safetensors", features.video_ids, clips=10, dim=features.dim)
+    args = ["vqa", "eval", "--checkpoint", tmp_path / "r" / "best.safetensors", "--qa", pipeline / "synth" / "qa"]
+    evaluated = run_cli(capsys, *args, "--features", ten, "--predictions", tmp_path / "p.json")
+    assert evaluated.code == 0, evaluated.err
+    assert "10 clips per video but the model was trained on 20" in evaluated.err
+    same = run_cli(capsys, *args, "--features", pipeline / "f.safetensors", "--predictions", tmp_path / "q.json")
+    assert same.code == 0 and "clips per video but" not in same.err
 
 
 def test_user_errors_end_in_one_line(pipeline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -83,6 +83,9 @@ def test_task_curriculum_stages_start_from_the_previous_stage(
     assert model.head.order_fc.out_features == 6 and previous.tensors["head.order_fc.weight"].shape[0] == 2
     again = run_cli(capsys, *args, "--resume")
     assert again.code == 0 and again.err.count("already finished") == 3
+    wider = [*args[: args.index("--width")], "--width", 8, *args[args.index("--width") + 2 :]]
+    line = one_error_line(run_cli(capsys, *wider, "--resume"))  # never reuse a stage of another model
+    assert "another model" in line and "width 4 (asked 8)" in line
 
 
 def test_task_curriculum_rejects_bad_schedules(tiny_synth: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,7 +106,7 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
         "base/best.safetensors",
         "--data",
         tiny_synth,
-        *TINY,
+        *TINY[6:],  # the model's width and cl/it come from the checkpoint
         "--window",
         2,
         "--threshold",
@@ -136,4 +139,8 @@ def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytes
     assert "--threshold" in line
     assert "does not exist" in one_error_line(
         run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--data", tiny_synth)
+    )
+    # The architecture is the checkpoint's: sample has no --arch to be silently ignored.
+    assert "--arch" in one_error_line(
+        run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--arch", "c3d")
     )

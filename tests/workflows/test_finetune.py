@@ -11,6 +11,7 @@ import torch
 from clipcop.backbones import build_backbone
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.heads.classifier import ActionClassifier
+from clipcop.workflows.data import hold_out, prepare_videos
 from tests.cli.run import one_error_line, run_cli
 from tests.videos.test_layouts import make_ucf
 
@@ -148,3 +149,32 @@ def test_wrong_label_in_a_split_file_is_one_line(tmp_path: Path, capsys: pytest.
     path.write_text("\r\n".join([lines[0].rsplit(" ", 1)[0] + " 99", *lines[1:]]) + "\r\n")
     line = one_error_line(run_cli(capsys, "finetune", "--random", "--arch", "r3d", "--data", root))
     assert "label 99" in line
+
+
+def test_a_last_batch_of_one_clip_is_left_out_not_fatal(
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # At 16-pixel crops conv5 is 1x1x1, so batch norm cannot train on a batch of one clip: with
+    # train videos = batch + 1 the epoch's last batch would be exactly that, and used to crash.
+    prepared = prepare_videos(str(tiny_synth), workers=0)
+    train, _ = hold_out(prepared.train, 800)
+    result = run_cli(
+        capsys,
+        "finetune",
+        "--checkpoint",
+        vcop_checkpoint,
+        "--data",
+        tiny_synth,
+        *GEOMETRY[:2],
+        "--batch-size",
+        len(train) - 1,
+        "--epochs",
+        2,
+        "--out",
+        "lone",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    epochs = [json.loads(line) for line in (workdir / "lone" / "metrics.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in epochs] == [1, 2]  # one full batch per epoch, the lone clip left out
+    assert [e["samples"] for e in epochs] == [len(train) - 1] * 2

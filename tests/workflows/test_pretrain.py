@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,6 +120,10 @@ def test_user_errors_are_one_line(tiny_synth: Path, workdir: Path, capsys: pytes
     assert "does not exist" in one_error_line(run_cli(capsys, "pretrain", "--data", workdir / "missing", *TINY))
     assert "crop" in one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--crop", 64))
     assert "arch" in one_error_line(run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--arch", "vgg"))
+    empty = workdir / "empty-split"
+    shutil.copytree(tiny_synth, empty)
+    (empty / "ucfTrainTestlist" / "trainlist01.txt").write_text("")
+    assert "has no training videos" in one_error_line(run_cli(capsys, "pretrain", "--data", empty, *TINY))
 
 
 def _run(args: list[object], env: dict[str, str]) -> subprocess.Popen[bytes]:

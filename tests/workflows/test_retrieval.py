@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,23 @@ def test_retrieve_one_liner_reports_both_levels_and_caches(
     assert (workdir / "g.faiss").is_file() and (workdir / "g.faiss.json").is_file()
     again = run_cli(capsys, *args, "--k", "1,5", "--json")
     assert json.loads(again.out) == payload and "using cached" in again.err
+
+
+def test_cached_features_are_not_reused_once_the_videos_change(
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = workdir / "data"
+    shutil.copytree(tiny_synth, data)
+    args = ["retrieve", "--checkpoint", vcop_checkpoint, "--data", data, "--workers", 0, "--level", "video", "--json"]
+    first = run_cli(capsys, *args)
+    assert first.code == 0, first.err
+    assert "using cached" in run_cli(capsys, *args).err
+    test_list = (data / "ucfTrainTestlist" / "testlist01.txt").read_text().split()
+    (data / "UCF-101" / test_list[0]).unlink()  # same folder, one video fewer
+    again = run_cli(capsys, *args)
+    assert again.code == 0, again.err
+    assert "using cached" not in again.err
+    assert json.loads(again.out)["queries"]["video"] == json.loads(first.out)["queries"]["video"] - 1
 
 
 def test_query_video_and_feature_files(
@@ -161,6 +179,11 @@ def test_retrieval_errors_are_one_line(
     assert "--k" in one_error_line(
         run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", "--k", "one")
     )
+    # Zero overrides were once taken as "not given" and silently replaced by the checkpoint's values.
+    extract = ["extract", "--checkpoint", vcop_checkpoint, "--data", tiny_synth, "--workers", 0]
+    assert "--cl must be at least 1" in one_error_line(run_cli(capsys, *extract, "--cl", 0))
+    assert "--crop must be at least 1" in one_error_line(run_cli(capsys, *extract, "--crop", 0))
+    assert "--batch-size must be at least 1" in one_error_line(run_cli(capsys, *extract, "--batch-size", 0))
 
 
 def test_failed_videos_are_listed_in_the_feature_file(
@@ -193,3 +216,16 @@ def test_failed_videos_are_listed_in_the_feature_file(
     assert features.failed == ["bad"] == stats.failed
     assert features.valid_videos().tolist() == [True, False]
     assert np.all(np.asarray(features.features)[2:] == 0)
+
+
+def test_videos_shorter_than_a_clip_are_counted_not_silently_padded(
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # tiny_synth's videos have 34-46 frames: 60-frame clips repeat their last frames, and that is said.
+    args = ["extract", "--checkpoint", vcop_checkpoint, "--data", tiny_synth, "--subset", "test", "--workers", 0]
+    result = run_cli(capsys, *args, "--cl", 60, "--clips", 1, "--out", "long.safetensors")
+    assert result.code == 0, result.err
+    videos = len(read_features(workdir / "long.safetensors").video_ids)
+    assert f"{videos} of {videos} videos are shorter than a 60-frame clip" in result.err
+    normal = run_cli(capsys, *args, "--clips", 1, "--out", "short.safetensors")
+    assert normal.code == 0 and "shorter than" not in normal.err

@@ -35,7 +35,6 @@ from clipcop.cli.pretrain_cmd import (
     Lr,
     Momentum,
     Optimizer,
-    Out,
     Resume,
     Schedule,
     StepsPerEpoch,
@@ -51,6 +50,14 @@ app = typer.Typer(help="Curriculum learning: tuple length 3 -> 4 -> 5, or hard s
 TlSchedule = Annotated[str, typer.Option("--tl-schedule", help="Increasing tuple lengths within 2..5.")]
 StageEpochs = Annotated[
     str | None, typer.Option("--stage-epochs", help="Epochs per stage, comma-separated (default: --epochs each).")
+]
+TaskOut = Annotated[
+    str | None,
+    typer.Option("--out", help="Curriculum folder, one run per stage (default runs/curriculum-task-ARCH-CL-IT)."),
+]
+SampleOut = Annotated[
+    str | None,
+    typer.Option("--out", help="Curriculum folder (default runs/curriculum-sample-<the checkpoint's run folder>)."),
 ]
 
 
@@ -80,7 +87,7 @@ def task(
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
-    out: Out = None,
+    out: TaskOut = None,
     resume: Resume = False,
     init: Init = None,
     steps_per_epoch: StepsPerEpoch = None,
@@ -136,9 +143,6 @@ def sample(
     compare_plain: Annotated[
         bool, typer.Option("--compare-plain", help="Also continue on all samples for the same epochs, to compare.")
     ] = False,
-    arch: Arch = "r3d",
-    clip_len: ClipLen = 16,
-    interval: Interval = 8,
     data: Data = "synthetic",
     dataset: Dataset = None,
     split: Split = 1,
@@ -150,7 +154,6 @@ def sample(
     optimizer: Optimizer = "sgd",
     schedule: Schedule = "constant",
     dropout: Dropout = 0.5,
-    width: Width = 64,
     resize: Resize = "128x171",
     crop: Crop = 112,
     val_size: ValSize = 800,
@@ -158,7 +161,7 @@ def sample(
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
-    out: Out = None,
+    out: SampleOut = None,
     resume: Resume = False,
     steps_per_epoch: StepsPerEpoch = None,
     compile_model: Compile = False,
@@ -170,7 +173,7 @@ def sample(
     """Sample-based curriculum: drop samples ordered right with softmax > threshold in every epoch of a
     window, continue training on the hard rest (Sec. III-D.2, the paper's R3D*).
 
-    Architecture and cl/it/tl come from the checkpoint; the other options are pretrain's.
+    Architecture, width and cl/it/tl come from the checkpoint; the other options are pretrain's.
 
     Examples:
       clipcop curriculum sample --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101 --epochs 100
@@ -182,7 +185,7 @@ def sample(
     for key in ("checkpoint", "window", "threshold", "compare_plain"):
         values.pop(key)
     out_dir = values["out"]
-    values.update(out=None, init=None, train_list=None, tuple_len=3)
+    values.update(out=None, init=None, train_list=None)  # the model's own options: from the checkpoint
     base = PretrainConfig(**pretrain_options(values))  # type: ignore[arg-type]
     result = curriculum_sample(
         checkpoint,

@@ -28,7 +28,6 @@ from clipcop.cli.options import (
 )
 from clipcop.cli.output import emit
 from clipcop.cli.pretrain_cmd import (
-    BatchSize,
     Lr,
     Momentum,
     Optimizer,
@@ -40,6 +39,8 @@ from clipcop.cli.pretrain_cmd import (
 )
 from clipcop.cli.source import model_source
 from clipcop.engine.reporting import Reporter
+
+ClipBatchSize = Annotated[int, typer.Option("--batch-size", help="Clips per step over all processes (the paper: 8).")]
 
 
 def finetune(
@@ -53,7 +54,7 @@ def finetune(
         str | None, typer.Option("--freeze-until", help="Freeze conv1 .. this stage (conv1-conv5), BN statistics too.")
     ] = None,
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (the paper: 150).")] = 150,
-    batch_size: BatchSize = 8,
+    batch_size: ClipBatchSize = 8,
     optimizer: Optimizer = "sgd",
     lr: Lr = 1e-3,
     momentum: Momentum = 0.9,

@@ -88,21 +88,40 @@ def _root(
     """Self-supervised video representation learning by Video Clip Order Prediction."""
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
     return f"warning: {message}\n"
 
 
+def _os_error_line(err: OSError) -> str:
+    """``cannot create PATH: File exists`` and the like, from an OSError's errno fields (both paths if two)."""
+    where = " -> ".join(str(name) for name in (err.filename, err.filename2) if name is not None)
+    if not where:
+        return str(err.strerror)
+    verb = "create" if isinstance(err, FileExistsError) else "access"
+    return f"cannot {verb} {where}: {err.strerror}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; user errors end in one ``clipcop: error: ...`` line and exit code 2."""
+    """Run the CLI; user errors end in one ``clipcop: error: ...`` line and exit code 2, Ctrl-C in exit code 130.
+
+    Typer turns Ctrl-C inside a command into exit code 130; a command's integer result is its exit code.
+    """
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
-    command = typer.main.get_command(app)
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name="clipcop", standalone_mode=False)
+        command = typer.main.get_command(app)
+        code = command.main(args=list(argv) if argv is not None else None, prog_name="clipcop", standalone_mode=False)
     except typer.Exit as done:
-        return int(done.exit_code)
-    except typer.Abort:
-        sys.stderr.write("clipcop: aborted\n")
-        return 130
+        code = done.exit_code
+    except typer.Abort as err:
+        if isinstance(err.__context__, KeyboardInterrupt):  # Click without Typer's Exit(130)
+            code = INTERRUPTED
+        else:
+            sys.stderr.write("clipcop: aborted\n")
+            return INTERRUPTED
     except click_exceptions.NoArgsIsHelpError as err:
         sys.stdout.write(err.ctx.get_help() + "\n" if err.ctx else "")
         return 0
@@ -117,9 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"clipcop: error: {' '.join(str(err).split())}\n")
         return err.exit_code
     except KeyboardInterrupt:
+        code = INTERRUPTED
+    except OSError as err:
+        if err.strerror is None:  # not from the operating system (e.g. re-raised from a worker): keep the traceback
+            raise
+        sys.stderr.write(f"clipcop: error: {_os_error_line(err)}\n")
+        return 2
+    if code == INTERRUPTED:
         sys.stderr.write("clipcop: interrupted\n")
-        return 130
-    return 0
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from safetensors.torch import save_file
 from clipcop._version import __version__
 from clipcop.engine.atomic import write_atomic
 from clipcop.errors import CheckpointError
+from clipcop.paths import why_not
 
 FORMAT = "clipcop.checkpoint/1"
 META_KEY = "clipcop"
@@ -64,7 +65,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     """The clipcop metadata of a checkpoint, without loading its tensors."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"checkpoint {path} {why_not(path, 'file')}")
     _sniff(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
@@ -72,6 +73,11 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path} is truncated or not a safetensors file ({err})") from None
     if META_KEY not in header:
+        if ".state.e" in path.name:
+            raise CheckpointError(
+                f"{path} is a run's training state (optimizer, RNG) for --resume, not a checkpoint; "
+                "use best.safetensors or last.safetensors"
+            )
         raise CheckpointError(f"{path} is a safetensors file but not a clipcop checkpoint (no metadata)")
     try:
         meta: dict[str, Any] = json.loads(header[META_KEY])

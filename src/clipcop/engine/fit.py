@@ -29,7 +29,7 @@ from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
 
 SCHEDULES = ("constant", "cosine", "plateau")
 LAST, BEST, METRICS = "last.safetensors", "best.safetensors", "metrics.jsonl"
@@ -47,6 +47,9 @@ class FitConfig:
     seed: int = 0
     schedule: str = "constant"
     steps_per_epoch: int | None = None
+    skip_lone_sample: bool = False
+    """Leave out an epoch's last batch when it would hold one sample: batch norm cannot train on a single
+    clip once its feature maps are 1x1x1 (small crops), so classifiers set this; a VCOP tuple is tl clips."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -169,6 +172,10 @@ def fit(
         train_set, sampler, batch_size=local_batch, workers=config.workers, runtime=runtime, persistent=True
     )
     steps = math.ceil(len(sampler) / local_batch)
+    if config.skip_lone_sample and local_batch > 1 and len(sampler) % local_batch == 1:
+        steps -= 1  # a different sample is left out each epoch (the order is shuffled)
+        if steps == 0:
+            raise DataError("training needs at least 2 samples per process: batch norm cannot train on one")
     if config.steps_per_epoch is not None:
         steps = min(steps, config.steps_per_epoch)
     scheduler = _make_scheduler(optimizer, config.schedule, steps * config.epochs)
@@ -204,7 +211,9 @@ def fit(
             world=world,
         )
         step += record.pop("steps")
+        _check_finite(epoch, "training", record["train_loss"])
         val = evaluate_classifier(model, val_set, select, runtime, batch_size=local_batch, workers=config.workers)
+        _check_finite(epoch, "validation", val.mean_loss)
         record.update(epoch=epoch, step=step, val_loss=val.mean_loss, val_acc=val.accuracy)
         record["lr"] = optimizer.param_groups[0]["lr"]
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -224,6 +233,12 @@ def fit(
             + ("  *best*" if improved else "")
         )
     return FitResult(run_dir, best_epoch, best_loss, history, resumed_from)
+
+
+def _check_finite(epoch: int, which: str, loss: float) -> None:
+    """Stop a run whose loss became NaN or infinite: every later epoch would only write NaN."""
+    if not math.isfinite(loss):
+        raise TrainingError(f"training diverged at epoch {epoch}: the {which} loss is {loss}; lower --lr")
 
 
 def _save_epoch(

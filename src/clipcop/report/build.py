@@ -1,7 +1,8 @@
 """Collecting what a run folder holds into pictures and one self-contained HTML page.
 
-Any clipcop run folder works: a pretraining or fine-tuning run, a curriculum folder of stages, or a demo
-folder holding several runs. Every ``metrics.jsonl`` gives training curves, every per-class test file a
+Any clipcop run folder works: a pretraining, fine-tuning or video QA run, a curriculum folder of stages, or
+a demo folder holding several runs. Every ``metrics.jsonl`` gives training curves (of the metrics it
+records), a video QA ``results.json`` its Table VI accuracies, every per-class test file a
 bar chart (Fig. 5), a demo summary top-k curves (Figs. 6-7) and the fine-tuning comparison, a task
 curriculum its stages' validation curves (Fig. 4), and PNGs already there (retrieval grids, Fig. 8) are
 shown too. Pictures go to ``RUN/report/``; ``RUN/report/index.html`` embeds them, so it can be mailed.
@@ -15,11 +16,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import read_meta
 from clipcop.engine.fit import read_metrics
 from clipcop.errors import CheckpointError, UsageError
+from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
 from clipcop.report import figures
 
 REPORT = "report"
@@ -69,21 +72,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
         section.pictures.append(
             figures.training_curves(history, f"{name}: loss and accuracy", out / f"curves-{name}.png")
         )
-        best = next((h for h in history if h["epoch"] == history[-1].get("best_epoch")), history[-1])
-        section.tables.append(
-            (
-                ["epochs", "best epoch", "val loss", "val acc", "samples/s"],
-                [
-                    [
-                        str(len(history)),
-                        str(best["epoch"]),
-                        f"{best['val_loss']:.4f}",
-                        f"{100 * best['val_acc']:.1f}%",
-                        f"{history[-1]['throughput']:.1f}",
-                    ]
-                ],
-            )
-        )
+        section.tables.append(_epoch_table(history, _best_epoch(folder, history)))
         order = folder / "test_order_accuracy.json"
         if order.is_file():
             data = json.loads(order.read_text())
@@ -120,8 +109,52 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
                     ],
                 )
             )
+        results = folder / "results.json"
+        if results.is_file():
+            section.tables.append(_qa_table(json.loads(results.read_text())))
         sections.append(section)
     return sections
+
+
+def _best_epoch(folder: Path, history: list[dict[str, Any]]) -> int:
+    """The epoch a run kept: recorded per epoch (pretrain, finetune) or in ``results.json`` (video QA)."""
+    best = history[-1].get("best_epoch")
+    results = folder / "results.json"
+    if best is None and results.is_file():
+        best = json.loads(results.read_text()).get("best_epoch")
+    if best is None:
+        best = min(history, key=lambda h: h.get("val_loss", math.inf))["epoch"]
+    return int(best)
+
+
+def _epoch_table(history: list[dict[str, Any]], best_epoch: int) -> tuple[list[str], list[list[str]]]:
+    """Epochs run and the kept epoch's validation numbers, as far as the run recorded them."""
+    best = next((h for h in history if h["epoch"] == best_epoch), history[-1])
+    header, row = ["epochs", "best epoch"], [str(len(history)), str(best["epoch"])]
+    if "val_loss" in best:
+        header.append("val loss")
+        row.append(f"{best['val_loss']:.4f}")
+    if "val_acc" in best:
+        header.append("val acc")
+        row.append(f"{100 * best['val_acc']:.1f}%")
+    if "throughput" in history[-1]:
+        header.append("samples/s")
+        row.append(f"{history[-1]['throughput']:.1f}")
+    return header, [row]
+
+
+def _qa_table(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Video QA accuracy per question type (Table VI layout) of each split a ``vqa train`` run scored."""
+    rows = []
+    for name, label in (("val", "val"), ("test", "test"), ("majority_baseline", "majority")):
+        scored = results.get(name)
+        if isinstance(scored, dict):
+            rows.append([label, *(_percent(scored["accuracy"].get(key)) for key in (*TYPE_KEYS, "free", "all"))])
+    return ["video QA", *TYPE_COLUMNS, "Free", "All"], rows
+
+
+def _percent(value: object) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, float | int) and math.isfinite(value) else "-"
 
 
 def _summary_sections(run_dir: Path, out: Path) -> list[Section]:

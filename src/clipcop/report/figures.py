@@ -7,6 +7,7 @@ in one line when it is missing.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from clipcop.errors import UsageError
 
 SIZE_INCHES, DPI = (9.6, 6.0), 100
 """Every figure is 960x600 pixels."""
+ACCURACIES = (("train_acc", "train accuracy", "-"), ("val_acc", "val accuracy", "--"))
 
 
 def require_matplotlib() -> Any:
@@ -43,21 +45,38 @@ def _figure() -> tuple[Any, Any]:
     return fig, ax
 
 
+def _series(history: Sequence[Mapping[str, Any]], key: str) -> list[float] | None:
+    """One metric per epoch (NaN where an epoch lacks it), or None when no epoch has it."""
+    if not any(key in h for h in history):
+        return None
+    return [float(h.get(key, math.nan)) for h in history]
+
+
 def training_curves(history: Sequence[Mapping[str, Any]], title: str, path: Path) -> Path:
-    """Loss (left axis) and accuracy (right axis) per epoch, train and validation."""
+    """Loss (left axis) and accuracy (right axis) per epoch, train and validation, as far as recorded.
+
+    Video QA runs, for one, record no training accuracy; what an epoch lacks is left out of the plot.
+    """
     fig, ax = _figure()
     epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h["train_loss"] for h in history], label="train loss", color="tab:blue")
-    ax.plot(epochs, [h["val_loss"] for h in history], label="val loss", color="tab:blue", linestyle="--")
+    axes = [ax]
+    for key, label, style in (("train_loss", "train loss", "-"), ("val_loss", "val loss", "--")):
+        values = _series(history, key)
+        if values is not None:
+            ax.plot(epochs, values, label=label, color="tab:blue", linestyle=style)
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy")
-    acc = ax.twinx()
-    acc.plot(epochs, [h["train_acc"] for h in history], label="train accuracy", color="tab:orange")
-    acc.plot(epochs, [h["val_acc"] for h in history], label="val accuracy", color="tab:orange", linestyle="--")
-    acc.set_ylabel("accuracy")
-    acc.set_ylim(0, 1)
-    lines = ax.get_legend_handles_labels()[0] + acc.get_legend_handles_labels()[0]
-    labels = ax.get_legend_handles_labels()[1] + acc.get_legend_handles_labels()[1]
+    accuracies = [(key, label, style, _series(history, key)) for key, label, style in ACCURACIES]
+    if any(values is not None for *_, values in accuracies):
+        acc = ax.twinx()
+        axes.append(acc)
+        for _, label, style, values in accuracies:
+            if values is not None:
+                acc.plot(epochs, values, label=label, color="tab:orange", linestyle=style)
+        acc.set_ylabel("accuracy")
+        acc.set_ylim(0, 1)
+    lines = [line for axis in axes for line in axis.get_legend_handles_labels()[0]]
+    labels = [label for axis in axes for label in axis.get_legend_handles_labels()[1]]
     ax.legend(lines, labels, loc="center right")
     ax.set_title(title)
     return _save(fig, path)

@@ -50,6 +50,8 @@ class SynthSpec:
             raise UsageError(f"--classes must be 1..{len(MOTIONS)} (one per motion kind), not {self.classes}")
         if self.videos_per_class < 2:
             raise UsageError("--videos-per-class must be at least 2 (one train and one test video)")
+        if self.seed < 0:
+            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
         if self.frames < 8:
             raise UsageError(f"--frames must be at least 8, not {self.frames}")
         height, width = self.size
@@ -59,6 +61,11 @@ class SynthSpec:
     def class_names(self) -> list[str]:
         """Class folder names in class-id order."""
         return list(MOTIONS)[: self.classes]
+
+    def clips_per_group(self) -> int:
+        """Videos per group (UCF101's ``gNN``): 4, or 1 when a class has too few videos for two groups of 4,
+        so that every split still has training and test videos."""
+        return CLIPS_PER_GROUP if self.videos_per_class > CLIPS_PER_GROUP else 1
 
 
 def colour_name(rgb: tuple[float, float, float]) -> str:
@@ -80,14 +87,17 @@ def colour_name(rgb: tuple[float, float, float]) -> str:
     return next(name for limit, name in bounds if hue < limit)
 
 
-def video_name(cls: str, index: int) -> tuple[int, str]:
+def video_name(cls: str, index: int, per_group: int = CLIPS_PER_GROUP) -> tuple[int, str]:
     """Group number and UCF101-style file name of video ``index`` of class ``cls``."""
-    group = index // CLIPS_PER_GROUP + 1
-    return group, f"v_{cls}_g{group:02d}_c{index % CLIPS_PER_GROUP + 1:02d}.avi"
+    group = index // per_group + 1
+    return group, f"v_{cls}_g{group:02d}_c{index % per_group + 1:02d}.avi"
 
 
 def test_groups(split: int, groups: int) -> set[int]:
-    """Groups tested in ``split`` (1-3): the same 7-of-25 blocks as UCF101, scaled to ``groups``."""
+    """Groups tested in ``split`` (1-3): the same 7-of-25 blocks as UCF101, scaled to ``groups``; with fewer
+    than 3 groups, one group in turn, so that no split has an empty test or training list."""
+    if groups < 3:
+        return {(split - 1) % groups + 1}
     lo, hi = UCF_TEST_GROUPS * (split - 1), UCF_TEST_GROUPS * split
     return {g for g in range(1, groups + 1) if lo <= (g - 1) * UCF_GROUPS // groups < hi}
 
@@ -127,18 +137,40 @@ def write_synthetic(
 ) -> Path:
     """Generate the synthetic dataset into ``out`` (UCF101 layout) and return ``out``.
 
+    ``out`` must be new (or an empty folder): the dataset is written next to it and renamed into place at
+    the end, so an interrupted run leaves no half-written dataset behind and nothing is ever mixed in.
+
     >>> write_synthetic("/tmp/synth", SynthSpec(classes=4, videos_per_class=8))  # doctest: +SKIP
     """
     spec = spec or SynthSpec()
     out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        what = "a folder that is not empty" if out.is_dir() else "a file"
+        raise UsageError(f"{out} is {what}: choose a new folder for the synthetic dataset (nothing was written)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        _write_dataset(partial, spec, workers, on_progress)
+        if out.exists():
+            out.rmdir()  # the empty folder checked above
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_dataset(out: Path, spec: SynthSpec, workers: int, on_progress: Callable[[int, int], None] | None) -> None:
     names = spec.class_names()
+    per_group = spec.clips_per_group()
     videos = out / "UCF-101"
     lists = out / "ucfTrainTestlist"
     tasks, rels = [], []
     for label, cls in enumerate(names):
         (videos / cls).mkdir(parents=True, exist_ok=True)
         for index in range(spec.videos_per_class):
-            _, name = video_name(cls, index)
+            _, name = video_name(cls, index, per_group)
             tasks.append((spec, label, index, str(videos / cls / name)))
             rels.append((label, index, f"{cls}/{name}"))
     facts: list[dict[str, Any]] = []
@@ -154,12 +186,12 @@ def write_synthetic(
             if on_progress:
                 on_progress(done, len(tasks))
     lists.mkdir(parents=True, exist_ok=True)
-    groups = (spec.videos_per_class + CLIPS_PER_GROUP - 1) // CLIPS_PER_GROUP
+    groups = (spec.videos_per_class + per_group - 1) // per_group
     write_text_atomic(lists / "classInd.txt", _crlf([f"{i + 1} {n}" for i, n in enumerate(names)]))
     for split in (1, 2, 3):
         tested = test_groups(split, groups)
-        train = [f"{rel} {label + 1}" for label, index, rel in rels if video_name(names[label], index)[0] not in tested]
-        test = [rel for label, index, rel in rels if video_name(names[label], index)[0] in tested]
+        train = [f"{rel} {label + 1}" for label, index, rel in rels if index // per_group + 1 not in tested]
+        test = [rel for label, index, rel in rels if index // per_group + 1 in tested]
         write_text_atomic(lists / f"trainlist0{split}.txt", _crlf(train))
         write_text_atomic(lists / f"testlist0{split}.txt", _crlf(test))
     record = {
@@ -168,7 +200,6 @@ def write_synthetic(
         "videos": {rel: f for (_, _, rel), f in zip(rels, facts, strict=True)},
     }
     write_text_atomic(out / "facts.json", json.dumps(record, indent=1))
-    return out
 
 
 def synthetic_cache_path(spec: SynthSpec) -> Path:

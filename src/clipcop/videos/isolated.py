@@ -93,10 +93,17 @@ def probe_isolated(
     try:
         pool = [spawn() for _ in range(min(workers, len(paths)))]
         while pending or any(w.task is not None for w in pool):
-            for worker in pool:
+            for slot, worker in enumerate(pool):
                 if worker.task is None and pending:
-                    index, path = pending.popleft()
-                    worker.conn.send((index, str(path)))
+                    index, path = pending[0]
+                    try:
+                        worker.conn.send((index, str(path)))
+                    except OSError:  # the worker died idle: not this file's fault, so retry it elsewhere
+                        worker.process.kill()
+                        worker.process.join(5)
+                        pool[slot] = spawn()
+                        continue
+                    pending.popleft()
                     worker.task, worker.started = index, time.monotonic()
             busy = [w for w in pool if w.task is not None]
             handles: list[object] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
@@ -108,7 +115,7 @@ def probe_isolated(
                 if worker.conn.poll():
                     try:
                         index, info, error = worker.conn.recv()
-                    except EOFError:  # the worker died; its pipe closed without an answer
+                    except (EOFError, OSError):  # the worker died; its pipe closed (or reset) without an answer
                         pass
                     else:
                         worker.task = None

@@ -115,6 +115,12 @@ def detect_layout(data: Path) -> str:
 
     if ucf101.find_lists(data) is not None:
         return "ucf101"
+    for lists in (data / ucf101.LISTS, data.parent / ucf101.LISTS):
+        if lists.is_dir():  # UCF101's split folder without its class index: never guess another layout
+            raise DataError(
+                f"{lists} has no classInd.txt, which UCF101's split files need ('<id> <ClassName>' per line); "
+                "restore it, or pass --dataset folder to ignore the split files"
+            )
     if hmdb51.find_lists(data) is not None:
         return "hmdb51"
     return "folder"

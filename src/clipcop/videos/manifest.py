@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from clipcop.engine.atomic import write_text_atomic
 from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.videos.decoder import VideoInfo
 from clipcop.videos.isolated import probe_isolated
@@ -97,10 +96,7 @@ def _write(location: Path, video_root: Path, entries: dict[str, ManifestEntry]) 
             for rel, e in sorted(entries.items())
         },
     }
-    fd, tmp = tempfile.mkstemp(dir=location.parent, prefix=".manifest-", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle)
-    os.replace(tmp, location)
+    write_text_atomic(location, json.dumps(payload))  # readable by colleagues, like every file clipcop writes
 
 
 def build_manifest(

@@ -25,6 +25,7 @@ from typing import Any
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError
 from clipcop.metrics.qa import NUM_TYPES
+from clipcop.paths import why_not
 from clipcop.videos.layouts import VIDEO_EXTENSIONS, list_videos
 
 SPLITS = ("train", "val", "test")
@@ -159,7 +160,7 @@ def read_split(qa_dir: str | Path, split: str, issues: Issues, *, need_answers: 
     """The questions of ``split`` joined with their answers (``need_answers=False``: answers optional)."""
     root = Path(qa_dir).expanduser()
     if not root.is_dir():
-        raise DataError(f"QA folder {root} does not exist")
+        raise DataError(f"QA folder {root} {why_not(root, 'folder')}")
     q_path, a_path = root / f"{split}_q.json", root / f"{split}_a.json"
     questions = _questions(q_path, issues)
     if not a_path.is_file() and not need_answers:

@@ -172,6 +172,12 @@ def eval_vqa(
             f"{config.features} has {features.dim}-d features but the model was trained on "
             f"{model.config.feature_dim}-d ones"
         )
+    trained_clips = meta.get("features", {}).get("clips")
+    if trained_clips is not None and trained_clips != features.clips:
+        reporter.warn(
+            f"{config.features} has {features.clips} clips per video but the model was trained on {trained_clips}: "
+            "attention spreads over a different number of clips (extract with the same --clips)"
+        )
     trained_on, given = meta.get("features", {}).get("source"), features.file.meta.get("source")
     if trained_on and trained_on != given:
         reporter.warn(

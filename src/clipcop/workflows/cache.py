@@ -16,7 +16,7 @@ from pathlib import Path
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
-from clipcop.paths import cache_dir
+from clipcop.paths import cache_dir, why_not
 from clipcop.videos.decoder import Size
 from clipcop.workflows.data import prepare_videos
 
@@ -32,7 +32,7 @@ def frame_reader(option: str | None) -> CachedFrames | None:
         return None
     root = default_frame_cache() if option == "auto" else Path(option)
     if option != "auto" and not root.is_dir():
-        raise UsageError(f"frame cache {root} does not exist (build it with clipcop data cache)")
+        raise UsageError(f"frame cache {root} {why_not(root, 'folder')} (build it with clipcop data cache)")
     return CachedFrames(root)
 
 

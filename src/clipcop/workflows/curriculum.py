@@ -87,6 +87,21 @@ def _finished(run_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+STAGE_MODEL = ("arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop")
+"""What a finished stage must share with the asked-for run to be reused instead of retrained."""
+
+
+def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:
+    """Refuse to reuse a finished stage trained with another model or clip geometry than ``config``."""
+    meta = load_checkpoint(run_dir / "best.safetensors", kind="vcop").meta
+    asked = {**asdict(config), "resize": list(config.resize)}
+    differs = [f"{key} {meta.get(key)} (asked {asked[key]})" for key in STAGE_MODEL if meta.get(key) != asked[key]]
+    if differs:
+        raise UsageError(
+            f"{run_dir} holds a finished stage with another model: {', '.join(differs)}; choose another --out"
+        )
+
+
 def curriculum_task(
     base: PretrainConfig,
     *,
@@ -112,6 +127,7 @@ def curriculum_task(
         config = replace(base, tuple_len=tl, epochs=stage_epochs, init=init, out=str(run_dir))
         done = _finished(run_dir)
         if done is not None:
+            _check_reusable(run_dir, config)
             reporter.note(f"stage tl={tl} already finished in {run_dir}: reusing it")
         else:
             reporter.info(f"curriculum stage tl={tl} ({stage_epochs} epochs)" + (f", from {init}" if init else ""))

@@ -132,6 +132,16 @@ def report_skipped(prepared: PreparedVideos, reporter: Reporter, min_frames: int
         )
 
 
+def note_short_videos(videos: list[VideoRef], clip_len: int, reporter: Reporter) -> None:
+    """Say how many videos are shorter than one clip: their clips repeat the last frame (kept, not skipped)."""
+    short = [v for v in videos if v.num_frames < clip_len]
+    if short:
+        reporter.note(
+            f"{len(short)} of {len(videos)} videos are shorter than a {clip_len}-frame clip, e.g. {short[0].path.name} "
+            f"({short[0].num_frames} frames): their clips repeat the last frame"
+        )
+
+
 def hold_out(
     videos: list[VideoRef], requested: int, reporter: Reporter | None = None
 ) -> tuple[list[VideoRef], list[VideoRef]]:

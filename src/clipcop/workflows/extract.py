@@ -25,7 +25,7 @@ from clipcop.features.pooling import POOLS
 from clipcop.paths import cache_dir
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, prepare_videos
+from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_videos
 from clipcop.workflows.models import backbone_from
 
 DTYPES = ("float32", "float16")
@@ -53,6 +53,11 @@ class ModelSource:
             raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
         if self.random and self.arch is None:
             raise UsageError("--random needs --arch (c3d, r3d or r21d)")
+        for flag, value in (("--width", self.width), ("--cl", self.clip_len), ("--crop", self.crop)):
+            if value is not None and value < 1:
+                raise UsageError(f"{flag} must be at least 1, not {value}")
+        if self.seed < 0:
+            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
 
     def build(self) -> tuple[VideoBackbone, dict[str, Any], int, ClipGeometry]:
         """The backbone, its description, and the clip length and geometry to feed it."""
@@ -64,9 +69,9 @@ class ModelSource:
         else:
             backbone, meta = backbone_from(checkpoint=self.checkpoint, arch=self.arch, width=self.width)
             defaults = meta
-        clip_len = self.clip_len or int(defaults.get("clip_len", 16))
-        resize = self.resize or tuple(defaults.get("resize", (128, 171)))
-        crop = self.crop or int(defaults.get("crop", 112))
+        clip_len = self.clip_len if self.clip_len is not None else int(defaults.get("clip_len", 16))
+        resize = self.resize if self.resize is not None else tuple(defaults.get("resize", (128, 171)))
+        crop = self.crop if self.crop is not None else int(defaults.get("crop", 112))
         return backbone, meta, clip_len, ClipGeometry(resize=(int(resize[0]), int(resize[1])), crop=crop)
 
     def identity(self) -> dict[str, Any]:
@@ -108,14 +113,34 @@ class ExtractConfig:
             raise UsageError(f"--clips must be at least 1, not {self.clips}")
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
+        if self.workers < 0:
+            raise UsageError(f"--workers must be 0 or more, not {self.workers}")
+
+
+def data_fingerprint(prepared: PreparedVideos) -> str:
+    """A digest of the dataset's contents: every video's path, size and modification time, the split's
+    membership and the class names, so that cached features of a folder whose videos changed are not reused."""
+    digest = hashlib.sha1()
+    for rel, entry in sorted(prepared.manifest.entries.items()):
+        digest.update(f"{rel}\0{entry.size}\0{entry.mtime_ns}\n".encode())
+    for name, refs in (("train", prepared.train), ("test", prepared.test)):
+        digest.update(f"{name}:{len(refs)}\n".encode())
+        for ref in refs:
+            digest.update(f"{ref.path}\0{ref.label}\n".encode())
+    digest.update("\0".join(prepared.dataset.classes).encode())
+    return digest.hexdigest()
 
 
 def cache_key(config: ExtractConfig, prepared: PreparedVideos) -> str:
-    """A key fixed by everything that changes the features (model, data, split, layer, pooling, clips)."""
+    """A key fixed by everything that changes the features (model, data and its contents, split, layer,
+    pooling, clips)."""
     items = {
         "source": config.source.identity(),
         "geometry": [config.source.clip_len, config.source.resize, config.source.crop],
         "data": str(prepared.dataset.data_root.resolve()),
+        "contents": data_fingerprint(prepared),
         "layout": prepared.dataset.layout,
         "split": config.split,
         "subset": config.subset,
@@ -157,6 +182,7 @@ def extract(
     items = {"train": prepared.train, "test": prepared.test, "all": prepared.train + prepared.test}[config.subset]
     if not items:
         raise DataError(f"no readable videos in the {config.subset!r} subset of {prepared.dataset.data_root}")
+    note_short_videos(items, clip_len, reporter)
     root = prepared.dataset.video_root
     video_ids = [str(v.path.relative_to(root)) if v.path.is_relative_to(root) else str(v.path) for v in items]
     out = Path(config.out) if config.out else cache_dir() / "features" / f"{cache_key(config, prepared)}.safetensors"

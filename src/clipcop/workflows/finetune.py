@@ -38,10 +38,10 @@ from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos
+from clipcop.workflows.data import PreparedVideos, hold_out, note_short_videos, prepare_videos
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.models import now_iso
-from clipcop.workflows.pretrain import OPTIMIZERS
+from clipcop.workflows.pretrain import check_training_options
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,8 +73,19 @@ class FinetuneConfig:
     frame_cache: str | None = "auto"
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        check_training_options(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            val_size=self.val_size,
+            workers=self.workers,
+            seed=self.seed,
+            steps_per_epoch=self.steps_per_epoch,
+        )
         if self.test_clips < 1:
             raise UsageError(f"--test-clips must be at least 1, not {self.test_clips}")
 
@@ -127,6 +138,7 @@ def finetune(
     _labelled(prepared)
     classes = prepared.dataset.classes
     train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter)
+    note_short_videos(prepared.train + prepared.test, clip_len, reporter)
     seed_everything(config.seed)
     model = ActionClassifier(backbone, len(classes), config.freeze_until)
     model = cast(ActionClassifier, runtime.prepare(model))
@@ -183,6 +195,7 @@ def finetune(
         seed=config.seed,
         schedule=config.schedule,
         steps_per_epoch=config.steps_per_epoch,
+        skip_lone_sample=True,
     )
     result = fit(
         model,

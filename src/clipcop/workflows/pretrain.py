@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +38,44 @@ from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos
 from clipcop.workflows.models import load_backbone_weights, now_iso
 
 OPTIMIZERS = ("sgd", "adam")
+
+
+def check_training_options(
+    *,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    schedule: str,
+    val_size: int,
+    workers: int,
+    seed: int,
+    steps_per_epoch: int | None,
+) -> None:
+    """Refuse training options that cannot work, naming the flag, before any video is read.
+
+    Shared by pretraining and fine-tuning. NaN fails every comparison, so ranges are written to reject it.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr must be a positive number, not {lr}")
+    if not 0 <= momentum < 1:
+        raise UsageError(f"--momentum must be at least 0 and below 1, not {momentum}")
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise UsageError(f"--weight-decay must be 0 or more, not {weight_decay}")
+    for flag, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--val-size", val_size)):
+        if value < 1:
+            raise UsageError(f"{flag} must be at least 1, not {value}")
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise UsageError(f"--steps-per-epoch must be at least 1 when given, not {steps_per_epoch}")
+    if workers < 0:
+        raise UsageError(f"--workers must be 0 or more, not {workers}")
+    if not 0 <= seed < 2**64:
+        raise UsageError(f"--seed must be 0 or more and below 2**64, not {seed}")
+    FitConfig(epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, schedule=schedule)  # --schedule
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,10 +121,21 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         self.tuple_spec()  # validates cl/it/tl
         ClipGeometry(resize=self.resize, crop=self.crop)
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.lr <= 0:
-            raise UsageError(f"learning rate must be positive, not {self.lr}")
+        check_training_options(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            val_size=self.val_size,
+            workers=self.workers,
+            seed=self.seed,
+            steps_per_epoch=self.steps_per_epoch,
+        )
+        if not 0 <= self.dropout < 1:
+            raise UsageError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
 
     def tuple_spec(self) -> TupleSpec:
         """The tuple this run samples."""
@@ -148,7 +198,11 @@ def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, rep
     path = Path(listing)
     if not path.is_file():
         raise UsageError(f"--train-list {path} does not exist")
-    wanted = {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read --train-list {path}: not a text file") from None
+    wanted = {line.strip() for line in text.splitlines() if line.strip()}
     root = prepared.dataset.video_root
     kept = [v for v in videos if v.path.relative_to(root).as_posix() in wanted]
     if not kept:
@@ -207,6 +261,11 @@ def prepare_tuple_videos(config: PretrainConfig, reporter: Reporter) -> Prepared
         reporter=reporter,
     )
     if not prepared.train:
+        listed = prepared.dataset.subset("train")
+        if not listed:
+            raise DataError(f"split {config.split} of {prepared.dataset.data_root} has no training videos")
+        if not any(item.path in prepared.too_short for item in listed):
+            raise DataError(f"none of the {len(listed)} training videos could be read (see the warning above)")
         raise DataError(
             f"no training video is long enough for cl={spec.clip_len} it={spec.interval} tl={spec.tuple_len} "
             f"(span {spec.span} frames)"

@@ -19,6 +19,7 @@ from clipcop.errors import FeatureFileError, UsageError
 from clipcop.features.pooling import pool_tap
 from clipcop.features.store import FeatureFile, read_features
 from clipcop.index.faiss_index import build_index, l2_normalize, search
+from clipcop.paths import why_not
 from clipcop.videos.decoder import probe_video
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
@@ -70,7 +71,7 @@ def query_video(
     reporter = reporter or Reporter()
     video = Path(video)
     if not video.is_file():
-        raise UsageError(f"query video {video} does not exist")
+        raise UsageError(f"query video {video} {why_not(video, 'file')}")
     gallery = _gallery(config, reporter)
     meta = gallery.meta
     source = _source_for(gallery, config)
