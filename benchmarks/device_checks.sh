@@ -14,7 +14,7 @@
 #   loader      benchmarks/load_tuples.py on all cores: published pipeline, decord, frame cache
 #   extract     `clipcop extract` over a UCF101-sized set (13,320 videos x 10 clips), decoding the files
 #   memory      clipcop's training step at 8..256 tuples per batch: tuples/s and peak GPU memory
-#   others      `clipcop pretrain` C3D and R(2+1)D, ~100 steps each, same data as `pretrain`
+#   others      `clipcop pretrain` C3D and R(2+1)D, ~90 steps each, same data as `pretrain`
 #   compile     R3D at 128 tuples per batch, eager vs torch.compile, with the compile time
 # Everything printed goes to OUT/checks.log, and each pretraining run's metrics to OUT/metrics-ARCH.jsonl. A
 # section that fails or runs past its time is reported and the next one runs; sections not reached within

@@ -33,4 +33,6 @@ def why_not(path: Path, want: str) -> str:
     """Why ``path`` is not the ``want`` (``"file"`` or ``"folder"``) a message asked for, in a few words."""
     if not path.exists():
         return "does not exist"
-    return "is a folder, not a file" if want == "file" else "is a file, not a folder"
+    if want == "file":
+        return "is a folder, not a file" if path.is_dir() else "is not a regular file"
+    return "is a file, not a folder"

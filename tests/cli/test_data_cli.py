@@ -90,7 +90,7 @@ def test_synth_rejects_impossible_options(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_synth_never_writes_into_an_existing_dataset_or_a_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = ["--classes", 1, "--videos-per-class", 2, "--frames", 12, "--size", "16x16", "--workers", 1]
     (tmp_path / "used").mkdir()
@@ -103,6 +103,20 @@ def test_synth_never_writes_into_an_existing_dataset_or_a_file(
     assert run_cli(capsys, "data", "synth", tmp_path / "empty", *small).code == 0
     assert (tmp_path / "empty" / "facts.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty", "used"]  # no partial folder left
+    assert not (tmp_path / "empty" / ".clipcop-partial").exists()
+    # An empty folder given as "." or through a symbolic link is filled in place, questions included.
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    assert run_cli(capsys, "data", "synth", ".", *small, "--qa").code == 0
+    assert (tmp_path / "here" / "facts.json").is_file() and (tmp_path / "here" / "qa" / "test_q.json").is_file()
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert run_cli(capsys, "data", "synth", tmp_path / "link", *small).code == 0
+    assert (tmp_path / "real" / "facts.json").is_file()
+    # What an interrupted run leaves behind does not count as content and is cleared.
+    (tmp_path / "again" / ".clipcop-partial" / "UCF-101").mkdir(parents=True)
+    assert run_cli(capsys, "data", "synth", tmp_path / "again", *small).code == 0
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["UCF-101", "facts.json", "ucfTrainTestlist"]
 
 
 def test_cache_skips_and_names_a_video_that_no_longer_decodes(

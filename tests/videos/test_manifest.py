@@ -72,3 +72,22 @@ def test_a_worker_dying_before_it_reads_its_file_is_reported_not_raised(
     outcomes = list(probe_isolated(paths, workers=2, timeout=10.0, probe=dying_worker.probe))
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert all(o.info is None and "exit code 3" in (o.error or "") for o in outcomes)
+
+
+def test_workers_that_keep_dying_before_taking_a_file_cannot_hang_probing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first worker answers and dies idle; every replacement exits at start, often before it can be
+    # sent a file. Each file must still get an outcome (it used to respawn workers forever).
+    paths = [write_index_video(tmp_path / f"ok{i}.avi", 9) for i in range(3)]
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv(dying_worker.ONCE, str(marks))
+    started, outcomes = time.monotonic(), []
+    for outcome in probe_isolated(paths, workers=1, timeout=10.0, probe=dying_worker.answer_then_die):
+        outcomes.append(outcome)
+        time.sleep(1.0)  # the next file is sent only now, after the worker has died idle
+    assert time.monotonic() - started < 60
+    assert sorted(o.index for o in outcomes) == [0, 1, 2]
+    assert [o.info is not None for o in sorted(outcomes, key=lambda o: o.index)] == [True, False, False]
+    assert all("exit code 5" in (o.error or "") for o in outcomes if o.info is None)

@@ -90,6 +90,8 @@ def test_cached_features_are_not_reused_once_the_videos_change(
     first = run_cli(capsys, *args)
     assert first.code == 0, first.err
     assert "using cached" in run_cli(capsys, *args).err
+    relative = ["retrieve", "--checkpoint", vcop_checkpoint, "--data", "data", "--workers", 0, "--level", "video"]
+    assert "using cached" in run_cli(capsys, *relative).err  # the same folder spelled another way
     test_list = (data / "ucfTrainTestlist" / "testlist01.txt").read_text().split()
     (data / "UCF-101" / test_list[0]).unlink()  # same folder, one video fewer
     again = run_cli(capsys, *args)

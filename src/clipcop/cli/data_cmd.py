@@ -44,13 +44,13 @@ def synth(
     )
     total = spec.classes * spec.videos_per_class
     with reporter.progress(total, "writing videos", "videos") as bar:
-        write_synthetic(out, spec, workers=workers, on_progress=lambda d, t: bar.advance(d - bar.done))
+        write_synthetic(out, spec, workers=workers, on_progress=lambda d, t: bar.advance(d - bar.done), qa=qa)
     result: dict[str, object] = {"out": str(out), "videos": total, "classes": spec.classes}
     reporter.info(f"wrote {total} videos of {spec.classes} classes to {out}")
     if qa:
-        from clipcop.synth.qa import write_synthetic_qa
+        from clipcop.synth.qa import read_qa_stats
 
-        stats = write_synthetic_qa(out)
+        stats = read_qa_stats(out)
         counts = ", ".join(f"{n} {split}" for split, n in stats.questions.items())
         reporter.info(f"wrote {stats.total} questions ({counts}) in the ActivityNet-QA format to {stats.out}")
         result.update(qa=str(stats.out), questions=stats.total, questions_per_split=stats.questions)

@@ -38,7 +38,12 @@ WeightDecay = Annotated[float, typer.Option("--weight-decay", help="Weight decay
 Dropout = Annotated[float, typer.Option("--dropout", help="Dropout before the order layer (the paper: 0.5).")]
 Optimizer = Annotated[str, typer.Option("--optimizer", help="sgd (the paper) or adam.")]
 Schedule = Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or plateau.")]
-ValSize = Annotated[int, typer.Option("--val-size", help="Training videos held out for validation (the paper: 800).")]
+ValSize = Annotated[
+    int,
+    typer.Option(
+        "--val-size", help="Training videos held out for validation (the paper: 800; at most 10% of them, said so)."
+    ),
+]
 Out = Annotated[str | None, typer.Option("--out", help="Run folder (default runs/vcop-ARCH-CL-IT-TL).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
 Init = Annotated[str | None, typer.Option("--init", help="Start from this VCOP checkpoint (any tl).")]

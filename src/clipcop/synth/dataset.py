@@ -31,7 +31,9 @@ from clipcop.videos.writer import write_video
 
 CLIPS_PER_GROUP = 4
 UCF_GROUPS, UCF_TEST_GROUPS = 25, 7
-FORMAT = 1
+FORMAT = 2
+"""Version of the layout (2: small classes use one-video groups so that no split is empty)."""
+PARTIAL = ".clipcop-partial"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,8 +52,8 @@ class SynthSpec:
             raise UsageError(f"--classes must be 1..{len(MOTIONS)} (one per motion kind), not {self.classes}")
         if self.videos_per_class < 2:
             raise UsageError("--videos-per-class must be at least 2 (one train and one test video)")
-        if self.seed < 0:
-            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
+        if not 0 <= self.seed < 2**64:
+            raise UsageError(f"--seed must be 0 or more and below 2**64, not {self.seed}")
         if self.frames < 8:
             raise UsageError(f"--frames must be at least 8, not {self.frames}")
         height, width = self.size
@@ -134,30 +136,35 @@ def write_synthetic(
     *,
     workers: int = 2,
     on_progress: Callable[[int, int], None] | None = None,
+    qa: bool = False,
 ) -> Path:
     """Generate the synthetic dataset into ``out`` (UCF101 layout) and return ``out``.
 
-    ``out`` must be new (or an empty folder): the dataset is written next to it and renamed into place at
-    the end, so an interrupted run leaves no half-written dataset behind and nothing is ever mixed in.
+    ``out`` must be new or an empty folder. Everything is written into ``out/.clipcop-partial`` and moved
+    up at the end, so an interrupted run leaves only that folder (cleared by the next run) and a dataset
+    never mixes with anything else. ``qa`` writes the questions of :mod:`clipcop.synth.qa` in the same step.
 
     >>> write_synthetic("/tmp/synth", SynthSpec(classes=4, videos_per_class=8))  # doctest: +SKIP
     """
     spec = spec or SynthSpec()
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        what = "a folder that is not empty" if out.is_dir() else "a file"
-        raise UsageError(f"{out} is {what}: choose a new folder for the synthetic dataset (nothing was written)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file: choose a new folder for the synthetic dataset (nothing was written)")
+    if out.is_dir() and any(entry.name != PARTIAL for entry in out.iterdir()):
+        raise UsageError(f"{out} is a folder that is not empty: choose a new folder for the synthetic dataset")
+    partial = out / PARTIAL
+    shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted run
+    partial.mkdir(parents=True)
     try:
         _write_dataset(partial, spec, workers, on_progress)
-        if out.exists():
-            out.rmdir()  # the empty folder checked above
-        partial.rename(out)
-    except BaseException:
+        if qa:
+            from clipcop.synth.qa import write_synthetic_qa
+
+            write_synthetic_qa(partial)
+        for entry in sorted(partial.iterdir(), key=lambda e: e.name == "facts.json"):  # facts.json last
+            entry.rename(out / entry.name)
+    finally:
         shutil.rmtree(partial, ignore_errors=True)
-        raise
     return out
 
 

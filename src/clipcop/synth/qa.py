@@ -242,4 +242,16 @@ def write_synthetic_qa(root: str | Path, *, seed: int | None = None) -> SynthQAS
     return SynthQAStats(out, {s: len(q) for s, (q, _) in files.items()}, dict(sorted(types.items())))
 
 
-__all__ = ["MOTION_WORDS", "QA_DIR", "SynthQAStats", "questions_for_video", "write_synthetic_qa"]
+def read_qa_stats(root: str | Path) -> SynthQAStats:
+    """Questions per split and per type of the question files at ``root/qa`` (as written above)."""
+    out = Path(root) / QA_DIR
+    questions: dict[str, int] = {}
+    types: Counter[int] = Counter()
+    for split in ("train", "val", "test"):
+        answers = json.loads((out / f"{split}_a.json").read_text())
+        questions[split] = len(answers)
+        types.update(int(a["type"]) for a in answers)
+    return SynthQAStats(out, questions, dict(sorted(types.items())))
+
+
+__all__ = ["MOTION_WORDS", "QA_DIR", "SynthQAStats", "questions_for_video", "read_qa_stats", "write_synthetic_qa"]

@@ -52,6 +52,10 @@ def _worker_main(conn: Connection, backend: str, probe: ProbeFn) -> None:
         conn.send((index, info, error))
 
 
+IDLE_DEATHS = 3
+"""Workers found dead before they took a file, in a row, after which that file is reported, not retried."""
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -82,6 +86,7 @@ def probe_isolated(
     ctx = mp.get_context("spawn")
     pending = deque(enumerate(paths))
     pool: list[_Worker] = []
+    idle_deaths = 0
 
     def spawn() -> _Worker:
         parent, child = ctx.Pipe()
@@ -99,9 +104,14 @@ def probe_isolated(
                     try:
                         worker.conn.send((index, str(path)))
                     except OSError:  # the worker died idle: not this file's fault, so retry it elsewhere
-                        worker.process.kill()
                         worker.process.join(5)
+                        code = worker.process.exitcode
                         pool[slot] = spawn()
+                        idle_deaths += 1
+                        if idle_deaths > IDLE_DEATHS:  # workers die before reading anything: give up on this file
+                            pending.popleft()
+                            idle_deaths = 0
+                            yield ProbeOutcome(index, None, f"probe workers keep exiting at start (exit code {code})")
                         continue
                     pending.popleft()
                     worker.task, worker.started = index, time.monotonic()
@@ -118,7 +128,7 @@ def probe_isolated(
                     except (EOFError, OSError):  # the worker died; its pipe closed (or reset) without an answer
                         pass
                     else:
-                        worker.task = None
+                        worker.task, idle_deaths = None, 0
                         yield ProbeOutcome(index, info, error)
                         continue
                 died = not worker.process.is_alive() or worker.conn.closed

@@ -56,8 +56,8 @@ class ModelSource:
         for flag, value in (("--width", self.width), ("--cl", self.clip_len), ("--crop", self.crop)):
             if value is not None and value < 1:
                 raise UsageError(f"{flag} must be at least 1, not {value}")
-        if self.seed < 0:
-            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
+        if not 0 <= self.seed < 2**64:
+            raise UsageError(f"--seed must be 0 or more and below 2**64, not {self.seed}")
 
     def build(self) -> tuple[VideoBackbone, dict[str, Any], int, ClipGeometry]:
         """The backbone, its description, and the clip length and geometry to feed it."""
@@ -125,10 +125,12 @@ def data_fingerprint(prepared: PreparedVideos) -> str:
     digest = hashlib.sha1()
     for rel, entry in sorted(prepared.manifest.entries.items()):
         digest.update(f"{rel}\0{entry.size}\0{entry.mtime_ns}\n".encode())
+    root = prepared.dataset.video_root
     for name, refs in (("train", prepared.train), ("test", prepared.test)):
         digest.update(f"{name}:{len(refs)}\n".encode())
-        for ref in refs:
-            digest.update(f"{ref.path}\0{ref.label}\n".encode())
+        for ref in refs:  # relative: the same folder spelled another way keeps its key
+            rel = ref.path.relative_to(root).as_posix() if ref.path.is_relative_to(root) else str(ref.path)
+            digest.update(f"{rel}\0{ref.label}\n".encode())
     digest.update("\0".join(prepared.dataset.classes).encode())
     return digest.hexdigest()
 
