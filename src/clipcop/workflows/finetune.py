@@ -73,19 +73,7 @@ class FinetuneConfig:
     frame_cache: str | None = "auto"
 
     def __post_init__(self) -> None:
-        check_training_options(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            schedule=self.schedule,
-            val_size=self.val_size,
-            workers=self.workers,
-            seed=self.seed,
-            steps_per_epoch=self.steps_per_epoch,
-        )
+        check_training_options(self)
         if self.test_clips < 1:
             raise UsageError(f"--test-clips must be at least 1, not {self.test_clips}")
 

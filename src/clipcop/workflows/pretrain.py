@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import torch
 from rich.table import Table
@@ -40,24 +40,51 @@ from clipcop.workflows.models import load_backbone_weights, now_iso
 OPTIMIZERS = ("sgd", "adam")
 
 
-def check_training_options(
-    *,
-    epochs: int,
-    batch_size: int,
-    optimizer: str,
-    lr: float,
-    momentum: float,
-    weight_decay: float,
-    schedule: str,
-    val_size: int,
-    workers: int,
-    seed: int,
-    steps_per_epoch: int | None,
-) -> None:
+class TrainingOptions(Protocol):
+    """The options pretraining and fine-tuning share (read from either config)."""
+
+    @property
+    def epochs(self) -> int: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def optimizer(self) -> str: ...
+
+    @property
+    def lr(self) -> float: ...
+
+    @property
+    def momentum(self) -> float: ...
+
+    @property
+    def weight_decay(self) -> float: ...
+
+    @property
+    def schedule(self) -> str: ...
+
+    @property
+    def val_size(self) -> int: ...
+
+    @property
+    def workers(self) -> int: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def steps_per_epoch(self) -> int | None: ...
+
+
+def check_training_options(options: TrainingOptions) -> None:
     """Refuse training options that cannot work, naming the flag, before any video is read.
 
     Shared by pretraining and fine-tuning. NaN fails every comparison, so ranges are written to reject it.
     """
+    epochs, batch_size, lr, seed = options.epochs, options.batch_size, options.lr, options.seed
+    momentum, weight_decay, workers = options.momentum, options.weight_decay, options.workers
+    optimizer, val_size, steps_per_epoch = options.optimizer, options.val_size, options.steps_per_epoch
     if optimizer not in OPTIMIZERS:
         raise UsageError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if not (math.isfinite(lr) and lr > 0):
@@ -75,7 +102,7 @@ def check_training_options(
         raise UsageError(f"--workers must be 0 or more, not {workers}")
     if not 0 <= seed < 2**64:
         raise UsageError(f"--seed must be 0 or more and below 2**64, not {seed}")
-    FitConfig(epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, schedule=schedule)  # --schedule
+    FitConfig(epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, schedule=options.schedule)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,19 +148,7 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         self.tuple_spec()  # validates cl/it/tl
         ClipGeometry(resize=self.resize, crop=self.crop)
-        check_training_options(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            schedule=self.schedule,
-            val_size=self.val_size,
-            workers=self.workers,
-            seed=self.seed,
-            steps_per_epoch=self.steps_per_epoch,
-        )
+        check_training_options(self)
         if not 0 <= self.dropout < 1:
             raise UsageError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
 
