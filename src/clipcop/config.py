@@ -76,3 +76,9 @@ def parse_size(text: str) -> tuple[int, int]:
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise UsageError(f"size {text!r} must look like HEIGHTxWIDTH, e.g. 128x171")
     return int(parts[0]), int(parts[1])
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a ``--seed`` that torch and numpy cannot take (they need 0 <= seed < 2**64)."""
+    if not 0 <= seed < 2**64:
+        raise UsageError(f"--seed must be 0 or more and below 2**64, not {seed}")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.errors import UsageError
 from clipcop.paths import cache_dir
@@ -52,8 +53,7 @@ class SynthSpec:
             raise UsageError(f"--classes must be 1..{len(MOTIONS)} (one per motion kind), not {self.classes}")
         if self.videos_per_class < 2:
             raise UsageError("--videos-per-class must be at least 2 (one train and one test video)")
-        if not 0 <= self.seed < 2**64:
-            raise UsageError(f"--seed must be 0 or more and below 2**64, not {self.seed}")
+        check_seed(self.seed)
         if self.frames < 8:
             raise UsageError(f"--frames must be at least 8, not {self.frames}")
         height, width = self.size
@@ -177,9 +177,9 @@ def _write_dataset(out: Path, spec: SynthSpec, workers: int, on_progress: Callab
     for label, cls in enumerate(names):
         (videos / cls).mkdir(parents=True, exist_ok=True)
         for index in range(spec.videos_per_class):
-            _, name = video_name(cls, index, per_group)
+            group, name = video_name(cls, index, per_group)
             tasks.append((spec, label, index, str(videos / cls / name)))
-            rels.append((label, index, f"{cls}/{name}"))
+            rels.append((label, group, f"{cls}/{name}"))
     facts: list[dict[str, Any]] = []
     if workers > 1:
         with mp.get_context("spawn").Pool(workers) as pool:
@@ -197,8 +197,8 @@ def _write_dataset(out: Path, spec: SynthSpec, workers: int, on_progress: Callab
     write_text_atomic(lists / "classInd.txt", _crlf([f"{i + 1} {n}" for i, n in enumerate(names)]))
     for split in (1, 2, 3):
         tested = test_groups(split, groups)
-        train = [f"{rel} {label + 1}" for label, index, rel in rels if index // per_group + 1 not in tested]
-        test = [rel for label, index, rel in rels if index // per_group + 1 in tested]
+        train = [f"{rel} {label + 1}" for label, group, rel in rels if group not in tested]
+        test = [rel for label, group, rel in rels if group in tested]
         write_text_atomic(lists / f"trainlist0{split}.txt", _crlf(train))
         write_text_atomic(lists / f"testlist0{split}.txt", _crlf(test))
     record = {

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
-from clipcop.config import ClipGeometry
+from clipcop.config import ClipGeometry, check_seed
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed
 from clipcop.engine.reporting import Reporter
@@ -56,8 +56,7 @@ class ModelSource:
         for flag, value in (("--width", self.width), ("--cl", self.clip_len), ("--crop", self.crop)):
             if value is not None and value < 1:
                 raise UsageError(f"{flag} must be at least 1, not {value}")
-        if not 0 <= self.seed < 2**64:
-            raise UsageError(f"--seed must be 0 or more and below 2**64, not {self.seed}")
+        check_seed(self.seed)
 
     def build(self) -> tuple[VideoBackbone, dict[str, Any], int, ClipGeometry]:
         """The backbone, its description, and the clip length and geometry to feed it."""

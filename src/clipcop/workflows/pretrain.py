@@ -21,7 +21,7 @@ from torch import nn
 
 from clipcop.backbones import build_backbone
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
-from clipcop.config import ClipGeometry, TupleSpec
+from clipcop.config import ClipGeometry, TupleSpec, check_seed
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import resolve_runtime
@@ -100,8 +100,7 @@ def check_training_options(options: TrainingOptions) -> None:
         raise UsageError(f"--steps-per-epoch must be at least 1 when given, not {steps_per_epoch}")
     if workers < 0:
         raise UsageError(f"--workers must be 0 or more, not {workers}")
-    if not 0 <= seed < 2**64:
-        raise UsageError(f"--seed must be 0 or more and below 2**64, not {seed}")
+    check_seed(seed)
     FitConfig(epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, schedule=options.schedule)
 
 
