@@ -2,6 +2,6 @@
 
 import sys
 
-from clipcop.cli.main import main
+from clipcop.cli.launch import main
 
 sys.exit(main())

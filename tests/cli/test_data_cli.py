@@ -151,3 +151,23 @@ def test_cache_that_cannot_fit_stops_before_writing(
     line = one_error_line(result)
     assert "the frame cache needs" in line and "GiB free" in line
     assert not list(tmp_path.rglob("*.npy"))
+
+
+def test_cache_in_a_place_that_cannot_hold_it_stops_before_probing(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clipcop.workflows import cache
+
+    def no_probing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("videos were probed before the cache folder was checked")
+
+    monkeypatch.setattr(cache, "prepare_videos", no_probing)
+    args = ["data", "cache", tiny_synth, "--resize", "24x32", "--workers", 1, "--out"]
+    result = run_cli(capsys, *args, "/proc/clipcop-cache")
+    assert one_error_line(result) == (
+        "clipcop: error: cannot create the frame cache folder /proc/clipcop-cache: No such file or directory"
+    )
+    (tmp_path / "afile").write_text("x")
+    result = run_cli(capsys, *args, tmp_path / "afile")
+    assert one_error_line(result).startswith("clipcop: error: cannot create the frame cache folder")
+    assert result.code == 2

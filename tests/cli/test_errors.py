@@ -8,6 +8,7 @@ report`` on a video QA run.
 from __future__ import annotations
 
 import errno
+import importlib.abc
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 import typer
 
+from clipcop.cli import launch
 from clipcop.cli import main as cli_main
 from tests.cli.run import one_error_line, run_cli
 from tests.vqa.helpers import qa_pair, write_features, write_split
@@ -86,6 +88,41 @@ def test_ctrl_c_during_training_is_one_line_and_exit_130(tiny_synth: Path, workd
     lines = err.decode().strip().splitlines()
     assert victim.returncode == 130, err.decode()
     assert lines[-1] == "clipcop: interrupted" and "Traceback" not in err.decode()
+
+
+def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tiny_synth: Path, workdir: Path) -> None:
+    """An interrupt while Python imports the CLI or, inside the command, torch: no traceback either."""
+    command = [sys.executable, "-m", "clipcop", "pretrain", "--data", str(tiny_synth), *map(str, TINY), "--out", "run"]
+    for delay in (0.3, 0.6, 1.0):
+        victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        victim.send_signal(signal.SIGINT)
+        _, err = victim.communicate(timeout=120)
+        assert victim.returncode == 130, (delay, err.decode())
+        assert err.decode().strip().splitlines()[-1] == "clipcop: interrupted" and "Traceback" not in err.decode()
+
+
+def test_ctrl_c_while_the_cli_module_loads(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The console script's guard: a KeyboardInterrupt raised by the import of the CLI itself."""
+
+    class InterruptedImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object, target: object = None) -> None:
+            if name == "clipcop.cli.main":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "clipcop.cli.main")
+    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    assert launch.main(["--help"]) == 130
+    assert capsys.readouterr().err == "clipcop: interrupted\n"
+
+
+def test_the_command_line_loads_without_torch() -> None:
+    """``clipcop --help`` and ``-h`` of every command stay fast: parsing imports no torch, decord, PyAV or FAISS."""
+    heavy = ("torch", "decord", "av", "faiss")
+    code = f"import sys, clipcop.cli.main; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_file_system_errors_are_one_line(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

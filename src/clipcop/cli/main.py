@@ -27,6 +27,7 @@ from clipcop.cli import (
     retrieve_cmd,
     vqa_cmd,
 )
+from clipcop.cli.launch import INTERRUPTED
 from clipcop.errors import ClipcopError
 
 app = typer.Typer(
@@ -86,10 +87,6 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """Self-supervised video representation learning by Video Clip Order Prediction."""
-
-
-INTERRUPTED = 130
-"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:

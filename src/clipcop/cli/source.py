@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from clipcop.config import parse_size
-from clipcop.workflows.extract import ModelSource
+
+if TYPE_CHECKING:
+    from clipcop.workflows.extract import ModelSource
 
 
 def model_source(
@@ -17,6 +21,8 @@ def model_source(
     seed: int = 0,
 ) -> ModelSource:
     """The model the features come from, with the geometry overrides the user gave."""
+    from clipcop.workflows.extract import ModelSource  # imports torch: only once a command runs
+
     return ModelSource(
         checkpoint=checkpoint,
         random=random,

@@ -14,14 +14,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from clipcop.engine.distributed import is_main
-
 
 class Reporter:
     """Messages, tables and progress for one command, written to stderr by the main process only."""
 
     def __init__(self, *, quiet: bool = False, console: Console | None = None) -> None:
         # markup off: file, class and run names may hold "[...]"; only note/warn add markup, around escaped text
+        from clipcop.engine.distributed import is_main  # imports torch: not while the CLI only parses arguments
+
         self.console = console or Console(stderr=True, highlight=False, markup=False)
         self.enabled = is_main() and not quiet
 

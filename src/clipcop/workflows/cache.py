@@ -16,7 +16,7 @@ from pathlib import Path
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
-from clipcop.paths import cache_dir, why_not
+from clipcop.paths import cache_dir, is_writable_dir, why_not
 from clipcop.videos.decoder import Size
 from clipcop.workflows.data import prepare_videos
 
@@ -63,6 +63,16 @@ def _free_bytes(root: Path) -> int:
     return shutil.disk_usage(existing).free
 
 
+def _check_writable(root: Path) -> None:
+    """Create ``root`` and make sure files can be written there, before any video is probed."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create the frame cache folder {root}: {err.strerror or err}") from None
+    if not is_writable_dir(root):
+        raise UsageError(f"cannot write the frame cache in {root}: permission denied (use --out)")
+
+
 def cache_frames(
     data: str | Path | None,
     *,
@@ -82,6 +92,7 @@ def cache_frames(
     """
     reporter = reporter or Reporter()
     root = Path(out) if out else default_frame_cache()
+    _check_writable(root)
     prepared = prepare_videos(data, split=split, dataset=dataset, workers=workers, backend=backend, reporter=reporter)
     videos = prepared.train + prepared.test
     missing = [v for v in videos if not cache_entry(root, v.path, resize).is_file()]
