@@ -52,8 +52,10 @@ def test_synth_writes_a_ucf101_layout_deterministically(tmp_path: Path, capsys: 
 
 
 def test_index_reports_counts_and_names_bad_files(
-    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_synth: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """Bad files are named once, by clipcop: the decoders' own log lines (from worker processes) stay out."""
+    capsys = capfd  # file-descriptor level: what the probing processes write to stderr is captured too
     data = tmp_path / "synth"
     shutil.copytree(tiny_synth, data)
     victims = sorted((data / "UCF-101" / "Rotate").iterdir())
@@ -74,6 +76,7 @@ def test_index_reports_counts_and_names_bad_files(
     assert total == 32 and usable == total - len(bad) - len(short)
     for name in bad:
         assert name in result.err  # named on stderr too
+    assert "ERROR opening" not in result.err and "[h264" not in result.err and "[mpeg4" not in result.err
     again = run_cli(capsys, "data", "index", data, "--cl", 4, "--it", 2, "--json")
     assert json.loads(again.out)["probed"] == 0
 

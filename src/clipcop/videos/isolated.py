@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -42,13 +43,33 @@ ProbeFn = Callable[[str, str], tuple[VideoInfo | None, str | None]]
 """``(path, backend) -> (info, error)``; a top-level function so worker processes can import it."""
 
 
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null while a file is probed, then back.
+
+    decord and FFmpeg print their own lines (``video_reader.cc:83: ERROR opening ...``) for a bad file;
+    the probe returns the reason and clipcop names the file once. Only in probing workers: they run
+    one probe at a time, so no other thread's output is lost.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _worker_main(conn: Connection, backend: str, probe: ProbeFn) -> None:
     while True:
         task = conn.recv()
         if task is None:
             return
         index, path = task
-        info, error = probe(path, backend)
+        with _stderr_silenced():
+            info, error = probe(path, backend)
         conn.send((index, info, error))
 
 
