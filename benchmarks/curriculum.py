@@ -4,8 +4,9 @@
 
 Task-based: tl=4 initialised from the tl=3 model (backbone + pair layer) against tl=4 from scratch, both
 for --epochs epochs; validation order accuracy per epoch (chance 4.2%). Sample-based: from the tl=3
-model, drop the easy samples (window 3, threshold 0.8) and continue on the hard ones, against plain
-continued training on all samples for the same epochs; test order accuracy.
+model, train a scoring window (3 epochs, threshold 0.8), drop the easy samples and continue from the
+window's model on the hard ones, against training on all samples from that same model for the same
+epochs; test order accuracy.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def main() -> None:
         mean_c = sum(c[epoch] for c in curves["curriculum"]) / len(curves["curriculum"])
         mean_s = sum(c[epoch] for c in curves["scratch"]) / len(curves["scratch"])
         print(f"| {epoch + 1} | {100 * mean_c:.1f}% | {100 * mean_s:.1f}% |")
-    print(f"\nSample-based curriculum from the tl=3 model, {args.sample_epochs} more epochs, test order accuracy")
+    print(f"\nSample-based curriculum: {args.sample_epochs} epochs from the window's model, test order accuracy")
     print("| seed | easy dropped | hard kept | continued on all | continued on hard * |")
     print("| --- | --- | --- | --- | --- |")
     for seed, dropped, kept, plain, cont in sample_rows:

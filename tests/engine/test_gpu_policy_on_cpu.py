@@ -84,3 +84,27 @@ def test_bf16_autocast_training_and_extraction_work_and_match_fp32(
     cosine = (bf16 * fp32).sum(1) / (np.linalg.norm(bf16, axis=1) * np.linalg.norm(fp32, axis=1) + 1e-12)
     assert cosine.min() > 0.98  # bf16 has 8 mantissa bits: close, not equal
     assert not np.array_equal(bf16, fp32)  # autocast really ran
+
+
+@pytest.mark.parametrize(
+    ("precision", "autocast", "tf32"), [("auto", "bf16", True), ("bf16", "bf16", True), ("fp32", "fp32", False)]
+)
+def test_what_each_precision_turns_on_for_cuda(
+    monkeypatch: pytest.MonkeyPatch, precision: str, autocast: str, tf32: bool
+) -> None:
+    """On a CUDA device: bf16 autocast by default, TF32 with it; ``--precision fp32`` is true fp32 (no TF32)."""
+    from clipcop.engine.device import resolve_runtime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark
+    try:
+        matmul.allow_tf32 = cudnn.allow_tf32 = not tf32  # the opposite, so the call must set them
+        cudnn.benchmark = False
+        runtime = resolve_runtime("auto", precision)
+        assert runtime.device == torch.device("cuda", 0) and runtime.precision == autocast and runtime.channels_last
+        assert matmul.allow_tf32 is tf32 and cudnn.allow_tf32 is tf32 and cudnn.benchmark is True
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = saved

@@ -132,6 +132,13 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     assert "plain_test_order_accuracy" in summary and "test_order_accuracy" in summary
     meta = load_checkpoint(workdir / "hard" / "hard" / "best.safetensors").meta
     assert meta["config"]["train_list"] == str(Path("hard") / "hard_samples.txt")
+    # Both continued runs start where the window's training ended, not from the original checkpoint.
+    windowed = load_checkpoint(workdir / "hard" / "window.safetensors")
+    base = load_checkpoint(workdir / "base" / "best.safetensors")
+    assert windowed.meta["epoch"] == base.meta["epoch"] + 2 and windowed.meta["window"]["epochs"] == 2
+    assert any(not torch.equal(windowed.tensors[k], base.tensors[k]) for k in base.tensors)
+    plain = load_checkpoint(workdir / "hard" / "plain" / "best.safetensors").meta
+    assert meta["config"]["init"] == plain["config"]["init"] == str(Path("hard") / "window.safetensors")
 
 
 def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import torch
 from clipcop.backbones import build_backbone
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.heads.classifier import ActionClassifier
+from clipcop.videos.layouts import load_dataset
 from clipcop.workflows.data import hold_out, prepare_videos
 from tests.cli.run import one_error_line, run_cli
 from tests.videos.test_layouts import make_ucf
@@ -21,13 +24,22 @@ GEOMETRY = ["--workers", 0, "--batch-size", 4, "--optimizer", "adam", "--lr", 3e
 def test_finetune_reports_video_and_clip_accuracy_and_a_usable_checkpoint(
     vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Also: a test video that no longer decodes (its manifest entry still valid) is named and not counted."""
+    data = workdir / "synth"
+    shutil.copytree(tiny_synth, data)
+    assert run_cli(capsys, "data", "index", data, "--workers", 1).code == 0
+    first_test = (data / "ucfTrainTestlist" / "testlist01.txt").read_text().split()[0]
+    victim = data / "UCF-101" / first_test
+    stat = victim.stat()
+    victim.write_bytes(bytes(stat.st_size))  # same size and time: the manifest still lists it as readable
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     result = run_cli(
         capsys,
         "finetune",
         "--checkpoint",
         vcop_checkpoint,
         "--data",
-        tiny_synth,
+        data,
         *GEOMETRY,
         "--epochs",
         2,
@@ -40,6 +52,8 @@ def test_finetune_reports_video_and_clip_accuracy_and_a_usable_checkpoint(
     assert 0 <= summary["test_video_accuracy"] <= 1 and 0 <= summary["test_clip_accuracy"] <= 1
     report = json.loads((workdir / "ft" / "test_accuracy.json").read_text())
     assert len(report["confusion"]) == 4 and sum(map(sum, report["confusion"])) == report["videos"]
+    assert report["unreadable_videos"] == 1 and f"not counted in the test accuracy, e.g. {victim}" in result.err
+    assert report["videos"] == len(load_dataset(data).test) - 1
     assert (workdir / "ft" / "confusion_matrix.csv").read_text().startswith("true \\ predicted,MoveHorizontal")
     assert "10 clips per video" in result.err
     meta = load_checkpoint(workdir / "ft" / "best.safetensors", kind="finetune").meta

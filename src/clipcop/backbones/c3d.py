@@ -1,5 +1,5 @@
-"""C3D (Tran et al. 2015) as modified in Sec. IV-A: 8 conv layers, 5 poolings, BN, and global
-spatiotemporal pooling in place of the two fully connected layers.
+"""C3D (Tran et al. 2015) as modified in Sec. IV-A: 8 conv layers, BN, 4 max-poolings, and global
+spatiotemporal average pooling as the 5th pooling, in place of pool5 and the two fully connected layers.
 
 Taps: conv1 = conv1a, conv2 = conv2a, conv3 = conv3b, conv4 = conv4b, conv5 = conv5b (each after ReLU,
 before the pooling that follows it). At width 64: 27.7M parameters, 512-d output.

@@ -170,8 +170,9 @@ def sample(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Sample-based curriculum: drop samples ordered right with softmax > threshold in every epoch of a
-    window, continue training on the hard rest (Sec. III-D.2, the paper's R3D*).
+    """Sample-based curriculum: train a window of epochs scoring every sample, drop those ordered right with
+    softmax > threshold in every epoch of it, and continue from the window's model on the hard rest
+    (Sec. III-D.2, the paper's R3D*).
 
     Architecture, width and cl/it/tl come from the checkpoint; the other options are pretrain's.
 

@@ -22,11 +22,11 @@ from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import resolve_runtime
-from clipcop.engine.distributed import init_distributed, is_main, rank, world_size, wrap_ddp
+from clipcop.engine.distributed import barrier, init_distributed, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import evaluate_classifier
-from clipcop.engine.fit import read_metrics, train_one_epoch
+from clipcop.engine.fit import read_metrics, train_one_epoch, unwrap
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
@@ -199,6 +199,11 @@ def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
     )
 
 
+WINDOW_CHECKPOINT = "window.safetensors"
+"""The model at the end of the scoring window, inside the sample curriculum's folder: both continued runs
+(hard samples and, with ``compare_plain``, all samples) start from it."""
+
+
 def score_window(
     checkpoint: str | Path,
     base: PretrainConfig,
@@ -206,11 +211,14 @@ def score_window(
     window: int,
     threshold: float,
     reporter: Reporter,
+    save_to: str | Path | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
     """Train ``window`` more epochs, scoring each training video's fixed tuple after every epoch.
 
     Returns the videos to keep (the hard ones) and the scores. A video is easy when its fixed tuple was
-    ordered correctly with a softmax above ``threshold`` in every epoch of the window (Sec. IV-A).
+    ordered correctly with a softmax above ``threshold`` in every epoch of the window (Sec. IV-A). With
+    ``save_to`` the model at the end of the window is saved there, so the window's epochs are not lost:
+    the subsequent training continues from them (Sec. III-D.2).
     """
     runtime = resolve_runtime(base.device, base.precision)
     init_distributed(runtime.device)
@@ -259,6 +267,17 @@ def score_window(
         scored = evaluate_classifier(model, fixed, select, runtime, batch_size=local_batch, workers=config.workers)
         p_true[epoch - 1], correct[epoch - 1] = scored.p_true, scored.correct
         reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
+    if save_to is not None:
+        if is_main():
+            source = load_checkpoint(checkpoint, kind="vcop").meta
+            meta = {
+                **source,
+                "epoch": int(source.get("epoch", 0)) + window,
+                "window": {"from": str(checkpoint), "epochs": window, "threshold": threshold},
+            }
+            meta.pop("resume_state", None)
+            save_checkpoint(save_to, unwrap(model).state_dict(), meta)
+        barrier()
     easy: np.ndarray = np.asarray((correct & (p_true > threshold)).all(axis=0))
     root = prepared.dataset.video_root
     names = [v.path.relative_to(root).as_posix() for v in train_videos]
@@ -289,8 +308,10 @@ def curriculum_sample(
 ) -> HardSampleResult:
     """Drop the easy samples of a converged model and continue training on the hard ones (Sec. III-D.2).
 
-    With ``compare_plain`` the same number of epochs of plain continued training (all samples) runs too,
-    so the two can be compared as R3D and R3D* in the paper's Table I.
+    The window's epochs train the model as they score the samples; training on the hard samples continues
+    from the end of the window (``OUT/window.safetensors``). With ``compare_plain`` the same number of
+    epochs of plain training on all samples continues from the same point, so the two differ only in
+    their data and can be compared as R3D and R3D* in the paper's Table I.
     """
     reporter = reporter or Reporter()
     if not 0 < threshold < 1:
@@ -299,12 +320,15 @@ def curriculum_sample(
         raise UsageError(f"--window must be at least 1 epoch, not {window}")
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / "hard_samples.txt"
-    if listing.is_file() and base.resume:
-        reporter.note(f"reusing the hard samples listed in {listing}")
+    windowed = root / WINDOW_CHECKPOINT
+    if listing.is_file() and windowed.is_file() and base.resume:
+        reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
         scores = json.loads((root / "scores.json").read_text())
         hard = listing.read_text().splitlines()
     else:
-        hard, scores = score_window(checkpoint, base, window=window, threshold=threshold, reporter=reporter)
+        hard, scores = score_window(
+            checkpoint, base, window=window, threshold=threshold, reporter=reporter, save_to=windowed
+        )
         if is_main():
             write_text_atomic(root / "scores.json", json.dumps(scores))
             write_text_atomic(listing, "".join(f"{n}\n" for n in hard))
@@ -317,7 +341,7 @@ def curriculum_sample(
     if not hard:
         reporter.warn("every training sample is easy at this threshold: nothing left to continue on")
         return result
-    cont = continuing(base, checkpoint)
+    cont = continuing(base, windowed)
     result.continued = pretrain(replace(cont, train_list=str(listing), out=str(root / "hard")), reporter=reporter)
     if compare_plain:
         result.plain = pretrain(replace(cont, out=str(root / "plain")), reporter=reporter)

@@ -210,6 +210,12 @@ def finetune(
         frames=frames,
     )
     outcome = test_videos(model, test, runtime, batch_size=max(1, config.batch_size // 2), workers=config.workers)
+    if outcome.unreadable:
+        names = [str(prepared.test[i].path) for i in outcome.unreadable]
+        reporter.warn(
+            f"{len(names)} of {len(prepared.test)} test videos failed to decode and are not counted in the "
+            f"test accuracy, e.g. {names[0]}"
+        )
     per_class = _report(run_dir, outcome, classes, reporter)
     if is_main():
         meta = dict(best.meta)
@@ -229,6 +235,8 @@ class VideoOutcome:
     truth: np.ndarray
     video_pred: np.ndarray
     clip_correct: np.ndarray
+    unreadable: tuple[int, ...] = ()
+    """Indices of test videos that failed to decode: not counted in either accuracy."""
 
     @property
     def video_accuracy(self) -> float:
@@ -245,7 +253,11 @@ class VideoOutcome:
 def test_videos(
     model: nn.Module, dataset: EvalClipsDataset, runtime: Runtime, *, batch_size: int, workers: int
 ) -> VideoOutcome:
-    """Classify every clip of every test video; average the softmax per video."""
+    """Classify every clip of every test video; average the softmax per video.
+
+    A video that fails to decode here (changed or damaged since it was indexed) cannot be classified:
+    it is listed in ``unreadable`` and left out of the accuracies, which the caller reports.
+    """
     model.eval()
     sampler = EpochSampler(len(dataset), shuffle=False, rank=rank(), world_size=world_size())
     loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
@@ -268,7 +280,8 @@ def test_videos(
     truth = np.array([r[0] for r in ordered], dtype=np.int64)
     video_pred = np.array([r[1] for r in ordered], dtype=np.int64)
     clip_correct = np.concatenate([r[2] == r[0] for r in ordered]) if ordered else np.zeros(0, dtype=bool)
-    return VideoOutcome(truth, video_pred, clip_correct)
+    unreadable = tuple(sorted(set(range(len(dataset))) - set(rows)))
+    return VideoOutcome(truth, video_pred, clip_correct, unreadable)
 
 
 def _report(run_dir: Path, outcome: VideoOutcome, classes: tuple[str, ...], reporter: Reporter) -> dict[str, float]:
@@ -280,6 +293,7 @@ def _report(run_dir: Path, outcome: VideoOutcome, classes: tuple[str, ...], repo
             "video_accuracy": outcome.video_accuracy,
             "clip_accuracy": outcome.clip_accuracy,
             "videos": len(outcome.truth),
+            "unreadable_videos": len(outcome.unreadable),
             "per_class": per_class,
             "classes": list(classes),
             "confusion": matrix.tolist(),
