@@ -1,4 +1,5 @@
-"""torchrun: two CPU processes (gloo) train like one process on the same global batch."""
+"""torchrun: two CPU processes (gloo) train like one process on the same global batch: pretraining, the
+sample-based curriculum, fine-tuning and sharded extraction."""
 
 from __future__ import annotations
 
@@ -80,7 +81,16 @@ def test_two_processes_match_one_on_the_same_global_batch(tiny_synth: Path, tmp_
         assert torch.allclose(one[key].float(), two[key].float(), atol=2e-4, rtol=1e-3), key
     metrics = [json.loads((tmp_path / run / "metrics.jsonl").read_text().splitlines()[-1]) for run in ("one", "two")]
     assert abs(metrics[0]["train_loss"] - metrics[1]["train_loss"]) < 1e-4
-    assert metrics[0]["val_loss"] - metrics[1]["val_loss"] < 1e-4 and metrics[0]["step"] == metrics[1]["step"] == 6
+    assert abs(metrics[0]["val_loss"] - metrics[1]["val_loss"]) < 1e-4 and metrics[0]["step"] == metrics[1]["step"] == 6
+    # Stopped after epoch 1 and resumed by torchrun, the two processes end where the straight run ended.
+    first_epoch = ARGS.copy()
+    first_epoch[ARGS.index("--epochs") + 1] = "1"
+    _run(_torchrun("pretrain", "--data", str(tiny_synth), *first_epoch, "--out", "resumed"), tmp_path)
+    _run(_torchrun("pretrain", "--data", str(tiny_synth), *ARGS, "--out", "resumed", "--resume"), tmp_path)
+    resumed = load_checkpoint(tmp_path / "resumed" / "last.safetensors")
+    assert resumed.meta["epoch"] == 2 and resumed.meta["step"] == 6
+    for key in two:
+        assert torch.allclose(resumed.tensors[key].float(), two[key].float(), atol=1e-6), key
 
 
 def test_sharded_extraction_writes_one_complete_feature_file(tiny_synth: Path, tmp_path: Path) -> None:
@@ -114,3 +124,45 @@ def test_sharded_extraction_writes_one_complete_feature_file(tiny_synth: Path, t
     assert one.video_ids == two.video_ids and len(one.video_ids) == 32
     assert (one.video == two.video).all() and (one.labels == two.labels).all()
     assert np.allclose(np.asarray(one.features), np.asarray(two.features), atol=1e-5)
+
+
+MODEL_FROM_CHECKPOINT = ARGS[6:]
+"""ARGS without --width/--cl/--it: curriculum and fine-tuning take the model's from the checkpoint."""
+
+
+def test_two_processes_run_the_sample_curriculum_like_one(tiny_synth: Path, tmp_path: Path) -> None:
+    _run([sys.executable, "-m", "clipcop", "pretrain", "--data", str(tiny_synth), *ARGS, "--out", "base"], tmp_path)
+    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", str(tiny_synth)]
+    sample += [*MODEL_FROM_CHECKPOINT, "--window", "2", "--threshold", "0.2"]
+    _run([sys.executable, "-m", "clipcop", *sample, "--out", "one"], tmp_path)
+    both = _run(_torchrun(*sample, "--out", "two"), tmp_path)
+    assert both.stderr.count("window epoch 2/2") == 1  # rank 0 alone reports
+    scores = [json.loads((tmp_path / run / "scores.json").read_text()) for run in ("one", "two")]
+    assert scores[0]["videos"] == scores[1]["videos"]
+    assert np.allclose(scores[0]["p_true"], scores[1]["p_true"], atol=1e-3)
+    for run, score in zip(("one", "two"), scores, strict=True):  # each listing follows its own scores
+        easy = (np.array(score["correct"]) & (np.array(score["p_true"]) > 0.2)).all(axis=0)
+        kept = [v for v, e in zip(score["videos"], easy, strict=True) if not e]
+        assert (tmp_path / run / "hard_samples.txt").read_text().splitlines() == kept
+    one = load_checkpoint(tmp_path / "one" / "window.safetensors").tensors
+    two = load_checkpoint(tmp_path / "two" / "window.safetensors").tensors
+    for key in one:
+        assert torch.allclose(one[key].float(), two[key].float(), atol=2e-4, rtol=1e-3), key
+    assert (tmp_path / "two" / "hard" / "best.safetensors").is_file()
+
+
+def test_two_processes_fine_tune_like_one(tiny_synth: Path, tmp_path: Path) -> None:
+    _run([sys.executable, "-m", "clipcop", "pretrain", "--data", str(tiny_synth), *ARGS, "--out", "base"], tmp_path)
+    finetune = ["finetune", "--checkpoint", "base/best.safetensors", "--data", str(tiny_synth)]
+    at = MODEL_FROM_CHECKPOINT.index("--dropout")  # fine-tuning has no dropout option
+    finetune += [*MODEL_FROM_CHECKPOINT[:at], *MODEL_FROM_CHECKPOINT[at + 2 :], "--test-clips", "3"]
+    _run([sys.executable, "-m", "clipcop", *finetune, "--out", "one"], tmp_path)
+    both = _run(_torchrun(*finetune, "--out", "two"), tmp_path)
+    assert both.stderr.count("Action recognition on the test split") == 1
+    one = load_checkpoint(tmp_path / "one" / "last.safetensors").tensors
+    two = load_checkpoint(tmp_path / "two" / "last.safetensors").tensors
+    for key in one:
+        assert torch.allclose(one[key].float(), two[key].float(), atol=2e-4, rtol=1e-3), key
+    reports = [json.loads((tmp_path / run / "test_accuracy.json").read_text()) for run in ("one", "two")]
+    assert reports[0]["videos"] == reports[1]["videos"] == 16  # every test video once, gathered from both ranks
+    assert abs(reports[0]["video_accuracy"] - reports[1]["video_accuracy"]) <= 1 / 16  # at most one near-tie flips

@@ -8,14 +8,14 @@ CI run got a NaN), a combination clipcop never uses on a CPU; each half alone is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from clipcop.engine.device import Runtime
+from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.features.store import read_features
 from clipcop.workflows import extract as extract_module
 from clipcop.workflows import pretrain as pretrain_module
@@ -86,25 +86,36 @@ def test_bf16_autocast_training_and_extraction_work_and_match_fp32(
     assert not np.array_equal(bf16, fp32)  # autocast really ran
 
 
-@pytest.mark.parametrize(
-    ("precision", "autocast", "tf32"), [("auto", "bf16", True), ("bf16", "bf16", True), ("fp32", "fp32", False)]
-)
-def test_what_each_precision_turns_on_for_cuda(
-    monkeypatch: pytest.MonkeyPatch, precision: str, autocast: str, tf32: bool
-) -> None:
-    """On a CUDA device: bf16 autocast by default, TF32 with it; ``--precision fp32`` is true fp32 (no TF32)."""
-    from clipcop.engine.device import resolve_runtime
-
+@pytest.fixture
+def fake_cuda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``torch.cuda`` says a GPU is there; the global TF32/cuDNN flags ``resolve_runtime`` sets are restored."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
     monkeypatch.delenv("LOCAL_RANK", raising=False)
     matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
     saved = matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark
-    try:
-        matmul.allow_tf32 = cudnn.allow_tf32 = not tf32  # the opposite, so the call must set them
-        cudnn.benchmark = False
-        runtime = resolve_runtime("auto", precision)
-        assert runtime.device == torch.device("cuda", 0) and runtime.precision == autocast and runtime.channels_last
-        assert matmul.allow_tf32 is tf32 and cudnn.allow_tf32 is tf32 and cudnn.benchmark is True
-    finally:
-        matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = saved
+    yield
+    matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = saved
+
+
+@pytest.mark.usefixtures("fake_cuda")
+@pytest.mark.parametrize(
+    ("precision", "autocast", "tf32"), [("auto", "bf16", True), ("bf16", "bf16", True), ("fp32", "fp32", False)]
+)
+def test_what_each_precision_turns_on_for_cuda(precision: str, autocast: str, tf32: bool) -> None:
+    """On a CUDA device: bf16 autocast by default, TF32 with it; ``--precision fp32`` is true fp32 (no TF32)."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    matmul.allow_tf32 = cudnn.allow_tf32 = not tf32  # the opposite, so the call must set them
+    cudnn.benchmark = False
+    runtime = resolve_runtime("auto", precision)
+    assert runtime.device == torch.device("cuda", 0) and runtime.precision == autocast and runtime.channels_last
+    assert matmul.allow_tf32 is tf32 and cudnn.allow_tf32 is tf32 and cudnn.benchmark is True
+
+
+@pytest.mark.usefixtures("fake_cuda")
+def test_each_torchrun_process_takes_its_own_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--device auto`` and ``--device cuda`` follow torchrun's LOCAL_RANK; ``cuda:N`` is taken as asked."""
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert resolve_runtime("auto").device == torch.device("cuda", 3)
+    assert resolve_runtime("cuda").device == torch.device("cuda", 3)
+    assert resolve_runtime("cuda:1").device == torch.device("cuda", 1)

@@ -61,7 +61,8 @@ class Runtime:
 
 
 def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
-    """Pick the device (``auto``: CUDA when available, honouring ``LOCAL_RANK``) and precision."""
+    """Pick the device and precision. ``auto`` is CUDA when available; ``auto`` and ``cuda`` mean GPU
+    ``LOCAL_RANK`` (set by torchrun, else 0), so each process of a multi-GPU job takes its own GPU."""
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if device == "auto":
@@ -76,6 +77,8 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
             raise UsageError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
         if resolved.type == "cuda" and not torch.cuda.is_available():
             raise UsageError(f"device {device!r} asked for, but no CUDA GPU is visible")
+        if resolved.type == "cuda" and resolved.index is None:  # under torchrun: this process's own GPU
+            resolved = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
         chosen = "bf16" if precision == "auto" else precision

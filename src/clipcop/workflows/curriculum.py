@@ -238,10 +238,14 @@ def score_window(
     fixed = VCOPTupleDataset(
         train_videos, spec, geometry, train=False, seed=config.seed, backend=config.backend, frames=frames
     )
+    if config.batch_size % world_size():
+        raise UsageError(f"batch size {config.batch_size} must divide evenly over {world_size()} processes")
     local_batch = config.batch_size // world_size()
     sampler = EpochSampler(len(train_set), shuffle=True, seed=config.seed, rank=rank(), world_size=world_size())
     loader = make_loader(train_set, sampler, batch_size=local_batch, workers=config.workers, runtime=runtime)
     steps = -(-len(sampler) // local_batch)
+    if config.steps_per_epoch is not None:  # the window's epochs are training epochs like pretrain's
+        steps = min(steps, config.steps_per_epoch)
 
     def select(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return batch["clips"], batch["target"]
