@@ -74,6 +74,7 @@ def test_two_processes_match_one_on_the_same_global_batch(tiny_synth: Path, tmp_
     _run([sys.executable, "-m", "clipcop", "pretrain", "--data", str(tiny_synth), *ARGS, "--out", "one"], tmp_path)
     both = _run(_torchrun("pretrain", "--data", str(tiny_synth), *ARGS, "--out", "two"), tmp_path)
     assert both.stderr.count("epoch 2/2  train loss") == 1  # rank 0 alone reports
+    assert both.stdout.count("test_order_accuracy:") == 1  # and prints the result
     one = load_checkpoint(tmp_path / "one" / "last.safetensors").tensors
     two = load_checkpoint(tmp_path / "two" / "last.safetensors").tensors
     assert one.keys() == two.keys()
@@ -159,6 +160,7 @@ def test_two_processes_fine_tune_like_one(tiny_synth: Path, tmp_path: Path) -> N
     _run([sys.executable, "-m", "clipcop", *finetune, "--out", "one"], tmp_path)
     both = _run(_torchrun(*finetune, "--out", "two"), tmp_path)
     assert both.stderr.count("Action recognition on the test split") == 1
+    assert both.stdout.count("test_video_accuracy:") == 1
     one = load_checkpoint(tmp_path / "one" / "last.safetensors").tensors
     two = load_checkpoint(tmp_path / "two" / "last.safetensors").tensors
     for key in one:

@@ -80,6 +80,9 @@ def test_pretrain_writes_checkpoints_metrics_and_per_class_test(
     assert "test_acc" in meta["metrics"] and meta["config"]["lr"] == 3e-3
     info = run_cli(capsys, "info", run / "best.safetensors")
     assert info.code == 0 and "arch: r3d" in info.out and "tuple_len: 3" in info.out
+    lines = info.out.splitlines()  # nested metadata flattened onto stdout, not only in the stderr table
+    assert f"metrics.test_acc: {meta['metrics']['test_acc']:.4f}" in lines and "resize: [24, 32]" in lines
+    assert any(line.startswith("data.path: ") for line in lines)
     again = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 2)
     assert "--resume" in one_error_line(again)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -231,3 +232,36 @@ def test_videos_shorter_than_a_clip_are_counted_not_silently_padded(
     assert f"{videos} of {videos} videos are shorter than a 60-frame clip" in result.err
     normal = run_cli(capsys, *args, "--clips", 1, "--out", "short.safetensors")
     assert normal.code == 0 and "shorter than" not in normal.err
+
+
+def test_across_datasets_the_neighbours_are_listed_by_each_files_own_classes(
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Queries of another class list (the paper's Fig. 9): no accuracy, but named neighbours, and the CSV."""
+    other = workdir / "other"
+    synth = ["data", "synth", other, "--classes", 3, "--videos-per-class", 4, "--frames", 40, "--size", "32x40"]
+    assert run_cli(capsys, *synth, "--seed", 9, "--workers", 1).code == 0
+    extract = ["extract", "--checkpoint", vcop_checkpoint, "--workers", 0, "--clips", 3]
+    assert run_cli(capsys, *extract, "--data", tiny_synth, "--subset", "train", "--out", "g.safetensors").code == 0
+    assert run_cli(capsys, *extract, "--data", other, "--subset", "test", "--out", "q.safetensors").code == 0
+    files = ["--gallery", "g.safetensors", "--queries", "q.safetensors", "--k", "1,4"]
+    result = run_cli(capsys, "retrieve", *files, "--neighbours", "n.csv", "--grid", "grid.png", "--json")
+    assert result.code == 0, result.err
+    assert "no accuracy" in result.err and "Nearest video-level neighbours of the first queries" in result.err
+    payload = json.loads(result.out)
+    assert not any(key.startswith(("clip_top", "video_top")) for key in payload)
+    assert payload["neighbours_file"] == "n.csv" and (workdir / "grid.png").is_file()
+    with open(workdir / "n.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    gallery, queries = read_features(workdir / "g.safetensors"), read_features(workdir / "q.safetensors")
+    assert gallery.classes != queries.classes
+    for level in ("clip", "video"):
+        mine = [r for r in rows if r["level"] == level]
+        assert len(mine) == 4 * payload["queries"][level]  # the largest k for every query
+        for r in mine:
+            assert r["query"] in queries.video_ids and r["video"] in gallery.video_ids
+            assert r["query_class"] == r["query"].split("/")[0]  # its own class list, not the gallery's
+            assert r["class"] == r["video"].split("/")[0]
+            assert (r["start"] != "") == (r["query_start"] != "") == (level == "clip")
+        first = [float(r["similarity"]) for r in mine[:4]]
+        assert first == sorted(first, reverse=True)

@@ -12,7 +12,10 @@ from clipcop.cli.output import emit
 from clipcop.config import parse_size
 from clipcop.engine.reporting import Reporter
 
-app = typer.Typer(help="Prepare data: write the synthetic dataset, index a dataset folder.", no_args_is_help=True)
+app = typer.Typer(
+    help="Prepare data: write the synthetic dataset, index a dataset folder, cache decoded frames.",
+    no_args_is_help=True,
+)
 
 
 @app.command("synth")

@@ -56,4 +56,15 @@ def info(
     if "data" in meta:
         table.add_row("data", json.dumps(meta["data"]))
     Reporter().table(table)
-    emit({k: v for k, v in meta.items() if k not in ("config",)}, as_json=False)
+    emit(_flat({k: v for k, v in meta.items() if k != "config"}), as_json=False)
+
+
+def _flat(meta: dict[str, object]) -> dict[str, object]:
+    """One scalar per key for ``key: value`` lines: ``metrics.val_acc``, lists and deeper values as JSON."""
+    flat: dict[str, object] = {}
+    for key, value in meta.items():
+        inner = value.items() if isinstance(value, dict) else [("", value)]
+        for sub, item in inner:
+            name = f"{key}.{sub}" if sub else key
+            flat[name] = json.dumps(item) if isinstance(item, list | dict) else item
+    return flat

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -19,7 +20,13 @@ def _clean(value: Any) -> Any:
 
 
 def emit(result: dict[str, Any], *, as_json: bool) -> None:
-    """Write ``result`` to stdout: JSON when asked, else one ``key: value`` line per scalar entry."""
+    """Write ``result`` to stdout: JSON when asked, else one ``key: value`` line per scalar entry.
+
+    Under torchrun only rank 0 writes (torchrun's ``RANK``; read from the environment, so no torch import),
+    so a script reading stdout sees one result, not one per process.
+    """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
     if as_json:
         sys.stdout.write(json.dumps(_clean(result), sort_keys=False) + "\n")
         return

@@ -12,7 +12,7 @@ from clipcop.cli.output import emit
 
 
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder (pretrain, finetune, curriculum or demo).")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (pretrain, finetune, curriculum, vqa train or demo).")],
     json_out: Json = False,
 ) -> None:
     """Draw a run's curves, per-class bars (Fig. 5), top-k curves (Figs. 6-7) and comparisons (Table V, Fig. 4).

@@ -59,6 +59,10 @@ def retrieve(
     grid: Annotated[
         str | None, typer.Option("--grid", help="Write a PNG of queries and their top neighbours (Fig. 8).")
     ] = None,
+    neighbours: Annotated[
+        str | None,
+        typer.Option("--neighbours", help="Write every query's nearest gallery items (largest k) to this CSV."),
+    ] = None,
     width: MaybeWidth = None,
     clip_len: MaybeClipLen = None,
     resize: MaybeResize = None,
@@ -107,6 +111,7 @@ def retrieve(
         clips=clips,
         index=IndexSpec(kind=index),
         save_index=save_index,
+        neighbours=neighbours,
         batch_size=batch_size,
         workers=workers,
         device=device,
@@ -134,4 +139,6 @@ def retrieve(
             payload[f"{lvl}_top{kk}"] = round(100 * value, 2)
     payload["queries"] = result.queries
     payload["gallery"] = result.gallery
+    if result.neighbours_file is not None:
+        payload["neighbours_file"] = str(result.neighbours_file)
     emit(payload, as_json=json_out)

@@ -25,9 +25,12 @@ from clipcop.features.store import FeatureFile, read_features
 from clipcop.index.faiss_index import IndexSpec, build_index, l2_normalize, save_index, search
 from clipcop.metrics.retrieval import DEFAULT_KS, topk_accuracy
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
+from clipcop.workflows.neighbours import Side, neighbour_rows, render_neighbours, write_neighbours_csv
 
 Level = Literal["clip", "video"]
 LEVELS = ("clip", "video", "both")
+SHOWN_QUERIES, SHOWN_TOP = 10, 5
+"""Without scores, the terminal lists this many queries with this many neighbours each."""
 
 
 def parse_ks(text: str) -> tuple[int, ...]:
@@ -48,6 +51,8 @@ class Vectors:
     x: np.ndarray
     labels: np.ndarray
     video: np.ndarray
+    clip_row: np.ndarray
+    """Each row's clip row in the feature file (clip level), or -1 (video level)."""
 
 
 def level_vectors(features: FeatureFile, level: Level) -> Vectors:
@@ -58,10 +63,12 @@ def level_vectors(features: FeatureFile, level: Level) -> Vectors:
     if level == "clip":
         keep = valid[features.video]
         x = np.asarray(features.features[keep], dtype=np.float32)
-        return Vectors(l2_normalize(x), features.labels[features.video[keep]], features.video[keep])
+        video = features.video[keep]
+        return Vectors(l2_normalize(x), features.labels[video], video, np.flatnonzero(keep))
     means = np.asarray(features.features, dtype=np.float32).reshape(n_videos, clips, -1).mean(axis=1)
     keep_idx = np.flatnonzero(valid)
-    return Vectors(l2_normalize(means[keep_idx]), np.asarray(features.labels)[keep_idx], keep_idx)
+    no_clip = np.full(len(keep_idx), -1)
+    return Vectors(l2_normalize(means[keep_idx]), np.asarray(features.labels)[keep_idx], keep_idx, no_clip)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +90,8 @@ class RetrieveConfig:
     clips: int = 10
     index: IndexSpec = field(default_factory=IndexSpec)
     save_index: str | None = None
+    neighbours: str | None = None
+    """A CSV file for every query's nearest gallery items (largest k), at each level searched."""
     batch_size: int = 8
     workers: int = 4
     device: str = "auto"
@@ -117,6 +126,8 @@ class RetrievalResult:
     gallery_file: Path
     query_file: Path
     neighbours: dict[str, np.ndarray] = field(default_factory=dict)
+    similarities: dict[str, np.ndarray] = field(default_factory=dict)
+    neighbours_file: Path | None = None
 
 
 def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFile, FeatureFile]:
@@ -172,10 +183,14 @@ def retrieve(
     gallery, queries = _features_for(config, reporter)
     scored = _comparable(gallery, queries)
     if not scored:
-        reporter.note("gallery and queries have different (or no) classes: showing neighbours, no accuracy")
+        reporter.note(
+            "gallery and queries have different (or no) classes: no accuracy; the first queries' nearest "
+            "neighbours follow (every query's with --neighbours FILE)"
+        )
     levels: list[Level] = ["clip", "video"] if config.level == "both" else [config.level]  # type: ignore[list-item]
     result = RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
     k_max = max(config.ks)
+    listing: list[dict[str, str | int | float]] = []
     for level in levels:
         g, q = level_vectors(gallery, level), level_vectors(queries, level)
         index = build_index(g.x, config.index)
@@ -191,11 +206,21 @@ def retrieve(
                     "labels": g.labels.tolist(),
                 },
             )
-        _, neighbours = search(index, q.x, k_max)
-        result.neighbours[level] = neighbours
+        similarities, neighbours = search(index, q.x, k_max)
+        result.neighbours[level], result.similarities[level] = neighbours, similarities
         result.queries[level], result.gallery[level] = len(q.x), len(g.x)
         if scored:
             result.accuracy[level] = topk_accuracy(neighbours, g.labels, q.labels, config.ks)
+        sides = Side(gallery, g.video, g.clip_row), Side(queries, q.video, q.clip_row)
+        if config.neighbours:
+            listing += neighbour_rows(level, *sides, neighbours, similarities)
+        if not scored and level == levels[-1]:  # video level when searched: one row block per query video
+            top = neighbours[:, :SHOWN_TOP], similarities[:, :SHOWN_TOP]
+            shown = neighbour_rows(level, *sides, *top, limit=SHOWN_QUERIES)
+            reporter.table(render_neighbours(shown, f"Nearest {level}-level neighbours of the first queries"))
+    if config.neighbours:
+        result.neighbours_file = write_neighbours_csv(config.neighbours, listing)
+        reporter.info(f"neighbours of every query: {result.neighbours_file}")
     if scored:
         reporter.table(render_accuracy(result, config.ks, gallery))
     return result

@@ -1,4 +1,8 @@
-"""Retrieval samples picture (the paper's Fig. 8): query videos and their top neighbours, correct in green."""
+"""Retrieval samples picture (the paper's Fig. 8): query videos and their top neighbours, correct in green.
+
+Each video is labelled with its class in its own feature file's class list; across datasets (Fig. 9)
+neighbours are framed grey, since right and wrong are not defined there.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,12 @@ def _label(image: torch.Tensor, text: str, colour: tuple[int, int, int]) -> torc
     return draw_bounding_boxes(image, box, labels=[text], colors=[colour], width=3)
 
 
+def _name(features: FeatureFile, label: int, number: int) -> str:
+    """A video's class in its own file's class list, or its number when unlabelled."""
+    names = features.classes
+    return names[label] if names and 0 <= label < len(names) else str(number)
+
+
 def write_samples_grid(
     result: RetrievalResult,
     out: str | Path,
@@ -47,17 +57,17 @@ def write_samples_grid(
         raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
     gallery, query = read_features(result.gallery_file), read_features(result.query_file)
     g, q = level_vectors(gallery, "video"), level_vectors(query, "video")
-    names = gallery.classes
+    comparable = bool(gallery.classes) and gallery.classes == query.classes  # else no green/red: grey
     step = max(1, len(q.x) // queries)
     tiles = []
     for row in range(0, min(len(q.x), step * queries), step):
         q_number = int(q.video[row])
         q_label = int(q.labels[row])
-        tiles.append(_label(_middle_frame(query, q_number), f"query: {names[q_label] if names else q_number}", GREY))
+        tiles.append(_label(_middle_frame(query, q_number), f"query: {_name(query, q_label, q_number)}", GREY))
         for g_row in result.neighbours["video"][row][:top]:
             number, label = int(g.video[g_row]), int(g.labels[g_row])
-            colour = GREEN if label == q_label else RED
-            tiles.append(_label(_middle_frame(gallery, number), names[label] if names else str(number), colour))
+            colour = (GREEN if label == q_label else RED) if comparable else GREY
+            tiles.append(_label(_middle_frame(gallery, number), _name(gallery, label, number), colour))
     grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=top + 1, padding=4, pad_value=1.0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
