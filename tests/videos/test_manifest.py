@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from clipcop.videos.isolated import probe_isolated
 from clipcop.videos.manifest import build_manifest, manifest_location
 from tests.conftest import write_index_video
 from tests.videos import dying_worker
-from tests.videos.slow_probe import hang_or_crash
+from tests.videos.slow_probe import hang_or_crash, report_sigint
 
 
 def test_manifest_probes_once_and_reprobes_changed_files(tmp_path: Path) -> None:
@@ -91,3 +92,12 @@ def test_workers_that_keep_dying_before_taking_a_file_cannot_hang_probing(
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert [o.info is not None for o in sorted(outcomes, key=lambda o: o.index)] == [True, False, False]
     assert all("exit code 5" in (o.error or "") for o in outcomes if o.info is None)
+
+
+def test_probing_workers_leave_ctrl_c_to_the_command(tmp_path: Path) -> None:
+    """A Ctrl-C reaches every process of the terminal's group: workers ignore it (no traceback of theirs
+    while they start up), the command handles it and stops them; its own handler is left as it was."""
+    before = signal.getsignal(signal.SIGINT)
+    (outcome,) = probe_isolated([write_index_video(tmp_path / "v.avi", 9)], workers=1, probe=report_sigint)
+    assert outcome.error == "SIGINT: <Handlers.SIG_IGN: 1>"
+    assert signal.getsignal(signal.SIGINT) is before

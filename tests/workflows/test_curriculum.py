@@ -98,26 +98,10 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
 ) -> None:
     first = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 2, "--out", "base")
     assert first.code == 0, first.err
-    result = run_cli(
-        capsys,
-        "curriculum",
-        "sample",
-        "--checkpoint",
-        "base/best.safetensors",
-        "--data",
-        tiny_synth,
-        *TINY[6:],  # the model's width and cl/it come from the checkpoint
-        "--window",
-        2,
-        "--threshold",
-        0.12,
-        "--epochs",
-        1,
-        "--out",
-        "hard",
-        "--compare-plain",
-        "--json",
-    )
+    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth]
+    sample += [*TINY[6:], "--steps-per-epoch", 2]  # the model's width and cl/it come from the checkpoint
+    sample += ["--window", 2, "--threshold", 0.12, "--epochs", 1, "--out", "hard", "--compare-plain", "--json"]
+    result = run_cli(capsys, *sample)
     assert result.code == 0, result.err
     summary = json.loads(result.out)
     scores = json.loads((workdir / "hard" / "scores.json").read_text())
@@ -127,6 +111,7 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     assert listed == [v for v, e in zip(scores["videos"], easy, strict=True) if not e]
     assert summary["kept"] == len(listed) and summary["dropped"] == int(easy.sum())
     assert sum(summary["dropped_per_class"].values()) == summary["dropped"]
+    assert sum(summary["kept_per_class"].values()) == summary["kept"]
     assert "Sample-based curriculum" in result.err and "plain (all samples)" in result.err
     assert f"training on the {len(listed)} of {len(easy)} training videos" in result.err
     assert "plain_test_order_accuracy" in summary and "test_order_accuracy" in summary
@@ -136,9 +121,18 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     windowed = load_checkpoint(workdir / "hard" / "window.safetensors")
     base = load_checkpoint(workdir / "base" / "best.safetensors")
     assert windowed.meta["epoch"] == base.meta["epoch"] + 2 and windowed.meta["window"]["epochs"] == 2
+    assert windowed.meta["step"] == base.meta["step"] + 2 * 2  # the window's epochs obey --steps-per-epoch
+    assert windowed.meta["init"] == "base/best.safetensors" and windowed.meta["metrics"] == {}
     assert any(not torch.equal(windowed.tensors[k], base.tensors[k]) for k in base.tensors)
     plain = load_checkpoint(workdir / "hard" / "plain" / "best.safetensors").meta
     assert meta["config"]["init"] == plain["config"]["init"] == str(Path("hard") / "window.safetensors")
+    # --resume reuses the scores and the window model; scored with other settings, it refuses.
+    again = run_cli(capsys, *sample, "--resume")
+    assert again.code == 0 and "reusing the hard samples" in again.err and "window epoch" not in again.err
+    assert (workdir / "hard" / "hard_samples.txt").read_text().splitlines() == listed
+    at = sample.index("--threshold") + 1
+    other = [*sample[:at], 0.5, *sample[at + 1 :], "--resume"]
+    assert "scored with --threshold 0.12, now --threshold 0.5" in one_error_line(run_cli(capsys, *other))
 
 
 def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,3 +145,17 @@ def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytes
     assert "--arch" in one_error_line(
         run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--arch", "c3d")
     )
+
+
+def test_sample_window_refuses_a_batch_that_does_not_divide_over_the_processes(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked before the window trains (as pretraining checks it), here with 3 processes faked."""
+    from clipcop.workflows import curriculum
+
+    assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "base").code == 0
+    monkeypatch.setattr(curriculum, "world_size", lambda: 3)
+    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth, *TINY[6:]]
+    line = one_error_line(run_cli(capsys, *sample, "--out", "hard"))
+    assert line == "clipcop: error: batch size 4 must divide evenly over 3 processes"
+    assert not (workdir / "hard" / "window.safetensors").exists()

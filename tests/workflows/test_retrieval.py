@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 
 from clipcop.backbones import TAPS
+from clipcop.engine.reporting import Reporter
 from clipcop.features.store import read_features
+from clipcop.workflows.retrieve import retrieve
+from clipcop.workflows.samples import GREY, sample_tiles
 from tests.cli.run import one_error_line, run_cli
 
+QUIET = Reporter(quiet=True)
 GEOMETRY = ["--width", 4, "--cl", 4, "--resize", "24x32", "--crop", 16, "--workers", 0]
 
 
@@ -196,29 +200,31 @@ def test_failed_videos_are_listed_in_the_feature_file(
     from clipcop.clips.datasets import VideoRef
     from clipcop.config import ClipGeometry
     from clipcop.engine.device import resolve_runtime
-    from clipcop.features.extract import extract_to_file
+    from clipcop.features.extract import ExtractionStats, extract_to_file
 
     good = next((tiny_synth / "UCF-101" / "Rotate").iterdir())
     bad = tmp_path / "bad.avi"
     bad.write_text("broken")
-    stats = extract_to_file(
-        build_backbone("r3d", width=4),
-        [VideoRef(good, 30, 3), VideoRef(bad, 30, 1)],
-        ["good", "bad"],
-        tmp_path / "f.safetensors",
-        clip_len=4,
-        num_clips=2,
-        geometry=ClipGeometry(resize=(24, 32), crop=16),
-        layer="conv5",
-        pool="global",
-        runtime=resolve_runtime("cpu"),
-        meta={},
-        workers=0,
-    )
+
+    def extract_videos(videos: list[VideoRef], names: list[str], out: str) -> ExtractionStats:
+        geometry = ClipGeometry(resize=(24, 32), crop=16)
+        backbone, runtime = build_backbone("r3d", width=4), resolve_runtime("cpu")
+        return extract_to_file(
+            backbone, videos, names, tmp_path / out, clip_len=4, num_clips=2, geometry=geometry,
+            layer="conv5", pool="global", runtime=runtime, meta={}, workers=0,
+        )  # fmt: skip
+
+    stats = extract_videos([VideoRef(good, 30, 3), VideoRef(bad, 30, 1)], ["good", "bad"], "f.safetensors")
     features = read_features(stats.path)
     assert features.failed == ["bad"] == stats.failed
     assert features.valid_videos().tolist() == [True, False]
     assert np.all(np.asarray(features.features)[2:] == 0)
+    # A gallery whose every video failed cannot be searched: one line, not a FAISS assertion.
+    empty = extract_videos([VideoRef(bad, 30, 1)], ["bad"], "empty.safetensors")
+    result = run_cli(capsys, "retrieve", "--gallery", empty.path, "--queries", stats.path)
+    assert one_error_line(result) == (
+        f"clipcop: error: {empty.path} has no clip features to search (every video failed to decode?)"
+    )
 
 
 def test_videos_shorter_than_a_clip_are_counted_not_silently_padded(
@@ -243,7 +249,9 @@ def test_across_datasets_the_neighbours_are_listed_by_each_files_own_classes(
     assert run_cli(capsys, *synth, "--seed", 9, "--workers", 1).code == 0
     extract = ["extract", "--checkpoint", vcop_checkpoint, "--workers", 0, "--clips", 3]
     assert run_cli(capsys, *extract, "--data", tiny_synth, "--subset", "train", "--out", "g.safetensors").code == 0
-    assert run_cli(capsys, *extract, "--data", other, "--subset", "test", "--out", "q.safetensors").code == 0
+    # Read as a plain class-folder dataset, its class ids follow sorted names: other ids than the gallery's.
+    queried = ["--data", other / "UCF-101", "--dataset", "folder", "--subset", "test", "--out", "q.safetensors"]
+    assert run_cli(capsys, *extract, *queried).code == 0
     files = ["--gallery", "g.safetensors", "--queries", "q.safetensors", "--k", "1,4"]
     result = run_cli(capsys, "retrieve", *files, "--neighbours", "n.csv", "--grid", "grid.png", "--json")
     assert result.code == 0, result.err
@@ -254,7 +262,7 @@ def test_across_datasets_the_neighbours_are_listed_by_each_files_own_classes(
     with open(workdir / "n.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     gallery, queries = read_features(workdir / "g.safetensors"), read_features(workdir / "q.safetensors")
-    assert gallery.classes != queries.classes
+    assert gallery.classes[:3] != queries.classes and set(queries.classes) < set(gallery.classes)
     for level in ("clip", "video"):
         mine = [r for r in rows if r["level"] == level]
         assert len(mine) == 4 * payload["queries"][level]  # the largest k for every query
@@ -265,3 +273,12 @@ def test_across_datasets_the_neighbours_are_listed_by_each_files_own_classes(
             assert (r["start"] != "") == (r["query_start"] != "") == (level == "clip")
         first = [float(r["similarity"]) for r in mine[:4]]
         assert first == sorted(first, reverse=True)
+    # The --grid picture: each video captioned with its own file's class, neighbours framed grey.
+    searched = retrieve(gallery="g.safetensors", queries="q.safetensors", level="video", reporter=QUIET)
+    tiles = sample_tiles(searched, queries=2, top=2)
+    assert [t.caption for t in tiles[::3]] == [
+        f"query: {queries.video_ids[int(t.number)].split('/')[0]}" for t in tiles[::3]
+    ]
+    assert all(t.colour == GREY for t in tiles) and all(t.features.path.name == "g.safetensors" for t in tiles[1:3])
+    line = one_error_line(run_cli(capsys, "retrieve", *files, "--neighbours", workdir))
+    assert line == f"clipcop: error: --neighbours {workdir} is a folder: name a .csv file to write"

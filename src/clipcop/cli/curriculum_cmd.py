@@ -202,6 +202,7 @@ def sample(
         "kept": result.kept,
         "dropped": result.dropped,
         "dropped_per_class": result.dropped_per_class,
+        "kept_per_class": result.kept_per_class,
     }
     if result.continued is not None:
         payload["checkpoint"] = str(result.continued.best_checkpoint)

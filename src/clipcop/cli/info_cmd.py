@@ -63,7 +63,7 @@ def _flat(meta: dict[str, object]) -> dict[str, object]:
     """One scalar per key for ``key: value`` lines: ``metrics.val_acc``, lists and deeper values as JSON."""
     flat: dict[str, object] = {}
     for key, value in meta.items():
-        inner = value.items() if isinstance(value, dict) else [("", value)]
+        inner = value.items() if isinstance(value, dict) and value else [("", value)]
         for sub, item in inner:
             name = f"{key}.{sub}" if sub else key
             flat[name] = json.dumps(item) if isinstance(item, list | dict) else item

@@ -111,7 +111,7 @@ def retrieve(
         clips=clips,
         index=IndexSpec(kind=index),
         save_index=save_index,
-        neighbours=neighbours,
+        neighbours_csv=neighbours,
         batch_size=batch_size,
         workers=workers,
         device=device,

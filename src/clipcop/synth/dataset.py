@@ -24,6 +24,7 @@ import numpy as np
 
 from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.children import sigint_ignored_in_children
 from clipcop.errors import UsageError
 from clipcop.paths import cache_dir
 from clipcop.synth.motions import MOTIONS
@@ -182,7 +183,9 @@ def _write_dataset(out: Path, spec: SynthSpec, workers: int, on_progress: Callab
             rels.append((label, group, f"{cls}/{name}"))
     facts: list[dict[str, Any]] = []
     if workers > 1:
-        with mp.get_context("spawn").Pool(workers) as pool:
+        with sigint_ignored_in_children():
+            pool = mp.get_context("spawn").Pool(workers)
+        with pool:
             for done, record in enumerate(pool.imap(_render_one, tasks, chunksize=4), start=1):
                 facts.append(record)
                 if on_progress:

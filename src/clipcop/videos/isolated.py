@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from clipcop.engine.children import sigint_ignored_in_children
 from clipcop.errors import VideoDecodeError
 from clipcop.videos.decoder import VideoInfo, probe_video
 
@@ -112,7 +113,8 @@ def probe_isolated(
     def spawn() -> _Worker:
         parent, child = ctx.Pipe()
         process = ctx.Process(target=_worker_main, args=(child, backend, probe), daemon=True)
-        process.start()
+        with sigint_ignored_in_children():
+            process.start()
         child.close()
         return _Worker(process, parent)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
+from clipcop.engine.children import sigint_ignored_in_children
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
@@ -63,14 +64,15 @@ def _free_bytes(root: Path) -> int:
     return shutil.disk_usage(existing).free
 
 
-def _check_writable(root: Path) -> None:
+def _check_writable(root: Path, named: bool) -> None:
     """Create ``root`` and make sure files can be written there, before any video is probed."""
+    hint = "" if named else " (name another folder with --out)"
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UsageError(f"cannot create the frame cache folder {root}: {err.strerror or err}") from None
+        raise UsageError(f"cannot create the frame cache folder {root}: {err.strerror or err}{hint}") from None
     if not is_writable_dir(root):
-        raise UsageError(f"cannot write the frame cache in {root}: permission denied (use --out)")
+        raise UsageError(f"cannot write the frame cache in {root}: permission denied{hint}")
 
 
 def cache_frames(
@@ -92,7 +94,7 @@ def cache_frames(
     """
     reporter = reporter or Reporter()
     root = Path(out) if out else default_frame_cache()
-    _check_writable(root)
+    _check_writable(root, named=out is not None)
     prepared = prepare_videos(data, split=split, dataset=dataset, workers=workers, backend=backend, reporter=reporter)
     videos = prepared.train + prepared.test
     missing = [v for v in videos if not cache_entry(root, v.path, resize).is_file()]
@@ -116,7 +118,8 @@ def cache_frames(
     ):
         results: Iterable[tuple[int, str | None]] = map(_cache_one, tasks)
         if workers > 1 and len(tasks) > 1:
-            pool = stack.enter_context(mp.get_context("spawn").Pool(min(workers, len(tasks))))
+            with sigint_ignored_in_children():
+                pool = stack.enter_context(mp.get_context("spawn").Pool(min(workers, len(tasks))))
             results = pool.imap(_cache_one, tasks, chunksize=4)
         for task, (nbytes, error) in zip(tasks, results, strict=True):
             if error is not None:

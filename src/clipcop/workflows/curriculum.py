@@ -22,7 +22,7 @@ from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import barrier, init_distributed, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import evaluate_classifier
@@ -35,6 +35,7 @@ from clipcop.errors import UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import hold_out
+from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
     PretrainConfig,
     PretrainResult,
@@ -222,6 +223,8 @@ def score_window(
     """
     runtime = resolve_runtime(base.device, base.precision)
     init_distributed(runtime.device)
+    if base.batch_size % world_size():
+        raise UsageError(f"batch size {base.batch_size} must divide evenly over {world_size()} processes")
     config = continuing(base, checkpoint)
     spec = config.tuple_spec()
     prepared = prepare_tuple_videos(config, reporter)
@@ -238,8 +241,6 @@ def score_window(
     fixed = VCOPTupleDataset(
         train_videos, spec, geometry, train=False, seed=config.seed, backend=config.backend, frames=frames
     )
-    if config.batch_size % world_size():
-        raise UsageError(f"batch size {config.batch_size} must divide evenly over {world_size()} processes")
     local_batch = config.batch_size // world_size()
     sampler = EpochSampler(len(train_set), shuffle=True, seed=config.seed, rank=rank(), world_size=world_size())
     loader = make_loader(train_set, sampler, batch_size=local_batch, workers=config.workers, runtime=runtime)
@@ -273,14 +274,7 @@ def score_window(
         reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
     if save_to is not None:
         if is_main():
-            source = load_checkpoint(checkpoint, kind="vcop").meta
-            meta = {
-                **source,
-                "epoch": int(source.get("epoch", 0)) + window,
-                "window": {"from": str(checkpoint), "epochs": window, "threshold": threshold},
-            }
-            meta.pop("resume_state", None)
-            save_checkpoint(save_to, unwrap(model).state_dict(), meta)
+            save_checkpoint(save_to, unwrap(model).state_dict(), _window_meta(checkpoint, window, steps, threshold))
         barrier()
     easy: np.ndarray = np.asarray((correct & (p_true > threshold)).all(axis=0))
     root = prepared.dataset.video_root
@@ -298,6 +292,48 @@ def score_window(
         "window": window,
     }
     return hard, scores
+
+
+def _window_meta(checkpoint: str | Path, window: int, steps: int, threshold: float) -> dict[str, Any]:
+    """The window model's metadata: the source's model description, its own epoch, step and provenance.
+
+    The source's metrics describe another model and are not carried; the window's scores are in
+    ``scores.json``.
+    """
+    source = read_meta(checkpoint)
+    keep = ("kind", "arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop", "seed", "data")
+    return {
+        **{key: source[key] for key in keep if key in source},
+        "epoch": int(source.get("epoch", 0)) + window,
+        "step": int(source.get("step", 0)) + window * steps,
+        "metrics": {},
+        "created": now_iso(),
+        "init": str(checkpoint),
+        "window": {"epochs": window, "steps_per_epoch": steps, "threshold": threshold},
+    }
+
+
+def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold: float) -> bool:
+    """Whether a ``--resume`` can reuse the listing and window model in ``root``; refuses a mismatch."""
+    listing, windowed = root / "hard_samples.txt", root / WINDOW_CHECKPOINT
+    if not listing.is_file():
+        return False
+    if not windowed.is_file():
+        raise UsageError(
+            f"{root} has hard_samples.txt but no {WINDOW_CHECKPOINT} (an older clipcop continued from the original "
+            "checkpoint): choose a new --out"
+        )
+    meta = read_meta(windowed)
+    if Path(str(meta.get("init"))).resolve() != Path(checkpoint).resolve():
+        raise UsageError(f"cannot resume {root}: its samples were scored from {meta.get('init')}, not {checkpoint}")
+    scored = meta.get("window", {})
+    for flag, old, new in (
+        ("--window", scored.get("epochs"), window),
+        ("--threshold", scored.get("threshold"), threshold),
+    ):
+        if old != new:
+            raise UsageError(f"cannot resume {root}: its samples were scored with {flag} {old}, now {flag} {new}")
+    return True
 
 
 def curriculum_sample(
@@ -325,7 +361,7 @@ def curriculum_sample(
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / "hard_samples.txt"
     windowed = root / WINDOW_CHECKPOINT
-    if listing.is_file() and windowed.is_file() and base.resume:
+    if base.resume and _reusable_window(root, checkpoint, window, threshold):
         reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
         scores = json.loads((root / "scores.json").read_text())
         hard = listing.read_text().splitlines()
@@ -336,6 +372,7 @@ def curriculum_sample(
         if is_main():
             write_text_atomic(root / "scores.json", json.dumps(scores))
             write_text_atomic(listing, "".join(f"{n}\n" for n in hard))
+        barrier()  # every process reads the listing next
     easy = np.array(scores["easy"], dtype=bool)
     labels = scores["labels"]
     dropped = Counter(label for label, e in zip(labels, easy, strict=True) if e)

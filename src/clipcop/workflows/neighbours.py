@@ -8,14 +8,14 @@ neighbours as CSV for inspection.
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from rich.table import Table
 
-from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.atomic import atomic_path
 from clipcop.features.store import FeatureFile
 
 COLUMNS = ("level", "query", "query_start", "query_class", "rank", "video", "start", "class", "similarity")
@@ -48,44 +48,42 @@ class Side:
         return names[label] if names and 0 <= label < len(names) else ""
 
 
+Row = dict[str, str | int | float]
+
+
 def neighbour_rows(
     level: str, gallery: Side, queries: Side, ids: np.ndarray, sims: np.ndarray, *, limit: int | None = None
-) -> list[dict[str, str | int | float]]:
-    """One row per (query, rank) for the first ``limit`` queries (all when None)."""
-    rows: list[dict[str, str | int | float]] = []
+) -> Iterator[Row]:
+    """One row per (query, rank), query by query, for the first ``limit`` queries (all when None)."""
     for q in range(len(ids) if limit is None else min(limit, len(ids))):
         for rank, (g, sim) in enumerate(zip(ids[q], sims[q], strict=True), start=1):
             if g < 0:  # fewer gallery items than k
                 break
-            rows.append(
-                {
-                    "level": level,
-                    "query": queries.name(q),
-                    "query_start": queries.start(q),
-                    "query_class": queries.label(q),
-                    "rank": rank,
-                    "video": gallery.name(int(g)),
-                    "start": gallery.start(int(g)),
-                    "class": gallery.label(int(g)),
-                    "similarity": round(float(sim), 6),
-                }
-            )
-    return rows
+            yield {
+                "level": level,
+                "query": queries.name(q),
+                "query_start": queries.start(q),
+                "query_class": queries.label(q),
+                "rank": rank,
+                "video": gallery.name(int(g)),
+                "start": gallery.start(int(g)),
+                "class": gallery.label(int(g)),
+                "similarity": round(float(sim), 6),
+            }
 
 
-def write_neighbours_csv(path: str | Path, rows: list[dict[str, str | int | float]]) -> Path:
-    """All rows as CSV, written atomically."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+def write_neighbours_csv(path: str | Path, rows: Iterable[Row]) -> Path:
+    """``rows`` as CSV, streamed into a temporary file that replaces ``path`` when complete (clip level on
+    UCF101 with k = 50 is about two million rows: they are never all in memory)."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, buffer.getvalue())
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
     return out
 
 
-def render_neighbours(rows: list[dict[str, str | int | float]], title: str) -> Table:
+def render_neighbours(rows: list[Row], title: str) -> Table:
     """A table: each query (file name) with its class, then its neighbours with theirs (the CSV has paths)."""
     table = Table(title=title)
     for column in ("query", "query class", "rank", "neighbour", "class", "similarity"):
@@ -93,11 +91,17 @@ def render_neighbours(rows: list[dict[str, str | int | float]], title: str) -> T
     for row in rows:
         first = row["rank"] == 1
         table.add_row(
-            Path(str(row["query"])).name if first else "",
+            _clip(row["query"], row["query_start"]) if first else "",
             str(row["query_class"]) if first else "",
             str(row["rank"]),
-            Path(str(row["video"])).name,
+            _clip(row["video"], row["start"]),
             str(row["class"]),
             f"{float(row['similarity']):.3f}",
         )
     return table
+
+
+def _clip(video: str | int | float, start: str | int | float) -> str:
+    """A video's file name, with ``@ frame N`` for a clip."""
+    name = Path(str(video)).name
+    return f"{name} @ frame {start}" if start != "" else name

@@ -90,7 +90,7 @@ class RetrieveConfig:
     clips: int = 10
     index: IndexSpec = field(default_factory=IndexSpec)
     save_index: str | None = None
-    neighbours: str | None = None
+    neighbours_csv: str | None = None
     """A CSV file for every query's nearest gallery items (largest k), at each level searched."""
     batch_size: int = 8
     workers: int = 4
@@ -100,6 +100,8 @@ class RetrieveConfig:
     frame_cache: str | None = "auto"
 
     def __post_init__(self) -> None:
+        if self.neighbours_csv is not None and Path(self.neighbours_csv).is_dir():
+            raise UsageError(f"--neighbours {self.neighbours_csv} is a folder: name a .csv file to write")
         if self.level not in LEVELS:
             raise UsageError(f"unknown --level {self.level!r}; choose clip, video or both")
         if self.query_split not in ("test", "train"):
@@ -190,9 +192,11 @@ def retrieve(
     levels: list[Level] = ["clip", "video"] if config.level == "both" else [config.level]  # type: ignore[list-item]
     result = RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
     k_max = max(config.ks)
-    listing: list[dict[str, str | int | float]] = []
+    sides: dict[str, tuple[Side, Side]] = {}
     for level in levels:
         g, q = level_vectors(gallery, level), level_vectors(queries, level)
+        if not len(g.x):
+            raise FeatureFileError(f"{gallery.path} has no {level} features to search (every video failed to decode?)")
         index = build_index(g.x, config.index)
         if config.save_index and level == levels[-1]:
             save_index(
@@ -211,15 +215,18 @@ def retrieve(
         result.queries[level], result.gallery[level] = len(q.x), len(g.x)
         if scored:
             result.accuracy[level] = topk_accuracy(neighbours, g.labels, q.labels, config.ks)
-        sides = Side(gallery, g.video, g.clip_row), Side(queries, q.video, q.clip_row)
-        if config.neighbours:
-            listing += neighbour_rows(level, *sides, neighbours, similarities)
+        sides[level] = Side(gallery, g.video, g.clip_row), Side(queries, q.video, q.clip_row)
         if not scored and level == levels[-1]:  # video level when searched: one row block per query video
             top = neighbours[:, :SHOWN_TOP], similarities[:, :SHOWN_TOP]
-            shown = neighbour_rows(level, *sides, *top, limit=SHOWN_QUERIES)
+            shown = list(neighbour_rows(level, *sides[level], *top, limit=SHOWN_QUERIES))
             reporter.table(render_neighbours(shown, f"Nearest {level}-level neighbours of the first queries"))
-    if config.neighbours:
-        result.neighbours_file = write_neighbours_csv(config.neighbours, listing)
+    if config.neighbours_csv:
+        rows = (
+            row
+            for level in levels
+            for row in neighbour_rows(level, *sides[level], result.neighbours[level], result.similarities[level])
+        )
+        result.neighbours_file = write_neighbours_csv(config.neighbours_csv, rows)
         reporter.info(f"neighbours of every query: {result.neighbours_file}")
     if scored:
         reporter.table(render_accuracy(result, config.ks, gallery))

@@ -6,6 +6,7 @@ neighbours are framed grey, since right and wrong are not defined there.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,36 @@ def _name(features: FeatureFile, label: int, number: int) -> str:
     return names[label] if names and 0 <= label < len(names) else str(number)
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One picture of the grid: a video of a feature file, its caption and its frame colour."""
+
+    features: FeatureFile
+    number: int
+    caption: str
+    colour: tuple[int, int, int]
+
+
+def sample_tiles(result: RetrievalResult, *, queries: int = 4, top: int = 2) -> list[Tile]:
+    """Row by row: a query video (grey), then its ``top`` nearest gallery videos (green when of the
+    query's class, red when not; grey across datasets, where right and wrong are not defined)."""
+    if "video" not in result.neighbours:
+        raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
+    gallery, query = read_features(result.gallery_file), read_features(result.query_file)
+    g, q = level_vectors(gallery, "video"), level_vectors(query, "video")
+    comparable = bool(gallery.classes) and gallery.classes == query.classes
+    step = max(1, len(q.x) // queries)
+    tiles = []
+    for row in range(0, min(len(q.x), step * queries), step):
+        q_number, q_label = int(q.video[row]), int(q.labels[row])
+        tiles.append(Tile(query, q_number, f"query: {_name(query, q_label, q_number)}", GREY))
+        for g_row in result.neighbours["video"][row][:top]:
+            number, label = int(g.video[g_row]), int(g.labels[g_row])
+            colour = (GREEN if label == q_label else RED) if comparable else GREY
+            tiles.append(Tile(gallery, number, _name(gallery, label, number), colour))
+    return tiles
+
+
 def write_samples_grid(
     result: RetrievalResult,
     out: str | Path,
@@ -53,21 +84,10 @@ def write_samples_grid(
     reporter: Reporter | None = None,
 ) -> Path:
     """A PNG with one row per query video: its middle frame, then its ``top`` nearest gallery videos."""
-    if "video" not in result.neighbours:
-        raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
-    gallery, query = read_features(result.gallery_file), read_features(result.query_file)
-    g, q = level_vectors(gallery, "video"), level_vectors(query, "video")
-    comparable = bool(gallery.classes) and gallery.classes == query.classes  # else no green/red: grey
-    step = max(1, len(q.x) // queries)
-    tiles = []
-    for row in range(0, min(len(q.x), step * queries), step):
-        q_number = int(q.video[row])
-        q_label = int(q.labels[row])
-        tiles.append(_label(_middle_frame(query, q_number), f"query: {_name(query, q_label, q_number)}", GREY))
-        for g_row in result.neighbours["video"][row][:top]:
-            number, label = int(g.video[g_row]), int(g.labels[g_row])
-            colour = (GREEN if label == q_label else RED) if comparable else GREY
-            tiles.append(_label(_middle_frame(gallery, number), _name(gallery, label, number), colour))
+    tiles = [
+        _label(_middle_frame(t.features, t.number), t.caption, t.colour)
+        for t in sample_tiles(result, queries=queries, top=top)
+    ]
     grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=top + 1, padding=4, pad_value=1.0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
