@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,26 +72,28 @@ def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+TINY_PRETRAIN: dict[str, Any] = {
+    "arch": "r3d",
+    "width": 4,
+    "clip_len": 4,
+    "interval": 2,
+    "resize": (24, 32),
+    "crop": 16,
+    "batch_size": 4,
+    "workers": 0,
+    "optimizer": "adam",
+}
+"""``pretrain`` keywords for a model small enough for CI: R3D width 4, 4-frame clips 2 apart, 24x32
+frames, 16 crops, Adam."""
+
+
 @pytest.fixture(scope="session")
 def vcop_checkpoint(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One epoch of VCOP on ``tiny_synth`` (R3D width 4, 4-frame clips 2 apart, 24x32 frames, 16 crops); read-only."""
     from clipcop.workflows.pretrain import pretrain
 
     out = tmp_path_factory.mktemp("vcop") / "run"
-    result = pretrain(
-        data=str(tiny_synth),
-        arch="r3d",
-        width=4,
-        clip_len=4,
-        interval=2,
-        resize=(24, 32),
-        crop=16,
-        epochs=1,
-        batch_size=4,
-        workers=0,
-        out=str(out),
-        optimizer="adam",
-    )
+    result = pretrain(data=str(tiny_synth), epochs=1, out=str(out), **TINY_PRETRAIN)
     return result.best_checkpoint
 
 

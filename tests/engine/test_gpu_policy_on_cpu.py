@@ -21,6 +21,7 @@ from clipcop.workflows import extract as extract_module
 from clipcop.workflows import pretrain as pretrain_module
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
 from clipcop.workflows.pretrain import pretrain
+from tests.conftest import TINY_PRETRAIN
 
 
 def cpu_runtime(channels_last: bool, autocast: str) -> Callable[..., Runtime]:
@@ -38,19 +39,7 @@ def train_and_extract(
     """Two epochs of VCOP under the given policy, then features in that policy (``auto``) and in fp32."""
     monkeypatch.setattr(pretrain_module, "resolve_runtime", cpu_runtime(channels_last, autocast))
     monkeypatch.setattr(extract_module, "resolve_runtime", cpu_runtime(channels_last, autocast))
-    run = pretrain(
-        data=str(data),
-        width=4,
-        clip_len=4,
-        interval=2,
-        resize=(24, 32),
-        crop=16,
-        epochs=2,
-        batch_size=4,
-        workers=0,
-        optimizer="adam",
-        out=str(out / "run"),
-    )
+    run = pretrain(data=str(data), epochs=2, out=str(out / "run"), **TINY_PRETRAIN)
     source = ModelSource(checkpoint=str(run.best_checkpoint))
     features = {}
     for precision in ("auto", "fp32"):

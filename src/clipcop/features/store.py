@@ -149,6 +149,15 @@ class FeatureFile:
         names: list[str] = self.meta.get("classes", [])
         return names
 
+    def class_name(self, label: int) -> str:
+        """The name of class ``label`` in this file's own class list; empty when the file is unlabelled."""
+        names = self.classes
+        return names[label] if names and 0 <= label < len(names) else ""
+
+    def same_classes(self, other: FeatureFile) -> bool:
+        """True when both files are labelled with the same class list, so class ids compare."""
+        return bool(self.classes) and self.classes == other.classes
+
     @property
     def dim(self) -> int:
         """Feature dimension."""

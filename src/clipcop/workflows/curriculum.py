@@ -200,6 +200,8 @@ def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
     )
 
 
+HARD_SAMPLES = "hard_samples.txt"
+"""The hard (kept) training videos, one path relative to the video root per line."""
 WINDOW_CHECKPOINT = "window.safetensors"
 """The model at the end of the scoring window, inside the sample curriculum's folder: both continued runs
 (hard samples and, with ``compare_plain``, all samples) start from it."""
@@ -315,12 +317,12 @@ def _window_meta(checkpoint: str | Path, window: int, steps: int, threshold: flo
 
 def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold: float) -> bool:
     """Whether a ``--resume`` can reuse the listing and window model in ``root``; refuses a mismatch."""
-    listing, windowed = root / "hard_samples.txt", root / WINDOW_CHECKPOINT
+    listing, windowed = root / HARD_SAMPLES, root / WINDOW_CHECKPOINT
     if not listing.is_file():
         return False
     if not windowed.is_file():
         raise UsageError(
-            f"{root} has hard_samples.txt but no {WINDOW_CHECKPOINT} (an older clipcop continued from the original "
+            f"{root} has {HARD_SAMPLES} but no {WINDOW_CHECKPOINT} (an older clipcop continued from the original "
             "checkpoint): choose a new --out"
         )
     meta = read_meta(windowed)
@@ -359,7 +361,7 @@ def curriculum_sample(
     if window < 1:
         raise UsageError(f"--window must be at least 1 epoch, not {window}")
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
-    listing = root / "hard_samples.txt"
+    listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
     if base.resume and _reusable_window(root, checkpoint, window, threshold):
         reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")

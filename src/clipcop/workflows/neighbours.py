@@ -44,8 +44,7 @@ class Side:
 
     def label(self, row: int) -> str:
         """The video's class name in this file's own class list (empty when unlabelled)."""
-        names, label = self.features.classes, int(self.features.labels[int(self.video[row])])
-        return names[label] if names and 0 <= label < len(names) else ""
+        return self.features.class_name(int(self.features.labels[int(self.video[row])]))
 
 
 Row = dict[str, str | int | float]

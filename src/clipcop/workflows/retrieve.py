@@ -173,7 +173,7 @@ def _comparable(gallery: FeatureFile, queries: FeatureFile) -> bool:
             f"gallery features are {gallery.dim}-d but queries are {queries.dim}-d "
             f"({gallery.path.name} vs {queries.path.name}): extract both with the same layer and pooling"
         )
-    return bool(gallery.classes) and gallery.classes == queries.classes
+    return gallery.same_classes(queries)
 
 
 def retrieve(

@@ -41,8 +41,7 @@ def _label(image: torch.Tensor, text: str, colour: tuple[int, int, int]) -> torc
 
 def _name(features: FeatureFile, label: int, number: int) -> str:
     """A video's class in its own file's class list, or its number when unlabelled."""
-    names = features.classes
-    return names[label] if names and 0 <= label < len(names) else str(number)
+    return features.class_name(label) or str(number)
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def sample_tiles(result: RetrievalResult, *, queries: int = 4, top: int = 2) -> 
         raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
     gallery, query = read_features(result.gallery_file), read_features(result.query_file)
     g, q = level_vectors(gallery, "video"), level_vectors(query, "video")
-    comparable = bool(gallery.classes) and gallery.classes == query.classes
+    comparable = gallery.same_classes(query)
     step = max(1, len(q.x) // queries)
     tiles = []
     for row in range(0, min(len(q.x), step * queries), step):
