@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from clipcop.engine.checkpoint import load_checkpoint
@@ -143,7 +144,7 @@ def test_two_processes_run_the_sample_curriculum_like_one(tiny_synth: Path, tmp_
     assert np.allclose(scores[0]["p_true"], scores[1]["p_true"], atol=1e-3)
     for run, score in zip(("one", "two"), scores, strict=True):  # each listing follows its own scores
         easy = (np.array(score["correct"]) & (np.array(score["p_true"]) > 0.2)).all(axis=0)
-        kept = [v for v, e in zip(score["videos"], easy, strict=True) if not e]
+        kept = [v for v, e in zip(score["videos"], easy.tolist(), strict=True) if not e]
         assert (tmp_path / run / "hard_samples.txt").read_text().splitlines() == kept
     one = load_checkpoint(tmp_path / "one" / "window.safetensors").tensors
     two = load_checkpoint(tmp_path / "two" / "window.safetensors").tensors
@@ -168,3 +169,20 @@ def test_two_processes_fine_tune_like_one(tiny_synth: Path, tmp_path: Path) -> N
     reports = [json.loads((tmp_path / run / "test_accuracy.json").read_text()) for run in ("one", "two")]
     assert reports[0]["videos"] == reports[1]["videos"] == 16  # every test video once, gathered from both ranks
     assert abs(reports[0]["video_accuracy"] - reports[1]["video_accuracy"]) <= 1 / 16  # at most one near-tie flips
+
+
+def test_a_command_leaves_the_process_group_before_exiting(
+    vcop_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exiting with the group alive could abort a gloo process at exit; ``main()`` leaves it first."""
+    import torch.distributed as dist
+
+    from tests.cli.run import run_cli
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        assert run_cli(capsys, "info", vcop_checkpoint).code == 0
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -105,8 +105,20 @@ def _os_error_line(err: OSError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors end in one ``clipcop: error: ...`` line and exit code 2, Ctrl-C in exit code 130.
 
-    Typer turns Ctrl-C inside a command into exit code 130; a command's integer result is its exit code.
+    Under torchrun the process group is left before returning (see
+    :func:`clipcop.engine.distributed.leave_distributed`).
     """
+    code = _run(argv)
+    if "torch.distributed" in sys.modules:  # loaded only once a command imported torch
+        from clipcop.engine.distributed import leave_distributed
+
+        leave_distributed(wait=code == 0)
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """The command's exit code; Typer turns Ctrl-C inside a command into 130, a command's integer result
+    is its exit code, and known errors become one line."""
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     try:
         command = typer.main.get_command(app)

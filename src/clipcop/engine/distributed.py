@@ -71,6 +71,19 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def leave_distributed(*, wait: bool) -> None:
+    """Leave the process group, if this process joined one, before the process exits.
+
+    With ``wait`` (the command finished) every process first waits for the others, so none exits while
+    rank 0 still writes. Exiting with the group alive let a gloo process abort at exit ("terminate called
+    without an active exception", exit status -6, seen once in CI after fine-tuning).
+    """
+    if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
+        dist.destroy_process_group()
+
+
 def barrier() -> None:
     """Wait for every process (no-op when not distributed)."""
     if world_size() > 1:
