@@ -109,10 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     :func:`clipcop.engine.distributed.leave_distributed`).
     """
     code = _run(argv)
-    if "torch.distributed" in sys.modules:  # loaded only once a command imported torch
-        from clipcop.engine.distributed import leave_distributed
-
-        leave_distributed(wait=code == 0)
+    # Only a command that could join a group loaded this module; never import it here: after a Ctrl-C
+    # during start-up torch may be half imported. An interrupted process just ends.
+    leave = getattr(sys.modules.get("clipcop.engine.distributed"), "leave_distributed", None)
+    if leave is not None and code != INTERRUPTED:
+        leave(wait=code == 0)
     return code
 
 
