@@ -22,6 +22,8 @@ import typer
 
 from clipcop.cli import launch
 from clipcop.cli import main as cli_main
+from clipcop.errors import UsageError
+from clipcop.torchrun_env import env_local_rank
 from tests.cli.run import one_error_line, run_cli
 from tests.vqa.helpers import qa_pair, write_features, write_split
 from tests.workflows.test_pretrain import TINY
@@ -212,3 +214,26 @@ def test_report_of_a_video_qa_run(workdir: Path, capsys: pytest.CaptureFixture[s
     assert [Path(p).name for p in json.loads(result.out)["pictures"]] == ["curves-run.png"]
     page = (workdir / "run" / "report" / "index.html").read_text()
     assert "video QA" in page and "Motion" in page and "majority" in page
+
+
+@pytest.mark.parametrize(("name", "value"), [("RANK", "master"), ("WORLD_SIZE", "two"), ("RANK", "-1")])
+def test_a_malformed_torchrun_variable_is_one_line(
+    name: str,
+    value: str,
+    tiny_synth: Path,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(name, value)
+    result = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "run")
+    line = one_error_line(result)
+    assert result.code == 2 and f"{name}=" in line, line
+
+
+def test_local_rank_is_checked_where_a_gpu_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_RANK", "gpu0")
+    with pytest.raises(UsageError, match="LOCAL_RANK='gpu0'"):
+        env_local_rank()
+    monkeypatch.setenv("LOCAL_RANK", " 3 ")
+    assert env_local_rank() == 3

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from typing import Any
+
+from clipcop.torchrun_env import env_rank
 
 
 def _clean(value: Any) -> Any:
@@ -25,7 +26,7 @@ def emit(result: dict[str, Any], *, as_json: bool) -> None:
     Under torchrun only rank 0 writes (torchrun's ``RANK``; read from the environment, so no torch import),
     so a script reading stdout sees one result, not one per process.
     """
-    if int(os.environ.get("RANK", "0")) != 0:
+    if env_rank() != 0:
         return
     if as_json:
         sys.stdout.write(json.dumps(_clean(result), sort_keys=False) + "\n")

@@ -9,7 +9,6 @@ in our measurements).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from torch import nn
 
 from clipcop.clips.transforms import normalize
 from clipcop.errors import UsageError
+from clipcop.torchrun_env import env_local_rank
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -66,10 +66,7 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if device == "auto":
-        if torch.cuda.is_available():
-            resolved = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        else:
-            resolved = torch.device("cpu")
+        resolved = torch.device("cuda", env_local_rank()) if torch.cuda.is_available() else torch.device("cpu")
     else:
         try:
             resolved = torch.device(device)
@@ -78,7 +75,7 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
         if resolved.type == "cuda" and not torch.cuda.is_available():
             raise UsageError(f"device {device!r} asked for, but no CUDA GPU is visible")
         if resolved.type == "cuda" and resolved.index is None:  # under torchrun: this process's own GPU
-            resolved = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            resolved = torch.device("cuda", env_local_rank())
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
         chosen = "bf16" if precision == "auto" else precision

@@ -8,7 +8,6 @@ write files.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,10 +15,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from clipcop.torchrun_env import env_rank, env_world_size
+
 
 def launched_by_torchrun() -> bool:
     """True inside a ``torchrun`` job with more than one process."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return env_world_size() > 1
 
 
 def init_distributed(device: torch.device) -> bool:
@@ -36,7 +37,7 @@ def rank() -> int:
     """This process's global rank: from the process group, or from torchrun's ``RANK`` before it exists."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank()
-    return int(os.environ.get("RANK", "0"))
+    return env_rank()
 
 
 def world_size() -> int:
