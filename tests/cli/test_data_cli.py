@@ -146,10 +146,8 @@ def test_cache_skips_and_names_a_video_that_no_longer_decodes(
 def test_cache_that_cannot_fit_stops_before_writing(
     tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clipcop.workflows import cache
-
     real = shutil.disk_usage
-    monkeypatch.setattr(cache.shutil, "disk_usage", lambda p: real(p)._replace(free=100_000))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=100_000))
     result = run_cli(capsys, "data", "cache", tiny_synth, "--resize", "24x32", "--out", tmp_path / "c", "--workers", 1)
     line = one_error_line(result)
     assert "the frame cache needs" in line and "GiB free" in line

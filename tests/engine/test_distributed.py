@@ -143,8 +143,8 @@ def test_two_processes_run_the_sample_curriculum_like_one(tiny_synth: Path, tmp_
     assert scores[0]["videos"] == scores[1]["videos"]
     assert np.allclose(scores[0]["p_true"], scores[1]["p_true"], atol=1e-3)
     for run, score in zip(("one", "two"), scores, strict=True):  # each listing follows its own scores
-        easy = (np.array(score["correct"]) & (np.array(score["p_true"]) > 0.2)).all(axis=0)
-        kept = [v for v, e in zip(score["videos"], easy.tolist(), strict=True) if not e]
+        easy = np.asarray((np.array(score["correct"]) & (np.array(score["p_true"]) > 0.2)).all(axis=0))
+        kept = [v for v, e in zip(score["videos"], easy, strict=True) if not e]
         assert (tmp_path / run / "hard_samples.txt").read_text().splitlines() == kept
     one = load_checkpoint(tmp_path / "one" / "window.safetensors").tensors
     two = load_checkpoint(tmp_path / "two" / "window.safetensors").tensors

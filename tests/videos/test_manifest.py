@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 
 from clipcop.videos.isolated import probe_isolated
-from clipcop.videos.manifest import build_manifest, manifest_location
+from clipcop.videos.manifest import Manifest, build_manifest, manifest_location
 from tests.conftest import write_index_video
 from tests.videos import dying_worker
 from tests.videos.slow_probe import hang_or_crash, report_sigint
+
+
+def _frames(manifest: Manifest, rel: str) -> int:
+    """Frame count the manifest holds for ``rel``, which must have probed cleanly."""
+    info = manifest.info(rel)
+    assert info is not None, manifest.error(rel)
+    return info.num_frames
 
 
 def test_manifest_probes_once_and_reprobes_changed_files(tmp_path: Path) -> None:
@@ -23,7 +30,7 @@ def test_manifest_probes_once_and_reprobes_changed_files(tmp_path: Path) -> None
     rels = ["v0.avi", "v1.avi", "v2.avi", "bad.avi"]
     first = build_manifest(tmp_path, rels, workers=2)
     assert first.probed == 4 and first.reused == 0
-    assert [first.info(f"v{i}.avi").num_frames for i in range(3)] == [10, 11, 12]
+    assert [_frames(first, f"v{i}.avi") for i in range(3)] == [10, 11, 12]
     assert first.info("bad.avi") is None and first.error("bad.avi")
     assert first.location == tmp_path / ".clipcop" / "manifest.json"
     umask = os.umask(0o022)
@@ -34,7 +41,7 @@ def test_manifest_probes_once_and_reprobes_changed_files(tmp_path: Path) -> None
     write_index_video(tmp_path / "v1.avi", 20)
     os.utime(tmp_path / "v1.avi", ns=(time.time_ns(), time.time_ns() + 10**9))
     third = build_manifest(tmp_path, rels, workers=0)
-    assert third.probed == 1 and third.info("v1.avi").num_frames == 20
+    assert third.probed == 1 and _frames(third, "v1.avi") == 20
 
 
 def test_read_only_data_keeps_its_manifest_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +52,7 @@ def test_read_only_data_keeps_its_manifest_in_the_cache(tmp_path: Path, monkeypa
     location = manifest_location(data)
     assert Path(os.environ["CLIPCOP_CACHE"]) in location.parents
     manifest = build_manifest(data, ["v.avi"], workers=0)
-    assert manifest.info("v.avi").num_frames == 8 and location.is_file()
+    assert _frames(manifest, "v.avi") == 8 and location.is_file()
     assert not (data / ".clipcop").exists()
 
 
@@ -60,7 +67,7 @@ def test_a_hanging_or_crashing_decoder_costs_only_its_file(tmp_path: Path) -> No
     assert len(outcomes) == 5
     assert "longer than 3 s" in (outcomes[1].error or "")
     assert "crashed" in (outcomes[2].error or "")
-    assert [outcomes[i].info.num_frames for i in (0, 3, 4)] == [9, 9, 9]
+    assert [(info.num_frames if (info := outcomes[i].info) else None) for i in (0, 3, 4)] == [9, 9, 9]
 
 
 def test_a_worker_dying_before_it_reads_its_file_is_reported_not_raised(

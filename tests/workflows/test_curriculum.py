@@ -106,7 +106,7 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     summary = json.loads(result.out)
     scores = json.loads((workdir / "hard" / "scores.json").read_text())
     p_true, correct = np.array(scores["p_true"]), np.array(scores["correct"])
-    easy = (correct & (p_true > 0.12)).all(axis=0)
+    easy = np.asarray((correct & (p_true > 0.12)).all(axis=0))
     listed = (workdir / "hard" / "hard_samples.txt").read_text().splitlines()
     assert listed == [v for v, e in zip(scores["videos"], easy, strict=True) if not e]
     assert summary["kept"] == len(listed) and summary["dropped"] == int(easy.sum())
