@@ -35,6 +35,17 @@ def test_exact_search_matches_brute_force(dim: int) -> None:
         assert value == pytest.approx(brute_force_accuracy(expected, gl, ql, k))
 
 
+def test_a_gallery_smaller_than_k_never_turns_a_miss_into_a_hit() -> None:
+    rng = np.random.default_rng(3)
+    xb, xq = rng.normal(size=(3, 8)), rng.normal(size=(4, 8))
+    gl, ql = np.array([0, 0, 1]), np.array([2, 2, 0, 1])  # class 2 is not in the gallery at all
+    _, found = search(build_index(l2_normalize(xb)), l2_normalize(xq), 50)
+    assert found.shape == (4, 3)
+    acc = topk_accuracy(found, gl, ql, (1, 5, 50))
+    assert acc[5] == acc[50] == 0.5  # the two class-2 queries miss at every k
+    assert acc[1] == pytest.approx(brute_force_accuracy(brute_force(xb, xq, 3), gl, ql, 1))
+
+
 def test_approximate_indexes_find_most_true_neighbours() -> None:
     rng = np.random.default_rng(1)
     xb, xq = l2_normalize(rng.normal(size=(4000, 32))), l2_normalize(rng.normal(size=(50, 32)))
