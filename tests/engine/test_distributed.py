@@ -129,13 +129,16 @@ def test_sharded_extraction_writes_one_complete_feature_file(tiny_synth: Path, t
 
 
 MODEL_FROM_CHECKPOINT = ARGS[6:]
-"""ARGS without --width/--cl/--it: curriculum and fine-tuning take the model's from the checkpoint."""
+"""ARGS without --width/--cl/--it: fine-tuning takes the model's from the checkpoint."""
+
+SAMPLE_FROM_CHECKPOINT = ARGS[10:]
+"""ARGS without --width/--cl/--it/--resize/--crop: the sample curriculum takes these from the checkpoint."""
 
 
 def test_two_processes_run_the_sample_curriculum_like_one(tiny_synth: Path, tmp_path: Path) -> None:
     _run([sys.executable, "-m", "clipcop", "pretrain", "--data", str(tiny_synth), *ARGS, "--out", "base"], tmp_path)
     sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", str(tiny_synth)]
-    sample += [*MODEL_FROM_CHECKPOINT, "--window", "2", "--threshold", "0.2"]
+    sample += [*SAMPLE_FROM_CHECKPOINT, "--window", "2", "--threshold", "0.2"]
     _run([sys.executable, "-m", "clipcop", *sample, "--out", "one"], tmp_path)
     both = _run(_torchrun(*sample, "--out", "two"), tmp_path)
     assert both.stderr.count("window epoch 2/2") == 1  # rank 0 alone reports

@@ -11,6 +11,7 @@ import torch
 
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.reporting import Reporter
+from clipcop.errors import VideoDecodeError
 from clipcop.workflows.pretrain import PretrainConfig, build_vcop_model
 from tests.cli.run import one_error_line, run_cli
 
@@ -99,7 +100,7 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     first = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 2, "--out", "base")
     assert first.code == 0, first.err
     sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth]
-    sample += [*TINY[6:], "--steps-per-epoch", 2]  # the model's width and cl/it come from the checkpoint
+    sample += [*TINY[10:], "--steps-per-epoch", 2]  # width, cl/it, resize and crop come from the checkpoint
     sample += ["--window", 2, "--threshold", 0.12, "--epochs", 1, "--out", "hard", "--compare-plain", "--json"]
     result = run_cli(capsys, *sample)
     assert result.code == 0, result.err
@@ -133,6 +134,42 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     at = sample.index("--threshold") + 1
     other = [*sample[:at], 0.5, *sample[at + 1 :], "--resume"]
     assert "scored with --threshold 0.12, now --threshold 0.5" in one_error_line(run_cli(capsys, *other))
+    # Without --resume it refuses before the window trains again, and the earlier run stays as it was.
+    before = (workdir / "hard" / "window.safetensors").stat().st_mtime_ns
+    line = one_error_line(run_cli(capsys, *sample))
+    assert "already holds a sample curriculum" in line and "--resume" in line
+    assert (workdir / "hard" / "window.safetensors").stat().st_mtime_ns == before
+
+
+def test_a_video_unreadable_while_scoring_is_kept_and_named_by_its_own_row(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scores go to each video's own row: one that fails to decode (the dataset then substitutes the
+    next video) is unscored, kept as hard and warned about, and no other video takes its scores."""
+    from clipcop.clips.datasets import _VideoDataset
+
+    assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "base").code == 0
+    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth, *TINY[10:]]
+    sample += ["--steps-per-epoch", 1, "--window", 2, "--threshold", 0.12, "--epochs", 1]
+    assert run_cli(capsys, *sample, "--out", "clean").code == 0
+    clean = json.loads((workdir / "clean" / "scores.json").read_text())
+    broken = clean["videos"][1]
+    real_clips = _VideoDataset._clips
+
+    def failing(self: _VideoDataset, path: Path, *args: object) -> object:
+        if path.as_posix().endswith(broken):
+            raise VideoDecodeError(path, "simulated damage")
+        return real_clips(self, path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_VideoDataset, "_clips", failing)
+    result = run_cli(capsys, *sample, "--out", "damaged")
+    assert result.code == 0, result.err
+    assert "1 training videos could not be read" in result.err
+    scores = json.loads((workdir / "damaged" / "scores.json").read_text())
+    assert scores["videos"] == clean["videos"]
+    assert [row[1] for row in scores["p_true"]] == [None, None] and not scores["easy"][1]
+    assert broken in (workdir / "damaged" / "hard_samples.txt").read_text().splitlines()
+    assert all(p is not None for row in scores["p_true"] for i, p in enumerate(row) if i != 1)
 
 
 def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,9 +179,10 @@ def test_sample_curriculum_errors(tiny_synth: Path, workdir: Path, capsys: pytes
         run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--data", tiny_synth)
     )
     # The architecture is the checkpoint's: sample has no --arch to be silently ignored.
-    assert "--arch" in one_error_line(
-        run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", "--arch", "c3d")
-    )
+    for flag, value in (("--arch", "c3d"), ("--resize", "24x32")):
+        assert flag in one_error_line(
+            run_cli(capsys, "curriculum", "sample", "--checkpoint", "none.safetensors", flag, value)
+        )
 
 
 def test_sample_window_refuses_a_batch_that_does_not_divide_over_the_processes(
@@ -155,7 +193,7 @@ def test_sample_window_refuses_a_batch_that_does_not_divide_over_the_processes(
 
     assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "base").code == 0
     monkeypatch.setattr(curriculum, "world_size", lambda: 3)
-    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth, *TINY[6:]]
+    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth, *TINY[10:]]
     line = one_error_line(run_cli(capsys, *sample, "--out", "hard"))
     assert line == "clipcop: error: batch size 4 must divide evenly over 3 processes"
     assert not (workdir / "hard" / "window.safetensors").exists()

@@ -154,8 +154,6 @@ def sample(
     optimizer: Optimizer = "sgd",
     schedule: Schedule = "constant",
     dropout: Dropout = 0.5,
-    resize: Resize = "128x171",
-    crop: Crop = 112,
     val_size: ValSize = 800,
     workers: LoaderWorkers = 4,
     device: Device = "auto",
@@ -174,7 +172,7 @@ def sample(
     softmax > threshold in every epoch of it, and continue from the window's model on the hard rest
     (Sec. III-D.2, the paper's R3D*).
 
-    Architecture, width and cl/it/tl come from the checkpoint; the other options are pretrain's.
+    Architecture, width, cl/it/tl, resize and crop come from the checkpoint; the other options are pretrain's.
 
     Examples:
       clipcop curriculum sample --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101 --epochs 100

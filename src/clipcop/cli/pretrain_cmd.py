@@ -61,7 +61,8 @@ CLI_ONLY = ("json_out", "quiet")
 def pretrain_options(values: dict[str, object]) -> dict[str, object]:
     """:class:`PretrainConfig` keywords from a command's parameters (``locals()``), shared by curriculum."""
     options = {k: v for k, v in values.items() if k not in CLI_ONLY}
-    options["resize"] = parse_size(str(options["resize"]))
+    if "resize" in options:  # curriculum sample takes it from the checkpoint
+        options["resize"] = parse_size(str(options["resize"]))
     options["compile"] = options.pop("compile_model")
     return options
 

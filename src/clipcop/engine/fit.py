@@ -211,9 +211,9 @@ def fit(
             world=world,
         )
         step += record.pop("steps")
-        _check_finite(epoch, "training", record["train_loss"])
+        check_finite(epoch, "training", record["train_loss"])
         val = evaluate_classifier(model, val_set, select, runtime, batch_size=local_batch, workers=config.workers)
-        _check_finite(epoch, "validation", val.mean_loss)
+        check_finite(epoch, "validation", val.mean_loss)
         record.update(epoch=epoch, step=step, val_loss=val.mean_loss, val_acc=val.accuracy)
         record["lr"] = optimizer.param_groups[0]["lr"]
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -235,7 +235,7 @@ def fit(
     return FitResult(run_dir, best_epoch, best_loss, history, resumed_from)
 
 
-def _check_finite(epoch: int, which: str, loss: float) -> None:
+def check_finite(epoch: int, which: str, loss: float) -> None:
     """Stop a run whose loss became NaN or infinite: every later epoch would only write NaN."""
     if not math.isfinite(loss):
         raise TrainingError(f"training diverged at epoch {epoch}: the {which} loss is {loss}; lower --lr")

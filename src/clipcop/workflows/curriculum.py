@@ -26,12 +26,12 @@ from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoin
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import barrier, init_distributed, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import evaluate_classifier
-from clipcop.engine.fit import read_metrics, train_one_epoch, unwrap
+from clipcop.engine.fit import check_finite, check_run_dir, read_metrics, train_one_epoch, unwrap
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
-from clipcop.errors import UsageError
+from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import hold_out
@@ -187,8 +187,13 @@ class HardSampleResult:
 
 
 def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
-    """``base`` continuing from ``checkpoint``: its architecture and cl/it/tl, initialised from it."""
+    """``base`` continuing from ``checkpoint``: its architecture, cl/it/tl and clip geometry, initialised
+    from it (a converged model goes on seeing clips as it was trained on them)."""
     meta = load_checkpoint(checkpoint, kind="vcop").meta
+    missing = [k for k in ("arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop") if k not in meta]
+    if missing:
+        raise CheckpointError(f"{checkpoint} does not record its {', '.join(missing)}; cannot continue from it")
+    height, width = meta["resize"]
     return replace(
         base,
         arch=meta["arch"],
@@ -196,6 +201,8 @@ def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
         clip_len=meta["clip_len"],
         interval=meta["interval"],
         tuple_len=meta["tuple_len"],
+        resize=(int(height), int(width)),
+        crop=int(meta["crop"]),
         init=str(checkpoint),
     )
 
@@ -253,11 +260,12 @@ def score_window(
     def select(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return batch["clips"], batch["target"]
 
-    p_true = np.zeros((window, len(train_videos)), dtype=np.float32)
+    # A video whose tuple could not be read in an epoch keeps NaN and "wrong" there: never easy.
+    p_true = np.full((window, len(train_videos)), np.nan, dtype=np.float32)
     correct = np.zeros((window, len(train_videos)), dtype=bool)
     for epoch in range(1, window + 1):
         sampler.set_epoch(10_000 + epoch)
-        train_one_epoch(
+        trained = train_one_epoch(
             train_model,
             loader,
             select,
@@ -271,9 +279,14 @@ def score_window(
             unit="tuples",
             world=world_size(),
         )
+        check_finite(epoch, "training", trained["train_loss"])
         scored = evaluate_classifier(model, fixed, select, runtime, batch_size=local_batch, workers=config.workers)
-        p_true[epoch - 1], correct[epoch - 1] = scored.p_true, scored.correct
+        # Rows by dataset index: a video that failed to decode is absent from ``scored`` (never shifted).
+        p_true[epoch - 1, scored.index], correct[epoch - 1, scored.index] = scored.p_true, scored.correct
         reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
+    unscored = int(np.isnan(p_true).any(axis=0).sum())
+    if unscored:
+        reporter.warn(f"{unscored} training videos could not be read in some window epoch; they are kept as hard")
     if save_to is not None:
         if is_main():
             save_checkpoint(save_to, unwrap(model).state_dict(), _window_meta(checkpoint, window, steps, threshold))
@@ -287,7 +300,7 @@ def score_window(
     scores = {
         "videos": names,
         "labels": labels,
-        "p_true": p_true.tolist(),
+        "p_true": [[None if np.isnan(p) else float(p) for p in row] for row in p_true],
         "correct": correct.tolist(),
         "easy": easy.tolist(),
         "threshold": threshold,
@@ -338,6 +351,22 @@ def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold:
     return True
 
 
+def _check_fresh_or_resumed(root: Path, *, compare_plain: bool, resume: bool) -> None:
+    """Refuse, before the window trains, to overwrite an earlier sample curriculum in ``root``.
+
+    Without ``--resume`` the window's model, scores and listing would be replaced (and the continued runs'
+    starting point with them) only for the continued run to find its folder taken.
+    """
+    if resume:
+        return
+    if (root / WINDOW_CHECKPOINT).exists() or (root / HARD_SAMPLES).exists():
+        raise UsageError(
+            f"{root} already holds a sample curriculum; pass --resume to continue it or choose another --out"
+        )
+    for run in ("hard", "plain") if compare_plain else ("hard",):
+        check_run_dir(root / run, resume)
+
+
 def curriculum_sample(
     checkpoint: str | Path,
     base: PretrainConfig,
@@ -363,6 +392,7 @@ def curriculum_sample(
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
+    _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.resume)
     if base.resume and _reusable_window(root, checkpoint, window, threshold):
         reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
         scores = json.loads((root / "scores.json").read_text())
