@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from clipcop.backbones import TAPS
+from clipcop.clips.datasets import EvalClipsDataset
 from clipcop.engine.reporting import Reporter
+from clipcop.errors import VideoDecodeError
 from clipcop.features.store import read_features
 from clipcop.workflows.retrieve import retrieve
 from clipcop.workflows.samples import GREY, sample_tiles
@@ -106,7 +108,11 @@ def test_cached_features_are_not_reused_once_the_videos_change(
 
 
 def test_query_video_and_feature_files(
-    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+    vcop_checkpoint: Path,
+    tiny_synth: Path,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for subset in ("train", "test"):
         assert (
@@ -137,6 +143,14 @@ def test_query_video_and_feature_files(
     assert [r["rank"] for r in rows] == [1, 2, 3]
     assert rows[0]["similarity"] >= rows[1]["similarity"] >= rows[2]["similarity"]
     assert all(r["class"] and r["video"].endswith(".avi") for r in rows)
+    # A query that probes but then fails to decode is an error, not the neighbours of black clips.
+    monkeypatch.setattr(EvalClipsDataset, "_make", _undecodable)
+    line = one_error_line(run_cli(capsys, "retrieve", "--gallery", "train.safetensors", "--query", query))
+    assert line == f"clipcop: error: cannot decode video {query}: simulated damage"
+
+
+def _undecodable(self: EvalClipsDataset, epoch: int, index: int) -> dict[str, object]:
+    raise VideoDecodeError(self.videos[index].path, "simulated damage")
 
 
 def test_retrieval_errors_are_one_line(

@@ -171,12 +171,17 @@ class EvalClipsDataset(_VideoDataset):
         self.clip_len = clip_len
         self.num_clips = num_clips
 
+    def read(self, index: int) -> dict[str, torch.Tensor]:
+        """Item ``index``, raising :class:`VideoDecodeError` (with the decoder's reason) on a bad file."""
+        item = self._make(0, index)
+        item["failed_reads"] = torch.tensor(0)
+        return item
+
     def __getitem__(self, key: Key) -> dict[str, torch.Tensor]:
         # Evaluation never substitutes another video: a failure must be reported for this video.
         _, index = _split_key(key)
         try:
-            item = self._make(0, index)
-            item["failed_reads"] = torch.tensor(0)
+            item = self.read(index)
         except VideoDecodeError:
             crop = self.geometry.crop
             item = {

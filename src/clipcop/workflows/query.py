@@ -86,7 +86,7 @@ def query_video(
         num_clips=int(meta["clips"]),
         geometry=ClipGeometry(resize=geometry.resize, crop=geometry.crop),
         backend=config.backend,
-    )[0]
+    ).read(0)  # an unreadable query is an error, not the zero clips a gallery video would be counted as
     with torch.no_grad(), runtime.autocast():
         tap = backbone.forward_intermediates(runtime.clips(clips["clips"]), [meta["layer"]])[meta["layer"]]
     feature = pool_tap(tap, meta["pool"], backbone.num_features).mean(dim=0, keepdim=True).cpu().numpy()
