@@ -77,6 +77,13 @@ def test_finetune_reports_video_and_clip_accuracy_and_a_usable_checkpoint(
     )
     assert extracted.code == 0, extracted.err
     assert json.loads(extracted.out)["dim"] == 32
+    # --resume continues the same experiment: other layers frozen or another optimiser are refused.
+    again = ["finetune", "--checkpoint", vcop_checkpoint, "--data", data, "--epochs", 3, "--out", "ft", "--resume"]
+    line = one_error_line(run_cli(capsys, *again, *GEOMETRY, "--freeze-until", "conv3"))
+    assert "cannot resume ft: it was run with freeze_until=None, now freeze_until=conv3" in line
+    at = GEOMETRY.index("adam")
+    line = one_error_line(run_cli(capsys, *again, *GEOMETRY[:at], "sgd", *GEOMETRY[at + 1 :]))
+    assert "optimizer=adam, now optimizer=sgd" in line
 
 
 def test_freeze_until_conv3_leaves_conv1_to_conv3_unchanged(

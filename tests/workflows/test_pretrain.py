@@ -191,3 +191,9 @@ def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys
         )
     )
     assert "width" in line
+    resumed = ["pretrain", *TINY, "--epochs", 2, "--out", "r", "--resume"]
+    line = one_error_line(run_cli(capsys, *resumed, "--data", tiny_synth, "--momentum", 0.5))
+    assert "it was run with momentum=0.9, now momentum=0.5" in line
+    # The same folder spelled another way is the same data: the run continues.
+    again = run_cli(capsys, *resumed, "--data", os.path.relpath(tiny_synth))
+    assert again.code == 0 and "resuming r after epoch 1" in again.err, again.err

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import all_reduce_sum, barrier, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import EvalResult, Select, evaluate_classifier
@@ -100,7 +100,7 @@ def state_path(run_dir: Path) -> Path | None:
     """The training state that belongs to ``last.safetensors`` (None when there is no resumable run)."""
     if not (run_dir / LAST).is_file():
         return None
-    name = load_checkpoint(run_dir / LAST).meta.get("resume_state")
+    name = read_meta(run_dir / LAST).get("resume_state")
     return run_dir / name if name and (run_dir / name).is_file() else None
 
 
@@ -121,6 +121,36 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
     """Refuse to overwrite a finished or interrupted run unless asked to resume it."""
     if (run_dir / LAST).exists() and not resume:
         raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+
+
+def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Refuse to resume ``run_dir`` with ``keys`` of ``config`` other than its run used.
+
+    These define the experiment (model, data, optimiser, schedule, seed); a resumed run must continue the
+    same one. Settings of the machine (device, precision, workers, backend) and ``epochs`` may change.
+    The optimiser's saved state would otherwise silently override a new momentum or weight decay, and a
+    new validation split would make "best" compare different sets.
+    """
+    last = run_dir / LAST
+    if not last.is_file():
+        return
+    saved = read_meta(last).get("config", {})
+    for key in keys:
+        old, new = _plain(saved.get(key)), _plain(config.get(key))
+        if old != new and not (key == "data" and _same_folder(old, new)):
+            raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON reads it back (tuples as lists), so saved and current settings compare equal."""
+    return json.loads(json.dumps(value))
+
+
+def _same_folder(old: Any, new: Any) -> bool:
+    """Whether two ``--data`` values name the same folder (``~/UCF101`` and ``/home/u/UCF101``)."""
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return False
+    return Path(old).expanduser().resolve() == Path(new).expanduser().resolve()
 
 
 def _resume(

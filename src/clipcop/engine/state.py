@@ -108,9 +108,12 @@ def load_state(
         meta = json.loads(header[META_KEY])
     except (SafetensorError, OSError, KeyError, ValueError) as err:
         raise CheckpointError(f"training state {path} is unreadable ({err}); cannot resume") from None
-    optimizer.load_state_dict(_join_optimizer(tensors, meta["optimizer"]))
-    if scheduler is not None and meta["scheduler"] is not None:
-        scheduler.load_state_dict(meta["scheduler"])
+    try:
+        optimizer.load_state_dict(_join_optimizer(tensors, meta["optimizer"]))
+        if scheduler is not None and meta["scheduler"] is not None:
+            scheduler.load_state_dict(meta["scheduler"])
+    except (ValueError, KeyError) as err:  # e.g. other parameter groups: the run's settings changed
+        raise CheckpointError(f"training state {path} does not fit this run ({err}); cannot resume") from None
     restore_rng(tensors, meta["rng"])
     counters: dict[str, Any] = meta["counters"]
     return counters

@@ -29,7 +29,7 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
-from clipcop.engine.fit import BEST, FitConfig, FitResult, check_run_dir, fit, unwrap
+from clipcop.engine.fit import BEST, FitConfig, FitResult, check_resume_settings, check_run_dir, fit, unwrap
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
@@ -103,6 +103,30 @@ def _labelled(prepared: PreparedVideos) -> None:
         raise DataError(f"classes without any usable training video: {', '.join(missing[:5])}")
 
 
+RESUME_KEYS = (
+    "source",
+    "data",
+    "dataset",
+    "split",
+    "val_size",
+    "freeze_until",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "steps_per_epoch",
+    "seed",
+)
+"""The settings a ``--resume`` must keep (:func:`clipcop.engine.fit.check_resume_settings`)."""
+
+
+def _settings(config: FinetuneConfig) -> dict[str, Any]:
+    """The run's options as checkpoint metadata records them (the model source as a nested dict)."""
+    return {**{k: v for k, v in asdict(config).items() if k != "source"}, "source": asdict(config.source)}
+
+
 def finetune(
     config: FinetuneConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
 ) -> FinetuneResult:
@@ -112,6 +136,8 @@ def finetune(
     source_name = Path(config.source.checkpoint).parent.name if config.source.checkpoint else "random"
     run_dir = Path(config.out) if config.out else Path("runs") / f"finetune-{source_name}"
     check_run_dir(run_dir, config.resume)
+    if config.resume:
+        check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
     backbone, source_meta, clip_len, geometry = config.source.build()
@@ -171,7 +197,7 @@ def finetune(
             "epoch": info["epoch"],
             "step": info["step"],
             "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
-            "config": {**{k: v for k, v in asdict(config).items() if k != "source"}, "source": asdict(config.source)},
+            "config": _settings(config),
             "data": prepared.describe(),
             "created": now_iso(),
         }

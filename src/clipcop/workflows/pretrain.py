@@ -27,7 +27,7 @@ from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
 from clipcop.engine.evaluate import EvalResult, evaluate_classifier
-from clipcop.engine.fit import BEST, FitConfig, FitResult, check_run_dir, fit, unwrap
+from clipcop.engine.fit import BEST, FitConfig, FitResult, check_resume_settings, check_run_dir, fit, unwrap
 from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
@@ -232,31 +232,31 @@ def make_optimizer(config: PretrainConfig, params: Any) -> torch.optim.Optimizer
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-def _check_resume_compatible(run_dir: Path, config: PretrainConfig) -> None:
-    last = run_dir / "last.safetensors"
-    if not (config.resume and last.is_file()):
-        return
-    saved = load_checkpoint(last).meta.get("config", {})
-    for key in (
-        "arch",
-        "width",
-        "clip_len",
-        "interval",
-        "tuple_len",
-        "resize",
-        "crop",
-        "seed",
-        "batch_size",
-        "optimizer",
-        "lr",
-        "data",
-        "split",
-    ):
-        old, new = saved.get(key), getattr(config, key)
-        if isinstance(new, tuple):
-            new = list(new)
-        if old != new:
-            raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
+RESUME_KEYS = (
+    "arch",
+    "width",
+    "clip_len",
+    "interval",
+    "tuple_len",
+    "resize",
+    "crop",
+    "dropout",
+    "data",
+    "dataset",
+    "split",
+    "val_size",
+    "train_list",
+    "init",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "steps_per_epoch",
+    "seed",
+)
+"""The settings a ``--resume`` must keep (:func:`clipcop.engine.fit.check_resume_settings`)."""
 
 
 def prepare_tuple_videos(config: PretrainConfig, reporter: Reporter) -> PreparedVideos:
@@ -298,7 +298,8 @@ def pretrain(
     reporter = reporter or Reporter()
     run_dir = Path(config.out) if config.out else Path("runs") / config.run_name()
     check_run_dir(run_dir, config.resume)
-    _check_resume_compatible(run_dir, config)
+    if config.resume:
+        check_resume_settings(run_dir, asdict(config), RESUME_KEYS)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
     spec = config.tuple_spec()
