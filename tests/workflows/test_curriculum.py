@@ -86,7 +86,9 @@ def test_task_curriculum_stages_start_from_the_previous_stage(
     assert again.code == 0 and again.err.count("already finished") == 3
     wider = [*args[: args.index("--width")], "--width", 8, *args[args.index("--width") + 2 :]]
     line = one_error_line(run_cli(capsys, *wider, "--resume"))  # never reuse a stage of another model
-    assert "another model" in line and "width 4 (asked 8)" in line
+    assert "trained otherwise" in line and "width 4 (asked 8)" in line
+    line = one_error_line(run_cli(capsys, *args, "--seed", 1, "--resume"))  # nor one of another experiment
+    assert "trained otherwise: seed 0 (asked 1)" in line
 
 
 def test_task_curriculum_rejects_bad_schedules(tiny_synth: Path, capsys: pytest.CaptureFixture[str]) -> None:

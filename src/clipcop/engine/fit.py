@@ -134,11 +134,22 @@ def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str
     last = run_dir / LAST
     if not last.is_file():
         return
-    saved = read_meta(last).get("config", {})
+    changed = changed_settings(read_meta(last).get("config", {}), config, keys)
+    if changed:
+        key, old, new = changed[0]
+        raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
+
+
+def changed_settings(
+    saved: dict[str, Any], config: dict[str, Any], keys: tuple[str, ...]
+) -> list[tuple[str, Any, Any]]:
+    """``(key, saved value, current value)`` for each of ``keys`` that differs between two run configs."""
+    changed = []
     for key in keys:
         old, new = _plain(saved.get(key)), _plain(config.get(key))
         if old != new and not (key == "data" and _same_folder(old, new)):
-            raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
+            changed.append((key, old, new))
+    return changed
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,7 @@ from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoin
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import barrier, init_distributed, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import evaluate_classifier
-from clipcop.engine.fit import check_finite, check_run_dir, read_metrics, train_one_epoch, unwrap
+from clipcop.engine.fit import changed_settings, check_finite, check_run_dir, read_metrics, train_one_epoch, unwrap
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
@@ -37,6 +37,7 @@ from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import hold_out
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
+    RESUME_KEYS,
     PretrainConfig,
     PretrainResult,
     build_vcop_model,
@@ -88,19 +89,14 @@ def _finished(run_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-STAGE_MODEL = ("arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop")
-"""What a finished stage must share with the asked-for run to be reused instead of retrained."""
-
-
 def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:
-    """Refuse to reuse a finished stage trained with another model or clip geometry than ``config``."""
-    meta = load_checkpoint(run_dir / "best.safetensors", kind="vcop").meta
-    asked = {**asdict(config), "resize": list(config.resize)}
-    differs = [f"{key} {meta.get(key)} (asked {asked[key]})" for key in STAGE_MODEL if meta.get(key) != asked[key]]
-    if differs:
-        raise UsageError(
-            f"{run_dir} holds a finished stage with another model: {', '.join(differs)}; choose another --out"
-        )
+    """Refuse to reuse a finished stage trained otherwise than ``config`` asks (model, clip geometry, data,
+    optimiser, seed: everything a ``--resume`` must keep; the number of epochs may differ)."""
+    meta = read_meta(run_dir / "best.safetensors")
+    changed = changed_settings(meta.get("config", {}), asdict(config), RESUME_KEYS)
+    if changed:
+        differs = ", ".join(f"{key} {old} (asked {new})" for key, old, new in changed)
+        raise UsageError(f"{run_dir} holds a finished stage trained otherwise: {differs}; choose another --out")
 
 
 def curriculum_task(
