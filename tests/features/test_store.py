@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from clipcop.engine.atomic import file_mode
 from clipcop.errors import FeatureFileError
 from clipcop.features.store import FeatureWriter, read_features
 
@@ -32,6 +33,22 @@ def test_rows_written_out_of_order_read_back_exactly(tmp_path: Path, dtype: str)
     reference = load_file(str(path))  # the official safetensors reader agrees
     assert np.array_equal(reference["features"], np.asarray(back.features))
     assert not list(tmp_path.glob(".*partial*"))
+    assert path.stat().st_mode & 0o777 == file_mode()  # readable by colleagues, unlike a bare temp file
+
+
+def test_two_writers_to_one_file_never_share_rows(tmp_path: Path) -> None:
+    """Two jobs extracting to the same cache file each write their own temporary file; the last to
+    finish wins whole, and one that gives up leaves nothing behind."""
+    target = tmp_path / "f.safetensors"
+    first, second = (FeatureWriter(target, rows=2, dim=3, videos=1, meta={"video_ids": ["v"]}) for _ in range(2))
+    assert first.tmp != second.tmp and first.tmp.name.startswith(".f.safetensors.")
+    for writer, value in ((first, 1.0), (second, 2.0)):
+        writer.write_rows(0, np.full((2, 3), value, dtype=np.float32), np.zeros(2), np.array([0, 4]))
+        writer.write_labels(np.array([0]))
+    first.finish({})
+    assert np.all(np.asarray(read_features(target).features) == 1.0)
+    second.discard()
+    assert np.all(np.asarray(read_features(target).features) == 1.0) and not list(tmp_path.glob(".*partial"))
 
 
 def test_damaged_or_foreign_files_are_one_clear_error(tmp_path: Path) -> None:

@@ -208,7 +208,7 @@ def test_retrieval_errors_are_one_line(
 
 
 def test_failed_videos_are_listed_in_the_feature_file(
-    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from clipcop.backbones import build_backbone
     from clipcop.clips.datasets import VideoRef
@@ -239,6 +239,15 @@ def test_failed_videos_are_listed_in_the_feature_file(
     assert one_error_line(result) == (
         f"clipcop: error: {empty.path} has no clip features to search (every video failed to decode?)"
     )
+    # An extraction interrupted half-way leaves neither the file nor its temporary rows behind.
+    monkeypatch.setattr("clipcop.features.extract.pool_tap", _interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        extract_videos([VideoRef(good, 30, 3)], ["good"], "cut.safetensors")
+    assert not (tmp_path / "cut.safetensors").exists() and not list(tmp_path.glob(".*.partial"))
+
+
+def _interrupt(*args: object) -> None:
+    raise KeyboardInterrupt
 
 
 def test_videos_shorter_than_a_clip_are_counted_not_silently_padded(

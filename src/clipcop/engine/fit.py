@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import all_reduce_sum, barrier, is_main, rank, world_size, wrap_ddp
@@ -178,7 +179,7 @@ def _resume(
     counters = load_state(state, optimizer=optimizer, scheduler=scheduler)
     kept = [m for m in read_metrics(run_dir) if m["epoch"] <= counters["epoch"]]
     if is_main():
-        (run_dir / METRICS).write_text("".join(json.dumps(m) + "\n" for m in kept))
+        write_text_atomic(run_dir / METRICS, "".join(json.dumps(m) + "\n" for m in kept))  # never half a history
     reporter.note(f"resuming {run_dir} after epoch {counters['epoch']} (step {counters['step']})")
     return counters
 

@@ -19,12 +19,12 @@ from clipcop.clips.datasets import EvalClipsDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames
 from clipcop.config import ClipGeometry
 from clipcop.engine.device import Runtime
-from clipcop.engine.distributed import barrier, is_main, rank, world_size
+from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank, world_size
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.features.pooling import pool_tap, pooled_dim
-from clipcop.features.store import FeatureWriter
+from clipcop.features.store import FeatureWriter, new_partial
 
 
 @dataclass(frozen=True)
@@ -88,39 +88,71 @@ def extract_to_file(
         "resize": list(geometry.resize),
         "crop": geometry.crop,
     }
-    writer = FeatureWriter(out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main())
-    barrier()
-    dataset = EvalClipsDataset(
-        videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend, frames=frames
+    partial = broadcast_object(str(new_partial(Path(out))) if is_main() else None)
+    writer = FeatureWriter(
+        out,
+        rows=rows,
+        dim=dim,
+        videos=len(videos),
+        meta=full_meta,
+        dtype=dtype,
+        create=is_main(),
+        tmp=Path(str(partial)),
     )
-    sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
-    loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
+    barrier()
+    try:
+        dataset = EvalClipsDataset(
+            videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend, frames=frames
+        )
+        sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
+        loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
+        with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
+            failed = _write_rows(writer, loader, backbone, layer=layer, pool=pool, runtime=runtime, advance=bar.advance)
+        failed_all = _gather_failed(failed)
+        barrier()
+        failed_ids = [video_ids[i] for i in failed_all]
+        if is_main():
+            writer.write_labels(np.array([v.label for v in videos], dtype=np.int64))
+            writer.finish({"failed": failed_ids})
+            if failed_ids:
+                reporter.warn(f"{len(failed_ids)} videos failed to decode and were left out, e.g. {failed_ids[0]}")
+        barrier()
+    except BaseException:
+        if is_main():
+            writer.discard()  # a failed or interrupted extraction leaves no half-written file behind
+        raise
+    return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
+
+
+def _write_rows(
+    writer: FeatureWriter,
+    loader: Any,
+    backbone: VideoBackbone,
+    *,
+    layer: str,
+    pool: str,
+    runtime: Runtime,
+    advance: Any,
+) -> list[int]:
+    """Write this process's videos' features into ``writer``; returns the numbers of those that failed
+    to decode (their rows are zeros)."""
+    dim = writer.layout["features"]["shape"][1]
     failed: list[int] = []
     done: set[int] = set()
-    with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
-        for batch in loader:
-            clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
-            x = runtime.clips(clips.flatten(0, 1))
-            with runtime.autocast():
-                tap = backbone.forward_intermediates(x, [layer])[layer]
-            feats = pool_tap(tap, pool, deepest).view(len(clips), num_clips, dim).cpu().numpy()
-            for k, index in enumerate(batch["index"].tolist()):
-                if index in done:  # padding repeats a few videos when sharding unevenly
-                    continue
-                done.add(index)
-                if int(batch["failed_reads"][k]):
-                    failed.append(index)
-                    feats[k] = 0.0
-                first = index * num_clips
-                writer.write_rows(first, feats[k], np.full(num_clips, index), batch["starts"][k].numpy())
-            bar.advance(len(clips) * world_size())
-    failed_all = _gather_failed(failed)
-    barrier()
-    failed_ids = [video_ids[i] for i in failed_all]
-    if is_main():
-        writer.write_labels(np.array([v.label for v in videos], dtype=np.int64))
-        writer.finish({"failed": failed_ids})
-        if failed_ids:
-            reporter.warn(f"{len(failed_ids)} videos failed to decode and were left out, e.g. {failed_ids[0]}")
-    barrier()
-    return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
+    for batch in loader:
+        clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
+        num_clips = clips.shape[1]
+        x = runtime.clips(clips.flatten(0, 1))
+        with runtime.autocast():
+            tap = backbone.forward_intermediates(x, [layer])[layer]
+        feats = pool_tap(tap, pool, backbone.num_features).view(len(clips), num_clips, dim).cpu().numpy()
+        for k, index in enumerate(batch["index"].tolist()):
+            if index in done:  # padding repeats a few videos when sharding unevenly
+                continue
+            done.add(index)
+            if int(batch["failed_reads"][k]):
+                failed.append(index)
+                feats[k] = 0.0
+            writer.write_rows(index * num_clips, feats[k], np.full(num_clips, index), batch["starts"][k].numpy())
+        advance(len(clips) * world_size())
+    return failed

@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import os
 import struct
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from clipcop.engine.atomic import file_mode
 from clipcop.errors import FeatureFileError
 
 META_KEY = "clipcop"
@@ -40,7 +42,11 @@ def _header_bytes(layout: dict[str, Any], meta: dict[str, Any], size: int | None
 
 
 class FeatureWriter:
-    """Writes one feature file in place; ``finish`` makes it visible under its final name."""
+    """Writes one feature file in place; ``finish`` makes it visible under its final name.
+
+    The rows go to a temporary file of a name of its own (two jobs extracting to one cache file never
+    write into each other's); the processes of one torchrun job share it by passing ``tmp``.
+    """
 
     RESERVE = 1 << 16
 
@@ -54,9 +60,12 @@ class FeatureWriter:
         meta: dict[str, Any],
         dtype: str = "float32",
         create: bool = True,
+        tmp: Path | None = None,
     ) -> None:
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+        if tmp is None and not create:
+            raise ValueError("a writer that does not create the file needs the creator's tmp path")
+        self.tmp = tmp if tmp is not None else new_partial(self.path)
         self.meta = {"format": FORMAT, **meta}
         code, np_dtype = _DTYPES[dtype]
         self.dtype = np.dtype(np_dtype)
@@ -76,7 +85,6 @@ class FeatureWriter:
         self.data_start = 8 + self.header_size
         self.total = self.data_start + offset
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.tmp, "wb") as handle:
                 handle.write(struct.pack("<Q", self.header_size))
                 handle.write(_header_bytes(self.layout, self.meta, self.header_size))
@@ -111,8 +119,13 @@ class FeatureWriter:
                 os.fsync(handle.fileno())
         else:
             self._rewrite_with_larger_header(raw)
+        os.chmod(self.tmp, file_mode())  # colleagues can read shared features, as with every clipcop file
         os.replace(self.tmp, self.path)
         return self.path
+
+    def discard(self) -> None:
+        """Remove the unfinished file (an extraction that failed or was interrupted)."""
+        self.tmp.unlink(missing_ok=True)
 
     def _rewrite_with_larger_header(self, raw: bytes) -> None:
         size = (len(raw) + 7) // 8 * 8
@@ -124,6 +137,14 @@ class FeatureWriter:
             while chunk := src.read(1 << 24):
                 dst.write(chunk)
         os.replace(moved, self.tmp)
+
+
+def new_partial(path: Path) -> Path:
+    """A new, empty temporary file beside ``path`` for its rows, named ``.NAME.XXXXXXXX.partial``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(fd)
+    return Path(name)
 
 
 @dataclass(frozen=True)
