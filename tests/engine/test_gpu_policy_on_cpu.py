@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from clipcop.engine.device import Runtime, resolve_runtime
+from clipcop.errors import UsageError
 from clipcop.features.store import read_features
 from clipcop.workflows import extract as extract_module
 from clipcop.workflows import pretrain as pretrain_module
@@ -80,6 +81,7 @@ def fake_cuda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``torch.cuda`` says a GPU is there; the global TF32/cuDNN flags ``resolve_runtime`` sets are restored."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
     monkeypatch.delenv("LOCAL_RANK", raising=False)
     matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
     saved = matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark
@@ -108,3 +110,15 @@ def test_each_torchrun_process_takes_its_own_gpu(monkeypatch: pytest.MonkeyPatch
     assert resolve_runtime("auto").device == torch.device("cuda", 3)
     assert resolve_runtime("cuda").device == torch.device("cuda", 3)
     assert resolve_runtime("cuda:1").device == torch.device("cuda", 1)
+
+
+@pytest.mark.usefixtures("fake_cuda")
+def test_a_gpu_this_machine_lacks_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match=r"--device cuda:7 asked for, but 4 GPUs are visible"):
+        resolve_runtime("cuda:7")
+    monkeypatch.setenv("LOCAL_RANK", "5")
+    with pytest.raises(UsageError, match=r"LOCAL_RANK=5 but 4 GPUs are visible: start at most 4 torchrun"):
+        resolve_runtime("auto")
+    for name in ("mps", "meta", "gpu"):
+        with pytest.raises(UsageError, match=f"unknown device '{name}'"):
+            resolve_runtime(name)

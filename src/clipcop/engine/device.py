@@ -60,6 +60,19 @@ class Runtime:
         return normalize(clips.to(self.device, non_blocking=True), channels_last=self.channels_last)
 
 
+def _check_gpu_index(device: torch.device, *, asked: str) -> None:
+    """Refuse a GPU number this machine does not have, naming where the number came from."""
+    count = torch.cuda.device_count()
+    if device.index is not None and device.index < count:
+        return
+    if asked in ("auto", "cuda"):
+        raise UsageError(
+            f"LOCAL_RANK={device.index} but {count} GPUs are visible: start at most {count} torchrun "
+            "processes per machine (--nproc_per_node)"
+        )
+    raise UsageError(f"--device {asked} asked for, but {count} GPUs are visible (cuda:0 to cuda:{count - 1})")
+
+
 def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
     """Pick the device and precision. ``auto`` is CUDA when available; ``auto`` and ``cuda`` mean GPU
     ``LOCAL_RANK`` (set by torchrun, else 0), so each process of a multi-GPU job takes its own GPU."""
@@ -71,12 +84,15 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
         try:
             resolved = torch.device(device)
         except RuntimeError:
-            raise UsageError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+            resolved = torch.device("meta")  # not a device name at all: refused just below
+        if resolved.type not in ("cpu", "cuda"):
+            raise UsageError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
         if resolved.type == "cuda" and not torch.cuda.is_available():
             raise UsageError(f"device {device!r} asked for, but no CUDA GPU is visible")
         if resolved.type == "cuda" and resolved.index is None:  # under torchrun: this process's own GPU
             resolved = torch.device("cuda", env_local_rank())
     if resolved.type == "cuda":
+        _check_gpu_index(resolved, asked=device)
         torch.cuda.set_device(resolved)
         chosen = "bf16" if precision == "auto" else precision
         torch.backends.cudnn.benchmark = True
