@@ -157,7 +157,9 @@ def test_eval_on_features_of_another_clip_count_is_warned(
     assert same.code == 0 and "clips per video but" not in same.err
 
 
-def test_user_errors_end_in_one_line(pipeline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_errors_end_in_one_line(
+    pipeline: Path, workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     features, qa = pipeline / "f.safetensors", pipeline / "synth" / "qa"
     bad_qa = tmp_path / "bad"
     shutil.copytree(qa, bad_qa)
@@ -166,8 +168,12 @@ def test_user_errors_end_in_one_line(pipeline: Path, tmp_path: Path, capsys: pyt
     assert "train_q.json is not valid JSON (line 1" in line
     line = one_error_line(run_cli(capsys, "vqa", "train", "--features", tmp_path / "no.safetensors", "--qa", qa))
     assert "does not exist" in line
-    line = one_error_line(run_cli(capsys, "vqa", "train", "--features", features, "--qa", qa, "--dropout", 1.5))
-    assert "--dropout" in line
+    for flag, value in (("--dropout", 1.5), ("--lr", "nan"), ("--weight-decay", "inf"), ("--seed", 2**64)):
+        line = one_error_line(run_cli(capsys, "vqa", "train", "--features", features, "--qa", qa, flag, value))
+        assert flag in line, line
+    line = one_error_line(run_cli(capsys, "vqa", "train", "--features", features, "--qa", qa, *SMALL, "--lr", 1e30))
+    assert "training diverged at epoch 1" in line
+    assert [p.name for p in (workdir / "runs").iterdir()] == ["vqa-f"]  # a command refused up front makes no folder
 
     run = tmp_path / "run"
     assert run_cli(capsys, "vqa", "train", "--features", features, "--qa", qa, *SMALL, "--out", run).code == 0

@@ -14,6 +14,7 @@ the test split when it has answers.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import resolve_runtime
+from clipcop.engine.fit import check_finite
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, UsageError
@@ -70,10 +73,14 @@ class VQAConfig:
         for flag, value in positive.items():
             if value < 1:
                 raise UsageError(f"{flag} must be at least 1, not {value}")
-        if self.lr <= 0 or self.weight_decay < 0:
-            raise UsageError("--lr must be positive and --weight-decay not negative")
+        # NaN fails every comparison, so ranges are written to reject it
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"--lr must be a positive number, not {self.lr}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise UsageError(f"--weight-decay must be 0 or more, not {self.weight_decay}")
         if not 0 <= self.dropout < 1:
             raise UsageError(f"--dropout must be in [0, 1), not {self.dropout}")
+        check_seed(self.seed)
 
 
 @dataclass
@@ -182,6 +189,7 @@ def _fit(
     (run_dir / METRICS).unlink(missing_ok=True)
     for epoch in range(1, config.epochs + 1):
         train_loss = _train_epoch(model, train, optimizer, config.batch_size, generator)
+        check_finite(epoch, "training", train_loss)
         outcome = predict(model, val)
         val_acc = score(outcome.answer, val).overall
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": outcome.loss, "val_acc": val_acc}
@@ -200,9 +208,9 @@ def _fit(
 
 
 def _check_run_dir(run_dir: Path) -> None:
+    """Refuse to overwrite an earlier run (the folder itself is made only once training starts)."""
     if (run_dir / BEST).exists():
         raise UsageError(f"{run_dir} already holds a vqa run; choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
 
 def train_vqa(
@@ -232,6 +240,7 @@ def train_vqa(
         "majority": {str(t): a for t, a in majority.items()},
     }
     meta = _meta(config, model, vocab, answers, extra)
+    run_dir.mkdir(parents=True, exist_ok=True)
     best_epoch, history = _fit(model, train, val, config, run_dir, meta, reporter)
     best = load_checkpoint(run_dir / BEST, kind=KIND)
     model.load_state_dict(best.tensors)
