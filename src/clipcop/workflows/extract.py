@@ -134,9 +134,9 @@ def data_fingerprint(prepared: PreparedVideos) -> str:
     return digest.hexdigest()
 
 
-def cache_key(config: ExtractConfig, prepared: PreparedVideos) -> str:
+def cache_key(config: ExtractConfig, prepared: PreparedVideos, precision: str) -> str:
     """A key fixed by everything that changes the features (model, data and its contents, split, layer,
-    pooling, clips)."""
+    pooling, clips, the decoder asked for and the arithmetic: bf16 features never stand in for fp32)."""
     items = {
         "source": config.source.identity(),
         "geometry": [config.source.clip_len, config.source.resize, config.source.crop],
@@ -149,6 +149,8 @@ def cache_key(config: ExtractConfig, prepared: PreparedVideos) -> str:
         "layer": config.layer,
         "pool": config.pool,
         "dtype": config.dtype,
+        "precision": precision,
+        "backend": config.backend,
         "version": __version__,
     }
     return hashlib.sha1(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -186,7 +188,11 @@ def extract(
     note_short_videos(items, clip_len, reporter)
     root = prepared.dataset.video_root
     video_ids = [str(v.path.relative_to(root)) if v.path.is_relative_to(root) else str(v.path) for v in items]
-    out = Path(config.out) if config.out else cache_dir() / "features" / f"{cache_key(config, prepared)}.safetensors"
+    out = (
+        Path(config.out)
+        if config.out
+        else cache_dir() / "features" / f"{cache_key(config, prepared, runtime.precision)}.safetensors"
+    )
     if config.out is None and out.is_file():
         from clipcop.features.store import read_features
 
