@@ -126,6 +126,16 @@ def test_sharded_extraction_writes_one_complete_feature_file(tiny_synth: Path, t
     assert one.video_ids == two.video_ids and len(one.video_ids) == 32
     assert (one.video == two.video).all() and (one.labels == two.labels).all()
     assert np.allclose(np.asarray(one.features), np.asarray(two.features), atol=1e-5)
+    # Retrieval shares the extraction, then rank 0 alone searches, prints and writes its files.
+    at = common.index("--subset")
+    search = ["retrieve", *common[1:at], *common[at + 2 :], "--json"]
+    both = _run(_torchrun(*search, "--grid", "grid.png", "--neighbours", "two.csv"), tmp_path)
+    single = _run([sys.executable, "-m", "clipcop", *search, "--neighbours", "one.csv"], tmp_path)
+    assert len(both.stdout.splitlines()) == 1 and both.stderr.count("Retrieval top-k accuracy") == 1
+    scores = {k: v for k, v in json.loads(both.stdout).items() if k != "neighbours_file"}
+    assert scores == {k: v for k, v in json.loads(single.stdout).items() if k != "neighbours_file"}
+    assert (tmp_path / "one.csv").read_text() == (tmp_path / "two.csv").read_text()
+    assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
 
 
 MODEL_FROM_CHECKPOINT = ARGS[6:]

@@ -38,3 +38,11 @@ def emit(result: dict[str, Any], *, as_json: bool) -> None:
             value = f"{value:.4f}"
         sys.stdout.write(f"{key}: {value}\n")
     sys.stdout.flush()
+
+
+def emit_lines(lines: list[str]) -> None:
+    """Write ``lines`` to stdout (rank 0 alone under torchrun, like :func:`emit`)."""
+    if env_rank() != 0:
+        return
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    sys.stdout.flush()

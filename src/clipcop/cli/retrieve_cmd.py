@@ -27,7 +27,7 @@ from clipcop.cli.options import (
     Seed,
     Split,
 )
-from clipcop.cli.output import emit
+from clipcop.cli.output import emit, emit_lines
 from clipcop.cli.source import model_source
 from clipcop.engine.reporting import Reporter
 
@@ -125,8 +125,7 @@ def retrieve(
         found = query_video(config, query, reporter=reporter)
         emit({"query": query, "neighbours": found}, as_json=json_out)
         if not json_out:
-            for row in found:
-                print(f"{row['rank']}\t{row['similarity']:.4f}\t{row['class']}\t{row['video']}")
+            emit_lines([f"{r['rank']}\t{r['similarity']:.4f}\t{r['class']}\t{r['video']}" for r in found])
         return
     result = run(config, reporter=reporter)
     if grid is not None:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from rich.table import Table
 
+from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import FeatureFileError, UsageError
 from clipcop.features.store import FeatureFile, read_features
@@ -179,10 +180,16 @@ def _comparable(gallery: FeatureFile, queries: FeatureFile) -> bool:
 def retrieve(
     config: RetrieveConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
 ) -> RetrievalResult:
-    """Search queries against the gallery and report top-k accuracy per level."""
+    """Search queries against the gallery and report top-k accuracy per level.
+
+    Under torchrun the processes share the extraction; rank 0 alone then searches and writes files, and
+    the others return a result with nothing searched.
+    """
     config = replace(config, **options) if config else RetrieveConfig(**options)
     reporter = reporter or Reporter()
     gallery, queries = _features_for(config, reporter)
+    if not is_main():  # one search, not one per process competing for the same cores
+        return RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
     scored = _comparable(gallery, queries)
     if not scored:
         reporter.note(

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torchvision.utils import draw_bounding_boxes, make_grid, save_image
 
+from clipcop.engine.atomic import write_atomic
+from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import UsageError, VideoDecodeError
 from clipcop.features.store import FeatureFile, read_features
@@ -82,15 +84,19 @@ def write_samples_grid(
     top: int = 2,
     reporter: Reporter | None = None,
 ) -> Path:
-    """A PNG with one row per query video: its middle frame, then its ``top`` nearest gallery videos."""
+    """A PNG with one row per query video: its middle frame, then its ``top`` nearest gallery videos.
+
+    Written by rank 0 alone under torchrun (the others' results hold no neighbours), atomically.
+    """
+    out = Path(out)
+    if not is_main():
+        return out
     tiles = [
         _label(_middle_frame(t.features, t.number), t.caption, t.colour)
         for t in sample_tiles(result, queries=queries, top=top)
     ]
     grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=top + 1, padding=4, pad_value=1.0)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_image(grid, str(out))
+    write_atomic(out, lambda tmp: save_image(grid, str(tmp), format="png"))
     if reporter is not None:
         reporter.info(f"retrieval samples picture: {out}")
     return out
