@@ -46,8 +46,8 @@ class EpochSampler(Sampler[tuple[int, int]]):
         if self.shuffle:
             order = order[np.random.default_rng([self.seed, self.epoch]).permutation(len(order))]
         total = self.per_rank * self.world_size
-        if total > len(order):
-            order = np.concatenate([order, order[: total - len(order)]])
+        if total > len(order):  # repeat from the start as often as needed: every rank gets per_rank keys
+            order = np.resize(order, total)
         return order[self.rank : total : self.world_size]
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
