@@ -74,3 +74,30 @@ def test_training_state_round_trip_restores_optimizer_and_rng(tmp_path: Path) ->
     assert fresh.param_groups[0]["lr"] == 0.1 and fresh.param_groups[0]["momentum"] == 0.9
     key = next(iter(optimizer.state))
     assert torch.equal(fresh.state[key]["momentum_buffer"], optimizer.state[key]["momentum_buffer"])
+
+
+def test_the_gpu_generator_saved_is_this_process_s_and_restores_into_its_own_gpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under torchrun rank 0 saves and every rank restores: the state must go to each process's current
+    GPU (LOCAL_RANK), not to GPU r as rank 0's process saw it (seeded there, never advanced)."""
+    advanced = torch.arange(16, dtype=torch.uint8)
+    restored: list[torch.Tensor] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device="cuda": advanced)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device="cuda": restored.append(state))
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)
+    save_state(tmp_path / "s.safetensors", optimizer=optimizer, scheduler=None, counters={})
+    load_state(tmp_path / "s.safetensors", optimizer=optimizer, scheduler=None)
+    assert len(restored) == 1 and torch.equal(restored[0], advanced)
+
+
+def test_a_state_that_does_not_fit_the_optimiser_is_one_clear_error(tmp_path: Path) -> None:
+    one_group = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1)
+    save_state(tmp_path / "s.safetensors", optimizer=one_group, scheduler=None, counters={})
+    other = torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.ones(2))]}, {"params": [torch.nn.Parameter(torch.ones(3))]}], lr=0.1
+    )
+    with pytest.raises(CheckpointError, match="does not fit this run"):
+        load_state(tmp_path / "s.safetensors", optimizer=other, scheduler=None)

@@ -46,11 +46,14 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> d
 
 
 def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Torch (CPU and CUDA), numpy-global and Python RNG states, as tensors plus JSON."""
+    """Torch (CPU and this process's GPU), numpy-global and Python RNG states, as tensors plus JSON.
+
+    Only the current GPU's generator is kept: under torchrun every process seeds alike and draws alike
+    (dropout), so rank 0's GPU state is every rank's, and each restores it into its own GPU.
+    """
     tensors = {"rng.torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{i}"] = s
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     py_state = random.getstate()
     np_state: tuple[Any, ...] = tuple(np.random.get_state())
     meta = {
@@ -63,9 +66,12 @@ def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 def restore_rng(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Undo :func:`capture_rng`."""
     torch.set_rng_state(tensors["rng.torch"])
-    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
-    if cuda and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])  # into this process's GPU (torchrun: LOCAL_RANK)
+    else:  # state files written before 2026-11-27 kept every GPU's generator as rank 0 saw it
+        cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+        if cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
     version, internal, gauss = meta["python"]
     random.setstate((version, tuple(internal), gauss))
     name, keys, pos, has_gauss, cached = meta["numpy"]
