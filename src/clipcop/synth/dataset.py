@@ -235,7 +235,9 @@ def ensure_synthetic(
     if (final / "facts.json").is_file():
         return final, False
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():  # left half-written by an older version or a crash before the rename existed
+    # Left half-written by a crash: removed. Checked again right here, since another process may have just
+    # renamed a finished copy into place (it holds facts.json, written last) that runs may be reading.
+    if final.exists() and not (final / "facts.json").is_file():
         shutil.rmtree(final, ignore_errors=True)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
