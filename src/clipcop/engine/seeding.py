@@ -16,6 +16,7 @@ def seed_everything(seed: int) -> None:
 
 
 def worker_init(worker_id: int) -> None:
-    """DataLoader worker setup: one decoding thread per worker, no nested torch parallelism."""
+    """DataLoader worker setup: one torch thread per worker (no nested intra-op parallelism; the decoders
+    already use one thread each), so N workers use N cores."""
     del worker_id
     torch.set_num_threads(1)

@@ -1,8 +1,9 @@
 """The generic ``folder`` layout: class sub-folders of videos, or a flat folder of unlabelled videos.
 
 Split files are optional: ``splits/trainlist0{k}.txt`` / ``splits/testlist0{k}.txt`` (one relative path
-per line; ``train.txt`` / ``test.txt`` for every split). Without them 30% of each class goes to test by a
-hash of the file path, the same on every machine and independent of what else is in the folder.
+per line; ``train.txt`` / ``test.txt`` for every split). Without them each video goes to test with
+probability 0.3 by a hash of its path (about 30% of the videos, not exactly 30% of each class), the same on
+every machine and independent of what else is in the folder.
 """
 
 from __future__ import annotations

@@ -35,23 +35,26 @@ def write_video(
     options = {"qmin": str(quality), "qmax": str(quality)} if tag else {"crf": str(quality * 4), "preset": "veryfast"}
     tmp = path.with_name(f".{path.name}.tmp{suffix}")
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(tmp), mode="w") as container:
-        stream: av.VideoStream | None = None
-        for frame in frames:
+    try:
+        with av.open(str(tmp), mode="w") as container:
+            stream: av.VideoStream | None = None
+            for frame in frames:
+                if stream is None:
+                    height, width = frame.shape[:2]
+                    if height % 2 or width % 2:
+                        raise UsageError(f"frame size {height}x{width} must be even for yuv420p video")
+                    stream = cast(av.VideoStream, container.add_stream(codec, rate=rate, options=options))
+                    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+                    if tag is not None:
+                        stream.codec_tag = tag
+                video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                for packet in stream.encode(video_frame):
+                    container.mux(packet)
             if stream is None:
-                height, width = frame.shape[:2]
-                if height % 2 or width % 2:
-                    raise UsageError(f"frame size {height}x{width} must be even for yuv420p video")
-                stream = cast(av.VideoStream, container.add_stream(codec, rate=rate, options=options))
-                stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-                if tag is not None:
-                    stream.codec_tag = tag
-            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            for packet in stream.encode(video_frame):
+                raise UsageError(f"no frames to write to {path}")
+            for packet in stream.encode():
                 container.mux(packet)
-        if stream is None:
-            raise UsageError(f"no frames to write to {path}")
-        for packet in stream.encode():
-            container.mux(packet)
-    os.replace(tmp, path)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed encode leaves no temporary file
     return path
