@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import torch
 from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
@@ -44,6 +43,7 @@ from clipcop.workflows.pretrain import (
     make_optimizer,
     prepare_tuple_videos,
     pretrain,
+    select_tuples,
 )
 
 DONE = "test_order_accuracy.json"
@@ -253,9 +253,6 @@ def score_window(
     if config.steps_per_epoch is not None:  # the window's epochs are training epochs like pretrain's
         steps = min(steps, config.steps_per_epoch)
 
-    def select(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        return batch["clips"], batch["target"]
-
     # A video whose tuple could not be read in an epoch keeps NaN and "wrong" there: never easy.
     p_true = np.full((window, len(train_videos)), np.nan, dtype=np.float32)
     correct = np.zeros((window, len(train_videos)), dtype=bool)
@@ -264,7 +261,7 @@ def score_window(
         trained = train_one_epoch(
             train_model,
             loader,
-            select,
+            select_tuples,
             optimizer,
             None,
             runtime,
@@ -276,7 +273,9 @@ def score_window(
             world=world_size(),
         )
         check_finite(epoch, "training", trained["train_loss"])
-        scored = evaluate_classifier(model, fixed, select, runtime, batch_size=local_batch, workers=config.workers)
+        scored = evaluate_classifier(
+            model, fixed, select_tuples, runtime, batch_size=local_batch, workers=config.workers
+        )
         # Rows by dataset index: a video that failed to decode is absent from ``scored`` (never shifted).
         p_true[epoch - 1, scored.index], correct[epoch - 1, scored.index] = scored.p_true, scored.correct
         reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")

@@ -41,7 +41,7 @@ from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import PreparedVideos, hold_out, note_short_videos, prepare_videos
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.models import now_iso
-from clipcop.workflows.pretrain import check_training_options
+from clipcop.workflows.pretrain import check_training_options, make_optimizer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,10 +170,7 @@ def finetune(
         )
 
     trainable = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "adam":
-        optimizer: torch.optim.Optimizer = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(config, trainable)
     frozen = f", frozen through {config.freeze_until}" if config.freeze_until else ""
     reporter.info(
         f"fine-tuning {source_meta.get('kind')} {source_meta.get('arch')} width {backbone.width} "

@@ -176,7 +176,7 @@ class PretrainResult:
     per_class: dict[str, float] = field(default_factory=dict)
 
 
-def _select(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+def select_tuples(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     return batch["clips"], batch["target"]
 
 
@@ -225,8 +225,9 @@ def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, rep
     return kept
 
 
-def make_optimizer(config: PretrainConfig, params: Any) -> torch.optim.Optimizer:
-    """SGD with momentum and weight decay (the paper), or Adam (handy on tiny CPU runs)."""
+def make_optimizer(config: TrainingOptions, params: Any) -> torch.optim.Optimizer:
+    """SGD with momentum and weight decay (the paper), or Adam (handy on tiny CPU runs); pretraining and
+    fine-tuning alike."""
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
@@ -358,7 +359,7 @@ def pretrain(
         forward_model,
         train_set=datasets["train"],
         val_set=datasets["val"],
-        select=_select,
+        select=select_tuples,
         optimizer=optimizer,
         config=fit_config,
         runtime=runtime,
@@ -398,7 +399,7 @@ def _test(
         frames=frames,
     )
     outcome = evaluate_classifier(
-        model, test_set, _select, runtime, batch_size=config.batch_size, workers=config.workers
+        model, test_set, select_tuples, runtime, batch_size=config.batch_size, workers=config.workers
     )
     classes = prepared.dataset.classes
     per_class = {classes[k]: c / n for k, (c, n) in outcome.per_label().items()} if classes else {}
