@@ -45,3 +45,6 @@ def test_report_errors(workdir: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "does not exist" in one_error_line(run_cli(capsys, "report", "missing"))
     (workdir / "empty").mkdir()
     assert "no clipcop run files" in one_error_line(run_cli(capsys, "report", "empty"))
+    assert list((workdir / "empty").iterdir()) == []  # no report/ folder left in a folder that is not a run
+    (workdir / "empty" / "metrics.jsonl").write_text('{"mine": 1}\n[1, 2]\n')  # somebody else's file
+    assert "no clipcop run files" in one_error_line(run_cli(capsys, "report", "empty"))

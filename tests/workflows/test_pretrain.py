@@ -197,3 +197,16 @@ def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys
     # The same folder spelled another way is the same data: the run continues.
     again = run_cli(capsys, *resumed, "--data", os.path.relpath(tiny_synth))
     assert again.code == 0 and "resuming r after epoch 1" in again.err, again.err
+    # A run folder whose last checkpoint is gone is not started over, with or without --resume; nor is a
+    # folder holding a file of a name a run writes.
+    (workdir / "r" / "last.safetensors").unlink()
+    for extra in ([], ["--resume"]):
+        line = one_error_line(
+            run_cli(capsys, "pretrain", *TINY, "--epochs", 2, "--out", "r", "--data", tiny_synth, *extra)
+        )
+        assert "r already holds best.safetensors, metrics.jsonl" in line and "no last.safetensors" in line
+    (workdir / "mine").mkdir()
+    (workdir / "mine" / "test_order_accuracy.csv").write_text("my own table\n")
+    line = one_error_line(run_cli(capsys, "pretrain", *TINY, "--epochs", 1, "--out", "mine", "--data", tiny_synth))
+    assert "mine already holds test_order_accuracy.csv" in line
+    assert (workdir / "mine" / "test_order_accuracy.csv").read_text() == "my own table\n"

@@ -84,16 +84,19 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """The epoch records of ``metrics.jsonl`` (empty when absent; a line cut short by a kill is skipped)."""
+    """The epoch records of ``metrics.jsonl`` (empty when absent; a line cut short by a kill, or one that is
+    not a clipcop epoch record, is skipped)."""
     path = run_dir / METRICS
     if not path.is_file():
         return []
     records = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue
+        if isinstance(record, dict) and isinstance(record.get("epoch"), int):
+            records.append(record)
     return records
 
 
@@ -118,10 +121,23 @@ def _make_scheduler(
     return None
 
 
-def check_run_dir(run_dir: Path, resume: bool) -> None:
-    """Refuse to overwrite a finished or interrupted run unless asked to resume it."""
-    if (run_dir / LAST).exists() and not resume:
-        raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+def check_run_dir(run_dir: Path, resume: bool, outputs: tuple[str, ...] = ()) -> None:
+    """Refuse to overwrite a finished or interrupted run unless asked to resume it.
+
+    A new run (no ``last.safetensors`` to resume from) never starts over files of the names it writes,
+    ``outputs`` included: they are an earlier run's whose last checkpoint is gone, or somebody's own.
+    """
+    if (run_dir / LAST).exists():
+        if not resume:
+            raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+        return
+    taken = [name for name in (BEST, METRICS, *outputs) if (run_dir / name).exists()]
+    taken += sorted(path.name for path in run_dir.glob("last.state.e*.safetensors"))
+    if taken:
+        raise UsageError(
+            f"{run_dir} already holds {', '.join(taken[:3])} but no {LAST} to resume from: "
+            "choose another --out, or move those files away"
+        )
 
 
 def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str, ...]) -> None:

@@ -246,13 +246,19 @@ def build_report(run_dir: str | Path) -> Report:
         raise UsageError(f"run folder {run_dir} does not exist")
     figures.require_matplotlib()
     out = run_dir / REPORT
+    made = not out.exists()
     out.mkdir(exist_ok=True)
-    sections = _summary_sections(run_dir, out) + _run_sections(run_dir, out)
-    extra = [p for p in sorted(run_dir.rglob("*.png")) if out not in p.parents]
-    if extra:
-        sections.append(Section("pictures in the run folder", pictures=extra))
-    if not sections:
-        raise UsageError(f"{run_dir} holds no clipcop run files (metrics.jsonl, summary.json, ...)")
+    try:
+        sections = _summary_sections(run_dir, out) + _run_sections(run_dir, out)
+        extra = [p for p in sorted(run_dir.rglob("*.png")) if out not in p.parents]
+        if extra:
+            sections.append(Section("pictures in the run folder", pictures=extra))
+        if not sections:
+            raise UsageError(f"{run_dir} holds no clipcop run files (metrics.jsonl, summary.json, ...)")
+    except BaseException:
+        if made and not any(out.iterdir()):
+            out.rmdir()  # a folder that is not a run (a data folder, say) keeps no empty report/ of ours
+        raise
     parts = [f"<h1>clipcop report: {html.escape(str(run_dir))}</h1>"]
     for section in sections:
         parts.append(f"<h2>{html.escape(section.title)}</h2>")

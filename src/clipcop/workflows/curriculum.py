@@ -37,6 +37,7 @@ from clipcop.workflows.data import hold_out
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
     RESUME_KEYS,
+    TEST_OUTPUTS,
     PretrainConfig,
     PretrainResult,
     build_vcop_model,
@@ -359,7 +360,7 @@ def _check_fresh_or_resumed(root: Path, *, compare_plain: bool, resume: bool) ->
             f"{root} already holds a sample curriculum; pass --resume to continue it or choose another --out"
         )
     for run in ("hard", "plain") if compare_plain else ("hard",):
-        check_run_dir(root / run, resume)
+        check_run_dir(root / run, resume, TEST_OUTPUTS)
 
 
 def curriculum_sample(

@@ -103,6 +103,9 @@ def _labelled(prepared: PreparedVideos) -> None:
         raise DataError(f"classes without any usable training video: {', '.join(missing[:5])}")
 
 
+TEST_OUTPUTS = ("test_accuracy.json", "confusion_matrix.csv")
+"""The files a run writes at its end, beside its checkpoints and ``metrics.jsonl``."""
+
 RESUME_KEYS = (
     "source",
     "data",
@@ -135,7 +138,7 @@ def finetune(
     reporter = reporter or Reporter()
     source_name = Path(config.source.checkpoint).parent.name if config.source.checkpoint else "random"
     run_dir = Path(config.out) if config.out else Path("runs") / f"finetune-{source_name}"
-    check_run_dir(run_dir, config.resume)
+    check_run_dir(run_dir, config.resume, TEST_OUTPUTS)
     if config.resume:
         check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
     runtime = resolve_runtime(config.device, config.precision)
@@ -321,12 +324,12 @@ def _report(run_dir: Path, outcome: VideoOutcome, classes: tuple[str, ...], repo
             "classes": list(classes),
             "confusion": matrix.tolist(),
         }
-        write_text_atomic(run_dir / "test_accuracy.json", json.dumps(summary, indent=2))
+        write_text_atomic(run_dir / TEST_OUTPUTS[0], json.dumps(summary, indent=2))
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["true \\ predicted", *classes])
         writer.writerows([[name, *row] for name, row in zip(classes, matrix.tolist(), strict=True)])
-        write_text_atomic(run_dir / "confusion_matrix.csv", buffer.getvalue())
+        write_text_atomic(run_dir / TEST_OUTPUTS[1], buffer.getvalue())
     table = Table(title="Action recognition on the test split (10 clips per video, softmax averaged)")
     table.add_column("class")
     table.add_column("videos", justify="right")

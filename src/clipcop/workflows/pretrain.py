@@ -233,6 +233,9 @@ def make_optimizer(config: TrainingOptions, params: Any) -> torch.optim.Optimize
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
+TEST_OUTPUTS = ("test_order_accuracy.json", "test_order_accuracy.csv")
+"""The files a run writes at its end, beside its checkpoints and ``metrics.jsonl``."""
+
 RESUME_KEYS = (
     "arch",
     "width",
@@ -298,7 +301,7 @@ def pretrain(
     config = replace(config, **options) if config else PretrainConfig(**options)
     reporter = reporter or Reporter()
     run_dir = Path(config.out) if config.out else Path("runs") / config.run_name()
-    check_run_dir(run_dir, config.resume)
+    check_run_dir(run_dir, config.resume, TEST_OUTPUTS)
     if config.resume:
         check_resume_settings(run_dir, asdict(config), RESUME_KEYS)
     runtime = resolve_runtime(config.device, config.precision)
@@ -434,9 +437,9 @@ def _write_test_report(run_dir: Path, outcome: EvalResult, classes: tuple[str, .
         "videos": len(outcome.correct),
         "per_class": rows,
     }
-    write_text_atomic(run_dir / "test_order_accuracy.json", json.dumps(summary, indent=2))
+    write_text_atomic(run_dir / TEST_OUTPUTS[0], json.dumps(summary, indent=2))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["class", "videos", "correct", "accuracy"])
     writer.writeheader()
     writer.writerows(rows)
-    write_text_atomic(run_dir / "test_order_accuracy.csv", buffer.getvalue())
+    write_text_atomic(run_dir / TEST_OUTPUTS[1], buffer.getvalue())
