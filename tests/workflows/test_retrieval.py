@@ -305,3 +305,21 @@ def test_across_datasets_the_neighbours_are_listed_by_each_files_own_classes(
     assert all(t.colour == GREY for t in tiles) and all(t.features.path.name == "g.safetensors" for t in tiles[1:3])
     line = one_error_line(run_cli(capsys, "retrieve", *files, "--neighbours", workdir))
     assert line == f"clipcop: error: --neighbours {workdir} is a folder: name a .csv file to write"
+
+
+def test_extract_out_never_replaces_somebody_elses_file(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checked before any video is read: a folder, a file that is not a feature file, or an unwritable place
+    is one line; an earlier feature file is replaced, and said so."""
+    extract = ["extract", "--random", "--arch", "r3d", "--data", tiny_synth, *GEOMETRY, "--subset", "test"]
+    (workdir / "thesis.txt").write_text("my thesis draft\n")
+    line = one_error_line(run_cli(capsys, *extract, "--out", "thesis.txt"))
+    assert "--out thesis.txt exists and is not a clipcop feature file" in line
+    assert (workdir / "thesis.txt").read_text() == "my thesis draft\n"
+    (workdir / "folder").mkdir()
+    assert "is a folder" in one_error_line(run_cli(capsys, *extract, "--out", "folder"))
+    assert run_cli(capsys, *extract, "--out", "f.safetensors").code == 0
+    again = run_cli(capsys, *extract, "--out", "f.safetensors", "--clips", 2)
+    assert again.code == 0 and "replacing the earlier feature file f.safetensors" in again.err
+    assert read_features(workdir / "f.safetensors").meta["clips"] == 2

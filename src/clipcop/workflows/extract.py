@@ -19,10 +19,11 @@ from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
-from clipcop.errors import DataError, UsageError
+from clipcop.errors import DataError, FeatureFileError, UsageError
 from clipcop.features.extract import ExtractionStats, extract_to_file
 from clipcop.features.pooling import POOLS
-from clipcop.paths import cache_dir
+from clipcop.features.store import read_features
+from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_videos
@@ -156,6 +157,23 @@ def cache_key(config: ExtractConfig, prepared: PreparedVideos, precision: str) -
     return hashlib.sha1(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
+def check_feature_out(out: Path, reporter: Reporter) -> None:
+    """Before any work: ``--out`` may be a new file in a writable folder, or an earlier clipcop feature file
+    (replaced, and said so); never a folder or somebody else's file."""
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give the feature file's name, e.g. {out / 'features.safetensors'}")
+    if out.exists():
+        try:
+            read_features(out)
+        except FeatureFileError:
+            raise UsageError(f"--out {out} exists and is not a clipcop feature file; choose another name") from None
+        reporter.note(f"replacing the earlier feature file {out}")
+        return
+    folder = next((p for p in out.absolute().parents if p.exists()), Path("/"))
+    if not (folder.is_dir() and is_writable_dir(folder)):
+        raise UsageError(f"--out {out}: cannot write in {folder}")
+
+
 def extract(
     config: ExtractConfig | None = None,
     /,
@@ -170,6 +188,8 @@ def extract(
     """
     config = replace(config, **options) if config else ExtractConfig(**options)
     reporter = reporter or Reporter()
+    if config.out is not None:
+        check_feature_out(Path(config.out), reporter)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
     backbone, meta, clip_len, geometry = config.source.build()
@@ -194,8 +214,6 @@ def extract(
         else cache_dir() / "features" / f"{cache_key(config, prepared, runtime.precision)}.safetensors"
     )
     if config.out is None and out.is_file():
-        from clipcop.features.store import read_features
-
         cached = read_features(out)
         reporter.info(f"using cached {config.subset} features {out}")
         return ExtractionStats(out, len(cached.video_ids), int(cached.meta["clips"]), cached.dim, cached.failed)
