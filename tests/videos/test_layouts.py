@@ -194,3 +194,49 @@ def test_ucf101_without_its_class_index_is_an_error_not_a_folder_dataset(tmp_pat
     with pytest.raises(DataError, match=r"no classInd\.txt.*--dataset folder"):
         load_dataset(root)
     assert load_dataset(root, dataset="folder").layout == "folder"  # the way out the message names
+
+
+def test_folder_split_files_name_paths_with_spaces(tmp_path: Path) -> None:
+    root = tmp_path / "mine"
+    for rel in ("walk/clip 02 (take 2).mp4", "walk/[b] {x}.webm", "run/a.avi", "run/b.avi"):
+        _touch(root / rel)
+    (root / "splits").mkdir()
+    (root / "splits" / "train.txt").write_text("walk/clip 02 (take 2).mp4\nrun/a.avi 2\n")  # a UCF-style label too
+    (root / "splits" / "test.txt").write_text("walk/[b] {x}.webm\nrun/b.avi\nrun/ghost one.avi\n")
+    ds = load_dataset(root)
+    assert [i.path for i in ds.train] == ["walk/clip 02 (take 2).mp4", "run/a.avi"]
+    assert [i.path for i in ds.test] == ["walk/[b] {x}.webm", "run/b.avi"]
+    assert ds.missing == ("run/ghost one.avi",)
+
+
+def test_folder_layout_says_what_it_leaves_out(tmp_path: Path) -> None:
+    """Loose videos beside class folders, empty folders and classes without a test video are warned about;
+    a class folder that is a symbolic link is a class; a broken link is listed (probing names it)."""
+    root = tmp_path / "mine"
+    for i in range(6):
+        _touch(root / "walk" / f"{i}.mp4")
+    elsewhere = tmp_path / "elsewhere" / "jump"
+    for i in range(6):
+        _touch(elsewhere / f"{i}.mp4")
+    (root / "jump").symlink_to(elsewhere, target_is_directory=True)
+    (root / "loop").symlink_to(root, target_is_directory=True)  # a link back up the tree
+    (root / "walk" / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
+    _touch(root / "stray.mp4")
+    (root / "empty").mkdir()
+    ds = load_dataset(root)
+    assert ds.classes == ("jump", "walk") and ds.labelled
+    every = {i.path for i in ds.train + ds.test}
+    assert "walk/gone.mp4" in every and "stray.mp4" not in every and len(every) == 13
+    assert any("1 videos lie beside the class folders and are left out, e.g. stray.mp4" in w for w in ds.warnings)
+    assert any("hold no videos and are not classes, e.g. empty/" in w for w in ds.warnings)
+    with pytest.raises(UsageError, match="--split must be 1, 2 or 3"):
+        load_dataset(root, split=4)
+
+
+def test_a_class_without_test_videos_is_warned_about(tmp_path: Path) -> None:
+    root = tmp_path / "mine"
+    for cls in ("a", "b"):
+        for i in range(2):
+            _touch(root / cls / f"{i}.mp4")
+    ds = load_dataset(root)  # the path hash sends none of these four videos to test
+    assert ds.test == () and ds.warnings == ("2 classes have no test video, e.g. a",)

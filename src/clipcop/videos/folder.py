@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clipcop.errors import DataError
+from clipcop.errors import DataError, UsageError
 from clipcop.videos.layouts import DatasetSplit, VideoItem, list_videos, read_lines, stable_fraction
 
 TEST_FRACTION = 0.3
@@ -24,27 +24,68 @@ def _split_files(data: Path, split: int) -> tuple[Path, Path] | None:
     return None
 
 
+def _split_line(line: str, on_disk: set[str]) -> str:
+    """The video a split-file line names: the whole line (names may hold spaces), else its first field
+    (UCF101-style ``path label`` lines)."""
+    whole = line.replace("\\", "/")
+    if whole in on_disk:
+        return whole
+    first = whole.split()[0]
+    return first if first in on_disk else whole
+
+
+def _classes(data: Path, videos: list[str], warnings: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The videos to use and the class names: class folders, or none (unlabelled), said in ``warnings``.
+
+    Loose videos beside class folders are left out when the class folders hold more videos; otherwise
+    every video is used unlabelled. Either way the warnings say what happened.
+    """
+    nested = [v for v in videos if "/" in v]
+    loose = [v for v in videos if "/" not in v]
+    empty = sorted(
+        d.name
+        for d in data.iterdir()
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and d.name != "splits"
+        and not any(v.startswith(f"{d.name}/") for v in nested)
+    )
+    if empty:
+        warnings.append(f"{len(empty)} folders hold no videos and are not classes, e.g. {empty[0]}/")
+    if nested and len(loose) < len(nested):
+        if loose:
+            warnings.append(f"{len(loose)} videos lie beside the class folders and are left out, e.g. {loose[0]}")
+        return nested, tuple(sorted({v.split("/")[0] for v in nested}))
+    if nested:
+        warnings.append(
+            f"{len(loose)} videos lie directly in the folder and {len(nested)} in sub-folders: all unlabelled"
+        )
+    return videos, ()
+
+
 def load(data: Path, split: int) -> DatasetSplit:
     """Split ``split`` of a folder of class sub-folders (or of unlabelled videos) at ``data``."""
+    if split not in (1, 2, 3):
+        raise UsageError(f"--split must be 1, 2 or 3, not {split}")
     videos = list_videos(data)
     if not videos:
         raise DataError(f"no video files found under {data}")
-    nested = [v for v in videos if "/" in v]
-    labelled = len(nested) == len(videos)
-    classes = tuple(sorted({v.split("/")[0] for v in nested})) if labelled else ()
+    notes: list[str] = []
+    warnings: list[str] = []
+    videos, classes = _classes(data, videos, warnings)
+    labelled = bool(classes)
     lookup = {name: i for i, name in enumerate(classes)}
 
     def item(rel: str) -> VideoItem:
         return VideoItem(rel, lookup[rel.split("/")[0]] if labelled else -1)
 
     files = _split_files(data, split)
-    notes: list[str] = []
     missing: list[str] = []
     if files is not None:
         on_disk = set(videos)
         chosen = []
         for path in files:
-            rels = [line.split()[0].replace("\\", "/") for line in read_lines(path)]
+            rels = [_split_line(line, on_disk) for line in read_lines(path)]
             missing += [r for r in rels if r not in on_disk]
             unknown = [r for r in rels if r in on_disk and labelled and r.split("/")[0] not in lookup]
             if unknown:
@@ -58,6 +99,11 @@ def load(data: Path, split: int) -> DatasetSplit:
         notes.append(f"no split files: deterministic {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%} split by path hash")
     if not labelled:
         notes.append("videos are not in class folders: no labels")
+    else:
+        for subset, items in (("test", test), ("training", train)):
+            absent = sorted(set(classes) - {classes[i.label] for i in items})
+            if absent:
+                warnings.append(f"{len(absent)} classes have no {subset} video, e.g. {absent[0]}")
     return DatasetSplit(
         name=data.name,
         layout="folder",
@@ -69,4 +115,5 @@ def load(data: Path, split: int) -> DatasetSplit:
         test=test,
         missing=tuple(missing),
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )

@@ -9,6 +9,7 @@ deterministic split), plus plain folders of unlabelled videos. The layout is det
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
@@ -34,7 +35,8 @@ class VideoItem:
 class DatasetSplit:
     """The videos of one split of a dataset, with class names and where the videos live.
 
-    ``missing`` lists files named by split files but absent on disk (reported, never fatal).
+    ``missing`` lists files named by split files but absent on disk (reported, never fatal); ``notes`` say
+    how the split was read, ``warnings`` what a user should know before training on it (both shown).
     """
 
     name: str
@@ -47,6 +49,7 @@ class DatasetSplit:
     test: tuple[VideoItem, ...]
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
     def subset(self, which: Subset) -> tuple[VideoItem, ...]:
         """The items of ``train``, ``test`` or ``all`` (train then test, each video once)."""
@@ -81,14 +84,26 @@ def is_video_file(path: Path) -> bool:
 
 
 def list_videos(root: Path) -> list[str]:
-    """All video files below ``root`` as sorted POSIX paths relative to it, skipping hidden folders."""
+    """All video files below ``root`` as sorted POSIX paths relative to it, skipping hidden folders.
+
+    Folders that are symbolic links are followed (a class folder linked in from elsewhere is a class;
+    a link back up the tree is visited once). A broken link with a video's name is listed too, so that
+    probing reports it as unreadable instead of it vanishing unnoticed.
+    """
     found = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+    seen: set[Path] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        here = Path(folder)
+        real = here.resolve()
+        if real in seen:  # a link loop, or two links to one folder
+            dirs.clear()
             continue
-        if path.is_file() and is_video_file(path):
-            found.append(rel.as_posix())
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = here / name
+            if is_video_file(path) and (path.is_file() or path.is_symlink()):
+                found.append(path.relative_to(root).as_posix())
     return sorted(found)
 
 

@@ -119,6 +119,8 @@ def prepare_videos(
 def report_skipped(prepared: PreparedVideos, reporter: Reporter, min_frames: int) -> None:
     """Say how many videos were skipped and why, naming the first few."""
     ds = prepared.dataset
+    for warning in ds.warnings:
+        reporter.warn(f"{ds.data_root}: {warning}")
     if ds.missing:
         reporter.warn(f"{len(ds.missing)} videos named in split files are missing on disk, e.g. {ds.missing[0]}")
     if prepared.unreadable:

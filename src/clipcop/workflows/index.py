@@ -44,6 +44,7 @@ class IndexReport:
     test: SubsetReport
     missing: list[str]
     notes: list[str]
+    warnings: list[str]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -98,6 +99,7 @@ def index_data(
         test=subsets["test"],
         missing=list(ds.missing),
         notes=list(ds.notes),
+        warnings=list(ds.warnings),
     )
     reporter.table(render_index(report, spec))
     for path, reason in {**report.train.unreadable, **report.test.unreadable}.items():
