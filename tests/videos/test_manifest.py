@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,36 @@ def test_probing_workers_leave_ctrl_c_to_the_command(tmp_path: Path) -> None:
     (outcome,) = probe_isolated([write_index_video(tmp_path / "v.avi", 9)], workers=1, probe=report_sigint)
     assert outcome.error == "SIGINT: <Handlers.SIG_IGN: 1>"
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_what_says_nothing_about_the_file_is_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file without read permission, a broken link and a probe the machine could not start are
+    reported but never saved: once fixed, the next run probes them. ``reprobe`` probes everything."""
+    from clipcop.videos.isolated import ProbeOutcome
+
+    for name in ("a.avi", "b.avi", "c.avi"):
+        write_index_video(tmp_path / name, 9)
+    (tmp_path / "gone.avi").symlink_to(tmp_path / "nowhere.avi")
+    rels = ["a.avi", "b.avi", "c.avi", "gone.avi"]
+    real_access = os.access
+    # Root may read anything: stand in for a file without read permission at the check itself.
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "a.avi")
+
+    def workers_cannot_start(paths: list[Path], **kwargs: object) -> Iterator[ProbeOutcome]:
+        for index, path in enumerate(paths):
+            if path.name == "b.avi":
+                yield ProbeOutcome(index, None, "probe workers keep exiting at start (exit code 255)")
+            else:
+                for outcome in probe_isolated([path], **kwargs):  # type: ignore[arg-type]
+                    yield ProbeOutcome(index, outcome.info, outcome.error)
+
+    monkeypatch.setattr("clipcop.videos.manifest.probe_isolated", workers_cannot_start)
+    first = build_manifest(tmp_path, rels, workers=0)
+    assert first.error("a.avi") == "no permission to read it" and "exiting at start" in (first.error("b.avi") or "")
+    assert "cannot open" in (first.error("gone.avi") or "") and _frames(first, "c.avi") == 9
+    monkeypatch.setattr(os, "access", real_access)
+    monkeypatch.setattr("clipcop.videos.manifest.probe_isolated", probe_isolated)
+    second = build_manifest(tmp_path, rels, workers=0)
+    assert second.probed == 2 and second.reused == 1  # a and b again, c from the manifest
+    assert _frames(second, "a.avi") == _frames(second, "b.avi") == 9
+    assert build_manifest(tmp_path, rels, workers=0, reprobe=True).probed == 3

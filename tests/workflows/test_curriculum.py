@@ -89,6 +89,10 @@ def test_task_curriculum_stages_start_from_the_previous_stage(
     assert "trained otherwise" in line and "width 4 (asked 8)" in line
     line = one_error_line(run_cli(capsys, *args, "--seed", 1, "--resume"))  # nor one of another experiment
     assert "trained otherwise: seed 0 (asked 1)" in line
+    longer = [*args[: args.index("2,1,1")], "2,3,1", *args[args.index("2,1,1") + 1 :]]
+    assert "tl3 holds a finished stage trained otherwise: epochs 1 (asked 3)" in one_error_line(
+        run_cli(capsys, *longer)
+    )
 
 
 def test_task_curriculum_rejects_bad_schedules(tiny_synth: Path, capsys: pytest.CaptureFixture[str]) -> None:

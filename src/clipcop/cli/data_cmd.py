@@ -70,6 +70,9 @@ def index(
     tuple_len: TupleLen = 3,
     workers: Workers = 2,
     backend: Backend = "auto",
+    reprobe: Annotated[
+        bool, typer.Option("--reprobe", help="Probe every video again, ignoring the saved manifest.")
+    ] = False,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -88,6 +91,7 @@ def index(
         tuple_len=tuple_len,
         workers=workers,
         backend=backend,
+        reprobe=reprobe,
         reporter=Reporter(quiet=quiet),
     )
     result = report.as_dict()

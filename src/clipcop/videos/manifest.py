@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,6 +100,11 @@ def _write(location: Path, video_root: Path, entries: dict[str, ManifestEntry]) 
     write_text_atomic(location, json.dumps(payload))  # readable by colleagues, like every file clipcop writes
 
 
+TRANSIENT = ("probe workers keep exiting",)
+"""Beginnings of probe errors that say nothing about the file (the machine could not start probing);
+such entries, like files without read permission, are never saved, so the next run probes them again."""
+
+
 def build_manifest(
     video_root: Path,
     rel_paths: Iterable[str],
@@ -106,22 +112,34 @@ def build_manifest(
     workers: int = 2,
     timeout: float = 120.0,
     backend: str = "auto",
+    reprobe: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Manifest:
     """Probe the files ``rel_paths`` under ``video_root``, reusing cached entries of unchanged files.
 
-    Files that vanished are dropped from the manifest; new or changed ones are probed in isolated
-    worker processes (see :func:`clipcop.videos.isolated.probe_isolated`).
+    Files that vanished are dropped from the manifest; new or changed ones (every one with ``reprobe``)
+    are probed in isolated worker processes (see :func:`clipcop.videos.isolated.probe_isolated`). A file
+    that cannot be opened or read, and a probe the machine could not run, are reported but not saved.
     """
     location = manifest_location(video_root)
-    cached = _read(location)
+    cached = {} if reprobe else _read(location)
     wanted = sorted(set(rel_paths))
     entries: dict[str, ManifestEntry] = {}
+    unsaved: set[str] = set()
     stale: list[tuple[str, int, int]] = []
     for rel in wanted:
+        path = video_root / rel
         try:
-            stat = (video_root / rel).stat()
-        except OSError:
+            stat = path.stat()
+        except OSError as err:  # e.g. a broken symbolic link
+            entries[rel] = ManifestEntry(size=-1, mtime_ns=-1, info=None, error=f"cannot open: {err.strerror}")
+            unsaved.add(rel)
+            continue
+        if not os.access(path, os.R_OK):
+            entries[rel] = ManifestEntry(
+                size=stat.st_size, mtime_ns=stat.st_mtime_ns, info=None, error="no permission to read it"
+            )
+            unsaved.add(rel)
             continue
         old = cached.get(rel)
         if old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
@@ -134,10 +152,13 @@ def build_manifest(
     for done, outcome in enumerate(outcomes, start=1):
         rel, size, mtime_ns = stale[outcome.index]
         entries[rel] = ManifestEntry(size=size, mtime_ns=mtime_ns, info=outcome.info, error=outcome.error)
+        if outcome.error is not None and outcome.error.startswith(TRANSIENT):
+            unsaved.add(rel)
         if on_progress is not None:
             on_progress(done, len(stale))
-    if stale or set(cached) - set(entries):
-        merged = {**{k: v for k, v in cached.items() if (video_root / k).exists()}, **entries}
+    if stale or unsaved or reprobe or set(cached) - set(entries):
+        kept = {k: v for k, v in cached.items() if k not in unsaved and (video_root / k).exists()}
+        merged = {**kept, **{k: v for k, v in entries.items() if k not in unsaved}}
         with contextlib.suppress(OSError):  # a manifest that cannot be saved only costs a re-probe next time
             _write(location, video_root, merged)
     return Manifest(
@@ -145,5 +166,5 @@ def build_manifest(
         location=location,
         entries=entries,
         probed=len(stale),
-        reused=len(wanted) - len(stale),
+        reused=len(wanted) - len(stale) - len(unsaved - {rel for rel, _, _ in stale}),
     )

@@ -92,9 +92,9 @@ def _finished(run_dir: Path) -> dict[str, Any] | None:
 
 def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:
     """Refuse to reuse a finished stage trained otherwise than ``config`` asks (model, clip geometry, data,
-    optimiser, seed: everything a ``--resume`` must keep; the number of epochs may differ)."""
+    optimiser, seed: everything a ``--resume`` must keep, and its number of epochs)."""
     meta = read_meta(run_dir / "best.safetensors")
-    changed = changed_settings(meta.get("config", {}), asdict(config), RESUME_KEYS)
+    changed = changed_settings(meta.get("config", {}), asdict(config), (*RESUME_KEYS, "epochs"))
     if changed:
         differs = ", ".join(f"{key} {old} (asked {new})" for key, old, new in changed)
         raise UsageError(f"{run_dir} holds a finished stage trained otherwise: {differs}; choose another --out")

@@ -83,9 +83,11 @@ def prepare_videos(
     min_frames: int = 1,
     workers: int = 2,
     backend: str = "auto",
+    reprobe: bool = False,
     reporter: Reporter | None = None,
 ) -> PreparedVideos:
-    """Resolve ``data``, read split ``split``, probe every video (cached) and keep the usable ones.
+    """Resolve ``data``, read split ``split``, probe every video (cached; all again with ``reprobe``) and
+    keep the usable ones.
 
     Videos with fewer than ``min_frames`` frames (e.g. a VCOP tuple span) are listed as too short.
     """
@@ -100,6 +102,7 @@ def prepare_videos(
                 rels,
                 workers=workers,
                 backend=backend,
+                reprobe=reprobe,
                 on_progress=lambda d, t: bar.advance(d - bar.done),
             )
     train, bad_train, short_train = _refs(ds, ds.train, manifest, min_frames)

@@ -61,9 +61,11 @@ def index_data(
     tuple_len: int = 3,
     workers: int = 2,
     backend: str = "auto",
+    reprobe: bool = False,
     reporter: Reporter | None = None,
 ) -> IndexReport:
-    """Probe the dataset at ``data`` (cached) and count usable, unreadable and too-short videos."""
+    """Probe the dataset at ``data`` (cached; every video again with ``reprobe``) and count usable,
+    unreadable and too-short videos."""
     reporter = reporter or Reporter()
     spec = TupleSpec(clip_len=clip_len, interval=interval, tuple_len=tuple_len)
     prepared = prepare_videos(
@@ -73,6 +75,7 @@ def index_data(
         min_frames=spec.span,
         workers=workers,
         backend=backend,
+        reprobe=reprobe,
         reporter=reporter,
     )
     ds = prepared.dataset
