@@ -200,6 +200,14 @@ def test_retrieval_errors_are_one_line(
     assert "--k" in one_error_line(
         run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", "--k", "one")
     )
+    # Pairs that search but mean little are said: one file on both sides, two models, k beyond the gallery.
+    both = run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", "--k", "1,500")
+    assert both.code == 0 and "g512.safetensors is both gallery and queries" in both.err
+    assert "top-500 asks for more than the" in both.err and "different models" not in both.err
+    other = ["extract", "--random", "--arch", "r3d", "--seed", 1, "--data", tiny_synth, *GEOMETRY, "--subset", "test"]
+    assert run_cli(capsys, *other, "--out", "q_seed1.safetensors").code == 0
+    mixed = run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "q_seed1.safetensors")
+    assert mixed.code == 0 and "come from different models" in mixed.err and "(seed 0)" in mixed.err
     # Zero overrides were once taken as "not given" and silently replaced by the checkpoint's values.
     extract = ["extract", "--checkpoint", vcop_checkpoint, "--data", tiny_synth, "--workers", 0]
     assert "--cl must be at least 1" in one_error_line(run_cli(capsys, *extract, "--cl", 0))

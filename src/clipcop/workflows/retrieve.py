@@ -168,13 +168,31 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
     return read_features(gallery.path), read_features(queries.path)
 
 
-def _comparable(gallery: FeatureFile, queries: FeatureFile) -> bool:
+def _comparable(gallery: FeatureFile, queries: FeatureFile, reporter: Reporter) -> bool:
+    """Whether accuracy can be scored (same class list); refuses other dimensions and warns about pairs
+    that search but mean little (one file as both sides, features of two different models)."""
     if gallery.dim != queries.dim:
         raise FeatureFileError(
             f"gallery features are {gallery.dim}-d but queries are {queries.dim}-d "
             f"({gallery.path.name} vs {queries.path.name}): extract both with the same layer and pooling"
         )
+    if gallery.path.resolve() == queries.path.resolve():
+        reporter.warn(f"{gallery.path} is both gallery and queries: every query finds itself first")
+    models = [_model(f) for f in (gallery, queries)]
+    if models[0] != models[1]:
+        reporter.warn(f"gallery and queries come from different models ({models[0]} vs {models[1]})")
     return gallery.same_classes(queries)
+
+
+def _model(features: FeatureFile) -> str:
+    """The model a feature file was extracted with, in a few words, for comparing two files."""
+    src = features.meta.get("source", {})
+    if src.get("kind") == "random":
+        origin = f"seed {src.get('seed')}"
+    else:  # the same checkpoint however its path was spelled
+        origin = str(Path(str(src.get("source"))).resolve()) + f" epoch {src.get('epoch')}"
+    model = f"{src.get('kind', '?')} {src.get('arch', '?')} width {src.get('width', '?')} ({origin})"
+    return f"{model}, {features.meta.get('layer')}/{features.meta.get('pool')}"
 
 
 def retrieve(
@@ -190,7 +208,7 @@ def retrieve(
     gallery, queries = _features_for(config, reporter)
     if not is_main():  # one search, not one per process competing for the same cores
         return RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
-    scored = _comparable(gallery, queries)
+    scored = _comparable(gallery, queries, reporter)
     if not scored:
         reporter.note(
             "gallery and queries have different (or no) classes: no accuracy; the first queries' nearest "
@@ -216,6 +234,10 @@ def retrieve(
                     "video": g.video.tolist(),
                     "labels": g.labels.tolist(),
                 },
+            )
+        if k_max > len(g.x):
+            reporter.note(
+                f"top-{k_max} asks for more than the {len(g.x)} {level}-level gallery items: all are searched"
             )
         similarities, neighbours = search(index, q.x, k_max)
         result.neighbours[level], result.similarities[level] = neighbours, similarities
