@@ -158,7 +158,15 @@ PRETRAIN_AND_FINETUNE = [
 
 
 @pytest.mark.parametrize(
-    ("flag", "value"), [*PRETRAIN_AND_FINETUNE, ("--dropout", 1), ("--dropout", -0.1), ("--dropout", "nan")]
+    ("flag", "value"),
+    [
+        *PRETRAIN_AND_FINETUNE,
+        ("--dropout", 1),
+        ("--dropout", -0.1),
+        ("--dropout", "nan"),
+        ("--arch", "resnet"),
+        ("--init", "none.safetensors"),
+    ],
 )
 def test_pretrain_refuses_bad_options_before_reading_data(
     flag: str, value: object, workdir: Path, capsys: pytest.CaptureFixture[str]
@@ -169,7 +177,7 @@ def test_pretrain_refuses_bad_options_before_reading_data(
     assert not (workdir / "runs").exists()
 
 
-@pytest.mark.parametrize(("flag", "value"), PRETRAIN_AND_FINETUNE)
+@pytest.mark.parametrize(("flag", "value"), [*PRETRAIN_AND_FINETUNE, ("--freeze-until", "conv9")])
 def test_finetune_refuses_bad_options_before_reading_data(
     flag: str, value: object, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

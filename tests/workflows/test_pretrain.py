@@ -210,3 +210,18 @@ def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys
     line = one_error_line(run_cli(capsys, "pretrain", *TINY, "--epochs", 1, "--out", "mine", "--data", tiny_synth))
     assert "mine already holds test_order_accuracy.csv" in line
     assert (workdir / "mine" / "test_order_accuracy.csv").read_text() == "my own table\n"
+
+
+def test_a_train_list_takes_absolute_paths_and_names_what_it_cannot_use(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    split = (tiny_synth / "ucfTrainTestlist" / "trainlist01.txt").read_text().splitlines()
+    train = [line.split()[0] for line in split if line.strip()][:6]
+    lines = [str(tiny_synth / "UCF-101" / rel) for rel in train] + ["Rotate/v_Rotate_g99_c09.avi"]  # none exists
+    (workdir / "list.txt").write_text("\n".join(lines) + "\n")
+    args = ["--epochs", 1, "--steps-per-epoch", 1, "--train-list", "list.txt"]
+    result = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, *args)
+    assert result.code == 0, result.err  # absolute paths under the data folder are understood
+    used = int(result.err.split("training on the ")[1].split(" ")[0])
+    assert 1 <= used <= 6  # some of the six may be held out for validation
+    assert f"{7 - used} videos listed in list.txt are not usable training videos here" in result.err

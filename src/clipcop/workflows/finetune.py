@@ -24,6 +24,7 @@ import torch
 from rich.table import Table
 from torch import nn
 
+from clipcop.backbones.base import TAPS
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -76,6 +77,8 @@ class FinetuneConfig:
         check_training_options(self)
         if self.test_clips < 1:
             raise UsageError(f"--test-clips must be at least 1, not {self.test_clips}")
+        if self.freeze_until is not None and self.freeze_until not in TAPS:
+            raise UsageError(f"--freeze-until must be one of {', '.join(TAPS)}, not {self.freeze_until!r}")
 
 
 @dataclass

@@ -19,11 +19,11 @@ import torch
 from rich.table import Table
 from torch import nn
 
-from clipcop.backbones import build_backbone
+from clipcop.backbones import ARCHS, build_backbone
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.config import ClipGeometry, TupleSpec, check_seed
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
 from clipcop.engine.evaluate import EvalResult, evaluate_classifier
@@ -33,6 +33,7 @@ from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
+from clipcop.paths import why_not
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos
 from clipcop.workflows.models import load_backbone_weights, now_iso
@@ -150,6 +151,8 @@ class PretrainConfig:
         check_training_options(self)
         if not 0 <= self.dropout < 1:
             raise UsageError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
+        if self.arch not in ARCHS:
+            raise UsageError(f"unknown arch {self.arch!r}; choose one of: {', '.join(ARCHS)}")
 
     def tuple_spec(self) -> TupleSpec:
         """The tuple this run samples."""
@@ -189,12 +192,9 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
     model = VCOPModel(build_backbone(config.arch, width=config.width), config.tuple_len, config.dropout)
     if config.init is None:
         return model
+    check_init(config)
     ckpt = load_checkpoint(config.init, kind="vcop")
     meta = ckpt.meta
-    if meta.get("arch") != config.arch or meta.get("width") != config.width:
-        raise CheckpointError(
-            f"{config.init} holds {meta.get('arch')} width {meta.get('width')}, not {config.arch} width {config.width}"
-        )
     load_backbone_weights(model.backbone, ckpt)
     head = ckpt.section("head")
     carried = {k: v for k, v in head.items() if k.startswith("pair_fc.")}
@@ -204,6 +204,22 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
     what = "backbone and whole head" if carried is head else "backbone and pair layer (new order layer)"
     reporter.info(f"initialised from {config.init} (tl={meta.get('tuple_len')}): {what}")
     return model
+
+
+def check_init(config: PretrainConfig) -> None:
+    """Refuse an ``--init`` checkpoint that is not a VCOP model of this arch and width (read from its header
+    alone, so this runs before any video is probed)."""
+    if config.init is None:
+        return
+    if not Path(config.init).is_file():
+        raise UsageError(f"--init {config.init} {why_not(Path(config.init), 'file')}")
+    meta = read_meta(config.init)
+    if meta.get("kind") != "vcop":
+        raise CheckpointError(f"{config.init} is a {meta.get('kind', 'unknown')!r} checkpoint, not 'vcop'")
+    if meta.get("arch") != config.arch or meta.get("width") != config.width:
+        raise CheckpointError(
+            f"{config.init} holds {meta.get('arch')} width {meta.get('width')}, not {config.arch} width {config.width}"
+        )
 
 
 def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, reporter: Reporter) -> list[VideoRef]:
@@ -216,13 +232,27 @@ def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, rep
         text = path.read_text()
     except UnicodeDecodeError:
         raise UsageError(f"cannot read --train-list {path}: not a text file") from None
-    wanted = {line.strip() for line in text.splitlines() if line.strip()}
     root = prepared.dataset.video_root
+    wanted = {_listed(line.strip(), root) for line in text.splitlines() if line.strip()}
     kept = [v for v in videos if v.path.relative_to(root).as_posix() in wanted]
     if not kept:
         raise DataError(f"none of the videos in {path} is a usable training video of this dataset")
     reporter.info(f"training on the {len(kept)} of {len(videos)} training videos listed in {path}")
+    unused = sorted(wanted - {v.path.relative_to(root).as_posix() for v in kept})
+    if unused:
+        reporter.warn(
+            f"{len(unused)} videos listed in {path} are not usable training videos here (missing, unreadable, "
+            f"too short, held out for validation or in the test split), e.g. {unused[0]}"
+        )
     return kept
+
+
+def _listed(line: str, root: Path) -> str:
+    """A ``--train-list`` line as a path relative to the video root (absolute paths under it are fine)."""
+    path = Path(line)
+    if path.is_absolute() and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return line.replace("\\", "/")
 
 
 def make_optimizer(config: TrainingOptions, params: Any) -> torch.optim.Optimizer:
@@ -304,6 +334,7 @@ def pretrain(
     check_run_dir(run_dir, config.resume, TEST_OUTPUTS)
     if config.resume:
         check_resume_settings(run_dir, asdict(config), RESUME_KEYS)
+    check_init(config)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
     spec = config.tuple_spec()
