@@ -11,6 +11,7 @@ import torch
 from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.state import load_state, save_state
 from clipcop.errors import CheckpointError
+from clipcop.features.store import FeatureWriter
 
 
 def test_round_trip_with_metadata(tmp_path: Path) -> None:
@@ -57,6 +58,9 @@ def test_truncated_wrong_kind_and_foreign_files(tmp_path: Path) -> None:
     save_file({"w": torch.zeros(1)}, str(tmp_path / "last.state.e00002.safetensors"))
     with pytest.raises(CheckpointError, match=r"training state .* for --resume, not a checkpoint"):
         read_meta(tmp_path / "last.state.e00002.safetensors")
+    features = FeatureWriter(tmp_path / "f.safetensors", rows=2, dim=3, videos=1, meta={"video_ids": ["v"]})
+    with pytest.raises(CheckpointError, match=r"is a feature file \(written by clipcop extract\), not a model"):
+        load_checkpoint(features.finish({}))
 
 
 def test_training_state_round_trip_restores_optimizer_and_rng(tmp_path: Path) -> None:

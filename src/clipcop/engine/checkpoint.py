@@ -90,6 +90,8 @@ def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:
     """Read a clipcop checkpoint; ``kind`` (e.g. ``"vcop"``) rejects checkpoints of another kind."""
     path = Path(path)
     meta = read_meta(path)
+    if str(meta.get("format", "")).startswith("clipcop.features"):
+        raise CheckpointError(f"{path} is a feature file (written by clipcop extract), not a model checkpoint")
     if kind is not None and meta.get("kind") != kind:
         raise CheckpointError(f"{path} is a {meta.get('kind', 'unknown')!r} checkpoint, not {kind!r}")
     try:
