@@ -134,7 +134,8 @@ def detect_layout(data: Path) -> str:
         if lists.is_dir():  # UCF101's split folder without its class index: never guess another layout
             raise DataError(
                 f"{lists} has no classInd.txt, which UCF101's split files need ('<id> <ClassName>' per line); "
-                "restore it, or pass --dataset folder to ignore the split files"
+                f"restore it, or pass --dataset folder --data {lists.parent / 'UCF-101'} to use the class folders "
+                "with a hash split instead"
             )
     if hmdb51.find_lists(data) is not None:
         return "hmdb51"

@@ -204,7 +204,9 @@ def extract(
         )
     items = {"train": prepared.train, "test": prepared.test, "all": prepared.train + prepared.test}[config.subset]
     if not items:
-        raise DataError(f"no readable videos in the {config.subset!r} subset of {prepared.dataset.data_root}")
+        listed = len(prepared.dataset.subset(config.subset))
+        why = f"none of its {listed} videos could be read" if listed else "the split puts no video there"
+        raise DataError(f"the {config.subset!r} subset of {prepared.dataset.data_root} is empty: {why}")
     note_short_videos(items, clip_len, reporter)
     root = prepared.dataset.video_root
     video_ids = [str(v.path.relative_to(root)) if v.path.is_relative_to(root) else str(v.path) for v in items]
