@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
 from clipcop.engine.children import sigint_ignored_in_children
@@ -20,6 +21,9 @@ from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
 from clipcop.videos.decoder import Size
 from clipcop.workflows.data import prepare_videos
+
+if TYPE_CHECKING:
+    from clipcop.clips.datasets import VideoRef
 
 
 def default_frame_cache() -> Path:
@@ -97,7 +101,12 @@ def cache_frames(
     _check_writable(root, named=out is not None)
     prepared = prepare_videos(data, split=split, dataset=dataset, workers=workers, backend=backend, reporter=reporter)
     videos = prepared.train + prepared.test
-    missing = [v for v in videos if not cache_entry(root, v.path, resize).is_file()]
+    unique: dict[Path, VideoRef] = {}
+    for video in videos:  # two paths to one file (a link) share one entry
+        unique.setdefault(cache_entry(root, video.path, resize), video)
+    if len(unique) < len(videos):
+        reporter.note(f"{len(videos) - len(unique)} videos are links to another listed video: cached once")
+    missing = [v for entry, v in unique.items() if not entry.is_file()]
     needed = sum(v.num_frames * resize[0] * resize[1] * 3 + 128 for v in missing)
     free = _free_bytes(root)
     if needed > free:
@@ -106,7 +115,7 @@ def cache_frames(
             f"but {root} has {free / 2**30:.1f} GiB free: use --out on a larger disk or a smaller --resize"
         )
     reporter.info(
-        f"frame cache {root}: {len(missing)} of {len(videos)} videos to write, {needed / 2**30:.2f} GiB "
+        f"frame cache {root}: {len(missing)} of {len(unique)} videos to write, {needed / 2**30:.2f} GiB "
         f"({free / 2**30:.1f} GiB free)"
     )
     tasks = [(str(root), str(v.path), v.num_frames, resize, backend) for v in missing]
@@ -131,6 +140,6 @@ def cache_frames(
         reporter.warn(f"{len(failed)} of {len(tasks)} videos could not be cached (named above); runs decode them")
     reporter.info(
         f"frame cache {root}: {written} videos written ({total / 2**20:.1f} MiB), "
-        f"{len(videos) - len(missing)} already there"
+        f"{len(unique) - len(missing)} already there"
     )
     return CacheReport(root, len(videos), written, total, tuple(failed))
