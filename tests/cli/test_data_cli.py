@@ -79,6 +79,11 @@ def test_index_reports_counts_and_names_bad_files(
     assert "ERROR opening" not in result.err and "[h264" not in result.err and "[mpeg4" not in result.err
     again = run_cli(capsys, "data", "index", data, "--cl", 4, "--it", 2, "--json")
     assert json.loads(again.out)["probed"] == 0
+    # What was left out reaches scripts reading --json results, here of an extraction.
+    extract = ["extract", "--random", "--arch", "r3d", "--width", 4, "--cl", 4, "--resize", "24x32", "--crop", 16]
+    extracted = run_cli(capsys, *extract, "--data", data, "--workers", 0, "--out", tmp_path / "f.safetensors", "--json")
+    assert extracted.code == 0, extracted.err
+    assert json.loads(extracted.out)["skipped"] == {"missing": 0, "unreadable": len(bad), "too_short": 0}
 
 
 def test_index_of_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,6 +49,7 @@ def test_finetune_reports_video_and_clip_accuracy_and_a_usable_checkpoint(
     )
     assert result.code == 0, result.err
     summary = json.loads(result.out)
+    assert summary["skipped"] == {"missing": 0, "unreadable": 0, "too_short": 0}  # the victim fails later
     assert 0 <= summary["test_video_accuracy"] <= 1 and 0 <= summary["test_clip_accuracy"] <= 1
     report = json.loads((workdir / "ft" / "test_accuracy.json").read_text())
     assert len(report["confusion"]) == 4 and sum(map(sum, report["confusion"])) == report["videos"]

@@ -49,6 +49,7 @@ def test_pretrain_writes_checkpoints_metrics_and_per_class_test(
     summary = json.loads(result.out)
     run = Path(summary["run_dir"])
     assert run == Path("runs/vcop-r3d-4-2-3")
+    assert summary["skipped"] == {"missing": 0, "unreadable": 0, "too_short": 0}
     for name in (
         "best.safetensors",
         "last.safetensors",

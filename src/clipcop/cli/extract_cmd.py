@@ -100,6 +100,7 @@ def extract(
             "dim": stats.dim,
             "failed": len(stats.failed),
             "failed_videos": stats.failed,
+            "skipped": stats.skipped,
         },
         as_json=json_out,
     )

@@ -125,6 +125,7 @@ def finetune(
             "test_video_accuracy": result.video_accuracy,
             "test_clip_accuracy": result.clip_accuracy,
             "per_class": result.per_class,
+            "skipped": result.skipped,
         },
         as_json=json_out,
     )

@@ -124,6 +124,7 @@ def pretrain(
             "val_loss": result.fit.best_val_loss,
             "test_order_accuracy": result.test_accuracy,
             "per_class": result.per_class,
+            "skipped": result.skipped,
         },
         as_json=json_out,
     )

@@ -7,7 +7,7 @@ torchrun every process extracts its share of the videos and writes its rows into
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ class ExtractionStats:
     clips: int
     dim: int
     failed: list[str]
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Videos of the dataset left out before extraction: ``missing``, ``unreadable``, ``too_short``."""
 
 
 def _gather_failed(local: list[int]) -> list[int]:

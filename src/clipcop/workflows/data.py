@@ -48,6 +48,14 @@ class PreparedVideos:
     unreadable: dict[str, str] = field(default_factory=dict)
     too_short: dict[str, int] = field(default_factory=dict)
 
+    def skipped(self) -> dict[str, int]:
+        """How many listed videos were left out, and why (for ``--json`` results)."""
+        return {
+            "missing": len(self.dataset.missing),
+            "unreadable": len(self.unreadable),
+            "too_short": len(self.too_short),
+        }
+
     def describe(self) -> dict[str, object]:
         """Provenance for checkpoint metadata."""
         ds = self.dataset

@@ -218,7 +218,8 @@ def extract(
     if config.out is None and out.is_file():
         cached = read_features(out)
         reporter.info(f"using cached {config.subset} features {out}")
-        return ExtractionStats(out, len(cached.video_ids), int(cached.meta["clips"]), cached.dim, cached.failed)
+        counts = (len(cached.video_ids), int(cached.meta["clips"]), cached.dim)
+        return ExtractionStats(out, *counts, cached.failed, skipped=prepared.skipped())
     model = cast(VideoBackbone, runtime.prepare(backbone))
     file_meta = {
         "source": {
@@ -228,7 +229,7 @@ def extract(
         "classes": list(prepared.dataset.classes),
         "config": {k: v for k, v in asdict(config).items() if k != "source"},
     }
-    return extract_to_file(
+    stats = extract_to_file(
         model,
         items,
         video_ids,
@@ -247,3 +248,4 @@ def extract(
         frames=frame_reader(config.frame_cache),
         reporter=reporter,
     )
+    return replace(stats, skipped=prepared.skipped())

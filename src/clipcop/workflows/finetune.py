@@ -91,6 +91,8 @@ class FinetuneResult:
     video_accuracy: float
     clip_accuracy: float
     per_class: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Listed videos left out of the run: ``missing``, ``unreadable``, ``too_short``."""
 
 
 def _select(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -254,7 +256,8 @@ def finetune(
             "test_clip_acc": outcome.clip_accuracy,
         }
         save_checkpoint(run_dir / BEST, best.tensors, meta)
-    return FinetuneResult(run_dir, run_dir / BEST, result, outcome.video_accuracy, outcome.clip_accuracy, per_class)
+    accuracy = (outcome.video_accuracy, outcome.clip_accuracy)
+    return FinetuneResult(run_dir, run_dir / BEST, result, *accuracy, per_class, skipped=prepared.skipped())
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,8 @@ class PretrainResult:
     test_accuracy: float
     test_loss: float
     per_class: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Listed videos left out of the run: ``missing``, ``unreadable``, ``too_short`` for the tuple span."""
 
 
 def select_tuples(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -403,7 +405,7 @@ def pretrain(
         reporter=reporter,
         unit="tuples",
     )
-    return _test(config, model, prepared, run_dir, result, runtime, reporter)
+    return replace(_test(config, model, prepared, run_dir, result, runtime, reporter), skipped=prepared.skipped())
 
 
 def _test(
