@@ -28,6 +28,7 @@ from clipcop.cli import (
     vqa_cmd,
 )
 from clipcop.cli.launch import INTERRUPTED
+from clipcop.engine import interrupts
 from clipcop.errors import ClipcopError
 
 app = typer.Typer(
@@ -108,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Under torchrun the process group is left before returning (see
     :func:`clipcop.engine.distributed.leave_distributed`).
     """
-    code = _run(argv)
+    with interrupts.remembered():
+        code = _run(argv)
     # Only a command that could join a group loaded this module; never import it here: after a Ctrl-C
     # during start-up torch may be half imported. An interrupted process just ends.
     leave = getattr(sys.modules.get("clipcop.engine.distributed"), "leave_distributed", None)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from clipcop.engine import interrupts
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import rank, world_size
 from clipcop.engine.loading import Batch, make_loader
@@ -83,6 +84,7 @@ def evaluate_classifier(
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "loss", "correct", "p_true", "label")}
     failed = 0
     for batch in loader:
+        interrupts.check()  # a Ctrl-C swallowed by a finalizer still stops the loop
         inputs, targets = select(batch)
         x = runtime.clips(inputs)
         y = targets.to(runtime.device)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import Runtime
@@ -138,6 +139,24 @@ def check_run_dir(run_dir: Path, resume: bool, outputs: tuple[str, ...] = ()) ->
             f"{run_dir} already holds {', '.join(taken[:3])} but no {LAST} to resume from: "
             "choose another --out, or move those files away"
         )
+
+
+TRAINING_KEYS = (
+    "data",
+    "dataset",
+    "split",
+    "val_size",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "steps_per_epoch",
+    "seed",
+)
+"""The data and optimisation settings every training command's ``--resume`` must keep; each command adds
+those of its model."""
 
 
 def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -361,6 +380,7 @@ def train_one_epoch(
     total = steps * loader.batch_size * world
     with reporter.progress(total, f"epoch {epoch}/{epochs}", unit) as bar:
         for batch in loader:
+            interrupts.check()  # a Ctrl-C swallowed by a finalizer still stops the loop
             fetched = time.perf_counter()
             wait += fetched - last
             inputs, targets = select(batch)

@@ -18,6 +18,7 @@ from clipcop.backbones.base import VideoBackbone
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames
 from clipcop.config import ClipGeometry
+from clipcop.engine import interrupts
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank, world_size
 from clipcop.engine.loading import make_loader
@@ -142,6 +143,7 @@ def _write_rows(
     failed: list[int] = []
     done: set[int] = set()
     for batch in loader:
+        interrupts.check()  # a Ctrl-C swallowed by a finalizer still stops the loop
         clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
         num_clips = clips.shape[1]
         x = runtime.clips(clips.flatten(0, 1))

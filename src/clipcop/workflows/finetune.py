@@ -26,11 +26,21 @@ from torch import nn
 
 from clipcop.backbones.base import TAPS
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
+from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
-from clipcop.engine.fit import BEST, FitConfig, FitResult, check_resume_settings, check_run_dir, fit, unwrap
+from clipcop.engine.fit import (
+    BEST,
+    TRAINING_KEYS,
+    FitConfig,
+    FitResult,
+    check_resume_settings,
+    check_run_dir,
+    fit,
+    unwrap,
+)
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
@@ -111,22 +121,7 @@ def _labelled(prepared: PreparedVideos) -> None:
 TEST_OUTPUTS = ("test_accuracy.json", "confusion_matrix.csv")
 """The files a run writes at its end, beside its checkpoints and ``metrics.jsonl``."""
 
-RESUME_KEYS = (
-    "source",
-    "data",
-    "dataset",
-    "split",
-    "val_size",
-    "freeze_until",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "steps_per_epoch",
-    "seed",
-)
+RESUME_KEYS = ("source", "freeze_until", *TRAINING_KEYS)
 """The settings a ``--resume`` must keep (:func:`clipcop.engine.fit.check_resume_settings`)."""
 
 
@@ -295,6 +290,7 @@ def test_videos(
     loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
     rows: dict[int, tuple[int, int, np.ndarray]] = {}
     for batch in loader:
+        interrupts.check()  # a Ctrl-C swallowed by a finalizer still stops the loop
         clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
         with runtime.autocast():
             logits = model(runtime.clips(clips.flatten(0, 1)))

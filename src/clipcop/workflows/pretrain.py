@@ -27,7 +27,16 @@ from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoin
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
 from clipcop.engine.evaluate import EvalResult, evaluate_classifier
-from clipcop.engine.fit import BEST, FitConfig, FitResult, check_resume_settings, check_run_dir, fit, unwrap
+from clipcop.engine.fit import (
+    BEST,
+    TRAINING_KEYS,
+    FitConfig,
+    FitResult,
+    check_resume_settings,
+    check_run_dir,
+    fit,
+    unwrap,
+)
 from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
@@ -277,20 +286,9 @@ RESUME_KEYS = (
     "resize",
     "crop",
     "dropout",
-    "data",
-    "dataset",
-    "split",
-    "val_size",
     "train_list",
     "init",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "steps_per_epoch",
-    "seed",
+    *TRAINING_KEYS,
 )
 """The settings a ``--resume`` must keep (:func:`clipcop.engine.fit.check_resume_settings`)."""
 
