@@ -184,4 +184,4 @@ def test_user_errors_end_in_one_line(
     line = one_error_line(run_cli(capsys, *evaluate, "--features", other))
     assert "7-d features but the model was trained on 32-d" in line
     line = one_error_line(run_cli(capsys, "vqa", "eval", "--checkpoint", features, "--features", features, "--qa", qa))
-    assert "not 'vqa'" in line
+    assert "is a feature file (written by clipcop extract), not a model checkpoint" in line
