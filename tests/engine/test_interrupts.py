@@ -31,3 +31,13 @@ def test_an_interrupt_swallowed_by_a_finalizer_is_raised_at_the_next_check() -> 
             interrupts.check()  # what every training, evaluation and extraction loop calls per batch
     interrupts.check()  # outside the block nothing is pending
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_ignored_sigint_stays_ignored() -> None:
+    """A background job of a shell script starts with SIGINT ignored; clipcop must not re-enable it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts.remembered():
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -201,12 +201,16 @@ def test_folder_split_files_name_paths_with_spaces(tmp_path: Path) -> None:
     for rel in ("walk/clip 02 (take 2).mp4", "walk/[b] {x}.webm", "run/a.avi", "run/b.avi"):
         _touch(root / rel)
     (root / "splits").mkdir()
-    (root / "splits" / "train.txt").write_text("walk/clip 02 (take 2).mp4\nrun/a.avi 2\n")  # a UCF-style label too
+    (root / "splits" / "train.txt").write_text("walk/clip 02 (take 2).mp4 1\nrun/a.avi 2\n")  # UCF-style labels
     (root / "splits" / "test.txt").write_text("walk/[b] {x}.webm\nrun/b.avi\nrun/ghost one.avi\n")
     ds = load_dataset(root)
     assert [i.path for i in ds.train] == ["walk/clip 02 (take 2).mp4", "run/a.avi"]
     assert [i.path for i in ds.test] == ["walk/[b] {x}.webm", "run/b.avi"]
     assert ds.missing == ("run/ghost one.avi",)
+    _touch(root / "loose.avi")  # beside the class folders: left out, and an error when a split file names it
+    (root / "splits" / "test.txt").write_text("walk/[b] {x}.webm\nloose.avi\n")
+    with pytest.raises(DataError, match=r"loose\.avi is not inside a class folder"):
+        load_dataset(root)
 
 
 def test_folder_layout_says_what_it_leaves_out(tmp_path: Path) -> None:

@@ -206,6 +206,15 @@ def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys
             run_cli(capsys, "pretrain", *TINY, "--epochs", 2, "--out", "r", "--data", tiny_synth, *extra)
         )
         assert "r already holds best.safetensors, metrics.jsonl" in line and "no last.safetensors" in line
+    # What a kill while the first epoch was being saved leaves (no last checkpoint yet) is started over.
+    assert run_cli(capsys, "pretrain", *TINY, "--epochs", 1, "--out", "cut", "--data", tiny_synth).code == 0
+    for name in ("last.safetensors", "test_order_accuracy.json", "test_order_accuracy.csv"):
+        (workdir / "cut" / name).unlink()
+    with open(workdir / "cut" / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"epoch": 2, "train_lo')  # the next line, cut off
+    restarted = run_cli(capsys, "pretrain", *TINY, "--epochs", 1, "--out", "cut", "--data", tiny_synth, "--resume")
+    assert restarted.code == 0 and "first epoch was cut short while saving; starting the run over" in restarted.err
+    assert len((workdir / "cut" / "metrics.jsonl").read_text().splitlines()) == 1
     (workdir / "mine").mkdir()
     (workdir / "mine" / "test_order_accuracy.csv").write_text("my own table\n")
     line = one_error_line(run_cli(capsys, "pretrain", *TINY, "--epochs", 1, "--out", "mine", "--data", tiny_synth))
@@ -221,7 +230,8 @@ def test_a_train_list_takes_absolute_paths_and_names_what_it_cannot_use(
     lines = [str(tiny_synth / "UCF-101" / rel) for rel in train] + ["Rotate/v_Rotate_g99_c09.avi"]  # none exists
     (workdir / "list.txt").write_text("\n".join(lines) + "\n")
     args = ["--epochs", 1, "--steps-per-epoch", 1, "--train-list", "list.txt"]
-    result = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, *args)
+    relative = os.path.relpath(tiny_synth)  # the listed paths are absolute, --data is not
+    result = run_cli(capsys, "pretrain", "--data", relative, *TINY, *args)
     assert result.code == 0, result.err  # absolute paths under the data folder are understood
     used = int(result.err.split("training on the ")[1].split(" ")[0])
     assert 1 <= used <= 6  # some of the six may be held out for validation

@@ -200,6 +200,11 @@ def test_retrieval_errors_are_one_line(
     assert "--k" in one_error_line(
         run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", "--k", "one")
     )
+    clip_grid = ["--level", "clip", "--grid", "grid.png"]
+    line = one_error_line(
+        run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", *clip_grid)
+    )
+    assert "use --level video or both" in line and not (workdir / "grid.png").exists()
     # Pairs that search but mean little are said: one file on both sides, two models, k beyond the gallery.
     both = run_cli(capsys, "retrieve", "--gallery", "g512.safetensors", "--queries", "g512.safetensors", "--k", "1,500")
     assert both.code == 0 and "g512.safetensors is both gallery and queries" in both.err

@@ -119,6 +119,10 @@ def retrieve(
         backend=backend,
         frame_cache=frame_cache,
     )
+    if grid is not None:
+        from clipcop.workflows.samples import check_grid_level
+
+        check_grid_level(level)
     if query is not None:
         from clipcop.workflows.query import query_video
 

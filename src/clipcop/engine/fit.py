@@ -132,13 +132,46 @@ def check_run_dir(run_dir: Path, resume: bool, outputs: tuple[str, ...] = ()) ->
         if not resume:
             raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
         return
-    taken = [name for name in (BEST, METRICS, *outputs) if (run_dir / name).exists()]
-    taken += sorted(path.name for path in run_dir.glob("last.state.e*.safetensors"))
-    if taken:
+    taken = _taken(run_dir, outputs)
+    if taken and not (resume and first_epoch_cut_short(run_dir, outputs)):
+        more = f" and {len(taken) - 3} more" if len(taken) > 3 else ""
         raise UsageError(
-            f"{run_dir} already holds {', '.join(taken[:3])} but no {LAST} to resume from: "
+            f"{run_dir} already holds {', '.join(taken[:3])}{more} but no {LAST} to resume from: "
             "choose another --out, or move those files away"
         )
+
+
+def _taken(run_dir: Path, outputs: tuple[str, ...]) -> list[str]:
+    """The files in ``run_dir`` of names a run writes."""
+    taken = [name for name in (BEST, METRICS, *outputs) if (run_dir / name).exists()]
+    return taken + sorted(path.name for path in run_dir.glob("last.state.e*.safetensors"))
+
+
+def first_epoch_cut_short(run_dir: Path, outputs: tuple[str, ...] = ()) -> bool:
+    """Whether ``run_dir`` holds only what a run killed while saving its first epoch leaves: no
+    ``last.safetensors`` yet, epoch-1 metrics lines (the last perhaps cut off), epoch-1 state and best.
+
+    ``--resume`` then starts the run over. Anything else (a later epoch, a run's final outputs, a line
+    that is not clipcop's) is somebody's data and is never replaced.
+    """
+    if (run_dir / LAST).exists() or any((run_dir / name).exists() for name in outputs):
+        return False
+    if any(p.name != STATE_PATTERN.format(epoch=1) for p in run_dir.glob("last.state.e*.safetensors")):
+        return False
+    if (run_dir / BEST).exists() and read_meta(run_dir / BEST).get("epoch") != 1:
+        return False
+    path = run_dir / METRICS
+    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):  # a last line cut off by the kill
+                continue
+            return False
+        if not (isinstance(record, dict) and record.get("epoch") == 1):
+            return False
+    return True
 
 
 TRAINING_KEYS = (
@@ -176,14 +209,22 @@ def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str
         raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
 
 
+PATH_KEYS = ("data", "init", "train_list", "checkpoint")
+"""Settings that name a file or folder: equal when they name the same one, however spelled."""
+
+
 def changed_settings(
     saved: dict[str, Any], config: dict[str, Any], keys: tuple[str, ...]
 ) -> list[tuple[str, Any, Any]]:
-    """``(key, saved value, current value)`` for each of ``keys`` that differs between two run configs."""
+    """``(key, saved value, current value)`` for each of ``keys`` that differs between two run configs;
+    nested settings (fine-tuning's model ``source``) are compared key by key, as ``source.checkpoint``."""
     changed = []
     for key in keys:
         old, new = _plain(saved.get(key)), _plain(config.get(key))
-        if old != new and not (key == "data" and _same_folder(old, new)):
+        if isinstance(old, dict) and isinstance(new, dict):
+            inner = tuple(sorted(set(old) | set(new)))
+            changed += [(f"{key}.{k}", o, n) for k, o, n in changed_settings(old, new, inner)]
+        elif old != new and not (key in PATH_KEYS and _same_path(old, new)):
             changed.append((key, old, new))
     return changed
 
@@ -193,8 +234,8 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _same_folder(old: Any, new: Any) -> bool:
-    """Whether two ``--data`` values name the same folder (``~/UCF101`` and ``/home/u/UCF101``)."""
+def _same_path(old: Any, new: Any) -> bool:
+    """Whether two path settings name the same file or folder (``~/UCF101`` and ``/home/u/UCF101``)."""
     if not (isinstance(old, str) and isinstance(new, str)):
         return False
     return Path(old).expanduser().resolve() == Path(new).expanduser().resolve()
@@ -266,7 +307,14 @@ def fit(
         best_loss, best_epoch = counters["best_val_loss"], counters["best_epoch"]
         resumed_from = counters["epoch"]
     elif resume:
-        reporter.note(f"nothing to resume in {run_dir}: starting a new run")
+        if _taken(run_dir, ()):  # check_run_dir let them through: a first epoch cut short while saving
+            if is_main():
+                for name in _taken(run_dir, ()):
+                    (run_dir / name).unlink(missing_ok=True)
+            barrier()
+            reporter.note(f"{run_dir}: its first epoch was cut short while saving; starting the run over")
+        else:
+            reporter.note(f"nothing to resume in {run_dir}: starting a new run")
 
     train_model = wrap_ddp(model, runtime.device)
 

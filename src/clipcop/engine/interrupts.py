@@ -27,10 +27,18 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 @contextlib.contextmanager
 def remembered() -> Iterator[None]:
     """Inside the block SIGINT raises KeyboardInterrupt and is remembered for :func:`check`; the previous
-    handler comes back after it. Only the main thread can change handlers: elsewhere nothing changes."""
+    handler comes back after it.
+
+    Only Python's default handler is replaced: a SIGINT the process inherited as ignored (a background
+    job of a shell script) stays ignored, and one a host program handles stays its own. Only the main
+    thread can change handlers: elsewhere nothing changes.
+    """
     global _interrupted
     _interrupted = False
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield
         return
     previous = signal.signal(signal.SIGINT, _on_sigint)

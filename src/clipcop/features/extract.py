@@ -38,7 +38,8 @@ class ExtractionStats:
     dim: int
     failed: list[str]
     skipped: dict[str, int] = field(default_factory=dict)
-    """Videos of the dataset left out before extraction: ``missing``, ``unreadable``, ``too_short``."""
+    """Videos of the dataset split (train and test alike) left out before extraction: ``missing``,
+    ``unreadable``, ``too_short``."""
 
 
 def _gather_failed(local: list[int]) -> list[int]:
@@ -91,19 +92,12 @@ def extract_to_file(
         "resize": list(geometry.resize),
         "crop": geometry.crop,
     }
-    partial = broadcast_object(str(new_partial(Path(out))) if is_main() else None)
-    writer = FeatureWriter(
-        out,
-        rows=rows,
-        dim=dim,
-        videos=len(videos),
-        meta=full_meta,
-        dtype=dtype,
-        create=is_main(),
-        tmp=Path(str(partial)),
-    )
-    barrier()
+    partial = Path(str(broadcast_object(str(new_partial(Path(out))) if is_main() else None)))
     try:
+        writer = FeatureWriter(
+            out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main(), tmp=partial
+        )
+        barrier()
         dataset = EvalClipsDataset(
             videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend, frames=frames
         )
@@ -122,7 +116,7 @@ def extract_to_file(
         barrier()
     except BaseException:
         if is_main():
-            writer.discard()  # a failed or interrupted extraction leaves no half-written file behind
+            partial.unlink(missing_ok=True)  # a failed or interrupted extraction leaves no half-written file
         raise
     return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
 

@@ -65,6 +65,8 @@ class FeatureWriter:
         self.path = Path(path)
         if tmp is None and not create:
             raise ValueError("a writer that does not create the file needs the creator's tmp path")
+        if dtype not in _DTYPES:
+            raise ValueError(f"unknown feature dtype {dtype!r}; choose one of {', '.join(_DTYPES)}")
         self.tmp = tmp if tmp is not None else new_partial(self.path)
         self.meta = {"format": FORMAT, **meta}
         code, np_dtype = _DTYPES[dtype]

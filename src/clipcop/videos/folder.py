@@ -25,13 +25,14 @@ def _split_files(data: Path, split: int) -> tuple[Path, Path] | None:
 
 
 def _split_line(line: str, on_disk: set[str]) -> str:
-    """The video a split-file line names: the whole line (names may hold spaces), else its first field
-    (UCF101-style ``path label`` lines)."""
+    """The video a split-file line names: the whole line (names may hold spaces), else the line without a
+    trailing class number (UCF101-style ``path label``), else its first field."""
     whole = line.replace("\\", "/")
-    if whole in on_disk:
-        return whole
-    first = whole.split()[0]
-    return first if first in on_disk else whole
+    head, _, last = whole.rpartition(" ")
+    for candidate in (whole, head.rstrip() if last.isdigit() else "", whole.split()[0]):
+        if candidate in on_disk:
+            return candidate
+    return whole
 
 
 def _classes(data: Path, videos: list[str], warnings: list[str]) -> tuple[list[str], tuple[str, ...]]:
@@ -42,13 +43,11 @@ def _classes(data: Path, videos: list[str], warnings: list[str]) -> tuple[list[s
     """
     nested = [v for v in videos if "/" in v]
     loose = [v for v in videos if "/" not in v]
+    holding = {v.split("/")[0] for v in nested}
     empty = sorted(
         d.name
         for d in data.iterdir()
-        if d.is_dir()
-        and not d.name.startswith(".")
-        and d.name != "splits"
-        and not any(v.startswith(f"{d.name}/") for v in nested)
+        if d.is_dir() and not d.name.startswith(".") and d.name != "splits" and d.name not in holding
     )
     if empty:
         warnings.append(f"{len(empty)} folders hold no videos and are not classes, e.g. {empty[0]}/")
@@ -67,12 +66,12 @@ def load(data: Path, split: int) -> DatasetSplit:
     """Split ``split`` of a folder of class sub-folders (or of unlabelled videos) at ``data``."""
     if split not in (1, 2, 3):
         raise UsageError(f"--split must be 1, 2 or 3, not {split}")
-    videos = list_videos(data)
-    if not videos:
+    listed = list_videos(data, broken_links=True)
+    if not listed:
         raise DataError(f"no video files found under {data}")
     notes: list[str] = []
     warnings: list[str] = []
-    videos, classes = _classes(data, videos, warnings)
+    videos, classes = _classes(data, listed, warnings)
     labelled = bool(classes)
     lookup = {name: i for i, name in enumerate(classes)}
 
@@ -82,7 +81,7 @@ def load(data: Path, split: int) -> DatasetSplit:
     files = _split_files(data, split)
     missing: list[str] = []
     if files is not None:
-        on_disk = set(videos)
+        on_disk = set(listed)  # a split file naming a video outside the class folders is an error, not missing
         chosen = []
         for path in files:
             rels = [_split_line(line, on_disk) for line in read_lines(path)]

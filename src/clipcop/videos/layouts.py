@@ -83,12 +83,12 @@ def is_video_file(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith(".")
 
 
-def list_videos(root: Path) -> list[str]:
+def list_videos(root: Path, *, broken_links: bool = False) -> list[str]:
     """All video files below ``root`` as sorted POSIX paths relative to it, skipping hidden folders.
 
     Folders that are symbolic links are followed (a class folder linked in from elsewhere is a class;
-    a link back up the tree is visited once). A broken link with a video's name is listed too, so that
-    probing reports it as unreadable instead of it vanishing unnoticed.
+    a link back up the tree is visited once). With ``broken_links`` a broken link with a video's name is
+    listed too, so that probing reports it as unreadable instead of it vanishing unnoticed.
     """
     found = []
     seen: set[Path] = set()
@@ -102,7 +102,7 @@ def list_videos(root: Path) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
             path = here / name
-            if is_video_file(path) and (path.is_file() or path.is_symlink()):
+            if is_video_file(path) and (path.is_file() or (broken_links and path.is_symlink())):
                 found.append(path.relative_to(root).as_posix())
     return sorted(found)
 

@@ -122,7 +122,8 @@ def build_manifest(
     that cannot be opened or read, and a probe the machine could not run, are reported but not saved.
     """
     location = manifest_location(video_root)
-    cached = {} if reprobe else _read(location)
+    saved = _read(location)
+    cached = {} if reprobe else saved
     wanted = sorted(set(rel_paths))
     entries: dict[str, ManifestEntry] = {}
     unsaved: set[str] = set()
@@ -156,9 +157,10 @@ def build_manifest(
             unsaved.add(rel)
         if on_progress is not None:
             on_progress(done, len(stale))
-    if stale or unsaved or reprobe or set(cached) - set(entries):
-        kept = {k: v for k, v in cached.items() if k not in unsaved and (video_root / k).exists()}
-        merged = {**kept, **{k: v for k, v in entries.items() if k not in unsaved}}
+    # Files outside this call (another split's) keep their verdicts while they exist.
+    others = {k: v for k, v in saved.items() if k not in entries and (video_root / k).exists()}
+    merged = {**others, **{k: v for k, v in entries.items() if k not in unsaved}}
+    if merged != saved:
         with contextlib.suppress(OSError):  # a manifest that cannot be saved only costs a re-probe next time
             _write(location, video_root, merged)
     return Manifest(

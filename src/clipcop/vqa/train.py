@@ -29,7 +29,7 @@ from clipcop.engine.device import resolve_runtime
 from clipcop.engine.fit import check_finite
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
-from clipcop.errors import DataError, UsageError
+from clipcop.errors import DataError, TrainingError, UsageError
 from clipcop.metrics.qa import QAAccuracy
 from clipcop.vqa.activitynet import Issues
 from clipcop.vqa.data import QATensors, VideoFeatures, feature_statistics, to_tensors
@@ -240,8 +240,14 @@ def train_vqa(
         "majority": {str(t): a for t, a in majority.items()},
     }
     meta = _meta(config, model, vocab, answers, extra)
+    made = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    best_epoch, history = _fit(model, train, val, config, run_dir, meta, reporter)
+    try:
+        best_epoch, history = _fit(model, train, val, config, run_dir, meta, reporter)
+    except TrainingError:
+        if made and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # a run that diverged in its first epoch leaves no empty folder
+        raise
     best = load_checkpoint(run_dir / BEST, kind=KIND)
     model.load_state_dict(best.tensors)
     scores = {name: score(predict(model, data).answer, data) for name, data in tensors.items()}

@@ -94,6 +94,10 @@ def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:
     """Refuse to reuse a finished stage trained otherwise than ``config`` asks (model, clip geometry, data,
     optimiser, seed: everything a ``--resume`` must keep, and its number of epochs)."""
     meta = read_meta(run_dir / "best.safetensors")
+    if meta.get("kind") != "vcop":
+        raise CheckpointError(
+            f"{run_dir / 'best.safetensors'} is a {meta.get('kind', 'unknown')!r} checkpoint, not 'vcop'"
+        )
     changed = changed_settings(meta.get("config", {}), asdict(config), (*RESUME_KEYS, "epochs"))
     if changed:
         differs = ", ".join(f"{key} {old} (asked {new})" for key, old, new in changed)

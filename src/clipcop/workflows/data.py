@@ -49,7 +49,8 @@ class PreparedVideos:
     too_short: dict[str, int] = field(default_factory=dict)
 
     def skipped(self) -> dict[str, int]:
-        """How many listed videos were left out, and why (for ``--json`` results)."""
+        """How many videos of the dataset split (train and test alike) were left out, and why (for ``--json``
+        results)."""
         return {
             "missing": len(self.dataset.missing),
             "unreadable": len(self.unreadable),

@@ -16,7 +16,7 @@ from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
 from clipcop.config import ClipGeometry, check_seed
 from clipcop.engine.device import resolve_runtime
-from clipcop.engine.distributed import init_distributed
+from clipcop.engine.distributed import broadcast_object, init_distributed, is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, FeatureFileError, UsageError
@@ -215,7 +215,8 @@ def extract(
         if config.out
         else cache_dir() / "features" / f"{cache_key(config, prepared, runtime.precision)}.safetensors"
     )
-    if config.out is None and out.is_file():
+    # Rank 0 decides: another job may finish the same cache file between two processes' looks.
+    if config.out is None and broadcast_object(out.is_file() if is_main() else None):
         cached = read_features(out)
         reporter.info(f"using cached {config.subset} features {out}")
         counts = (len(cached.video_ids), int(cached.meta["clips"]), cached.dim)
@@ -223,7 +224,8 @@ def extract(
     model = cast(VideoBackbone, runtime.prepare(backbone))
     file_meta = {
         "source": {
-            k: v for k, v in meta.items() if k in ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch")
+            **{k: v for k, v in meta.items() if k in ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch")},
+            "identity": config.source.identity(),  # the weights' file, resolved: compares across folders
         },
         "dataset": {**prepared.describe(), "subset": config.subset, "video_root": str(root)},
         "classes": list(prepared.dataset.classes),

@@ -261,8 +261,10 @@ def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, rep
 def _listed(line: str, root: Path) -> str:
     """A ``--train-list`` line as a path relative to the video root (absolute paths under it are fine)."""
     path = Path(line)
-    if path.is_absolute() and path.is_relative_to(root):
-        return path.relative_to(root).as_posix()
+    if path.is_absolute():  # compared as real paths: --data may be relative or reached through a link
+        real, real_root = path.resolve(), root.resolve()
+        if real.is_relative_to(real_root):
+            return real.relative_to(real_root).as_posix()
     return line.replace("\\", "/")
 
 

@@ -12,6 +12,7 @@ extracted on the fly from a checkpoint and a dataset (cached).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -178,21 +179,23 @@ def _comparable(gallery: FeatureFile, queries: FeatureFile, reporter: Reporter) 
         )
     if gallery.path.resolve() == queries.path.resolve():
         reporter.warn(f"{gallery.path} is both gallery and queries: every query finds itself first")
-    models = [_model(f) for f in (gallery, queries)]
-    if models[0] != models[1]:
-        reporter.warn(f"gallery and queries come from different models ({models[0]} vs {models[1]})")
+    (key_g, words_g), (key_q, words_q) = _model(gallery), _model(queries)
+    if key_g != key_q:
+        reporter.warn(f"gallery and queries come from different models ({words_g} vs {words_q})")
     return gallery.same_classes(queries)
 
 
-def _model(features: FeatureFile) -> str:
-    """The model a feature file was extracted with, in a few words, for comparing two files."""
+def _model(features: FeatureFile) -> tuple[str, str]:
+    """The model a feature file was extracted with: a key to compare two files by, and a few words."""
     src = features.meta.get("source", {})
+    layers = f"{features.meta.get('layer')}/{features.meta.get('pool')}"
     if src.get("kind") == "random":
         origin = f"seed {src.get('seed')}"
-    else:  # the same checkpoint however its path was spelled
-        origin = str(Path(str(src.get("source"))).resolve()) + f" epoch {src.get('epoch')}"
-    model = f"{src.get('kind', '?')} {src.get('arch', '?')} width {src.get('width', '?')} ({origin})"
-    return f"{model}, {features.meta.get('layer')}/{features.meta.get('pool')}"
+    else:  # the checkpoint as extraction resolved it (older files: as spelled then, resolved here)
+        identity = src.get("identity") or {"checkpoint": str(Path(str(src.get("source"))).resolve())}
+        origin = str(identity.get("checkpoint"))
+    words = f"{src.get('kind', '?')} {src.get('arch', '?')} width {src.get('width', '?')} ({origin}), {layers}"
+    return json.dumps([src.get("identity"), src.get("epoch"), words], sort_keys=True, default=str), words
 
 
 def retrieve(
@@ -206,9 +209,9 @@ def retrieve(
     config = replace(config, **options) if config else RetrieveConfig(**options)
     reporter = reporter or Reporter()
     gallery, queries = _features_for(config, reporter)
+    scored = _comparable(gallery, queries, reporter)  # on every process: a mismatch stops them all
     if not is_main():  # one search, not one per process competing for the same cores
         return RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
-    scored = _comparable(gallery, queries, reporter)
     if not scored:
         reporter.note(
             "gallery and queries have different (or no) classes: no accuracy; the first queries' nearest "

@@ -56,11 +56,17 @@ class Tile:
     colour: tuple[int, int, int]
 
 
+def check_grid_level(level: str) -> None:
+    """Refuse a samples picture of a search without the video level (checked before any extraction)."""
+    if level not in ("video", "both"):
+        raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
+
+
 def sample_tiles(result: RetrievalResult, *, queries: int = 4, top: int = 2) -> list[Tile]:
     """Row by row: a query video (grey), then its ``top`` nearest gallery videos (green when of the
     query's class, red when not; grey across datasets, where right and wrong are not defined)."""
     if "video" not in result.neighbours:
-        raise UsageError("the samples picture is built from video-level retrieval: use --level video or both")
+        check_grid_level("clip")
     gallery, query = read_features(result.gallery_file), read_features(result.query_file)
     g, q = level_vectors(gallery, "video"), level_vectors(query, "video")
     comparable = gallery.same_classes(query)
