@@ -25,7 +25,15 @@ from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import Runtime
-from clipcop.engine.distributed import all_reduce_sum, barrier, is_main, rank, world_size, wrap_ddp
+from clipcop.engine.distributed import (
+    all_reduce_sum,
+    barrier,
+    broadcast_object,
+    is_main,
+    rank,
+    world_size,
+    wrap_ddp,
+)
 from clipcop.engine.evaluate import EvalResult, Select, evaluate_classifier
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
@@ -307,7 +315,9 @@ def fit(
         best_loss, best_epoch = counters["best_val_loss"], counters["best_epoch"]
         resumed_from = counters["epoch"]
     elif resume:
-        if _taken(run_dir, ()):  # check_run_dir let them through: a first epoch cut short while saving
+        # check_run_dir let them through: a first epoch cut short while saving. Rank 0 looks and deletes;
+        # the others follow its decision (they might look after it deleted).
+        if broadcast_object(bool(_taken(run_dir, ())) if is_main() else None):
             if is_main():
                 for name in _taken(run_dir, ()):
                     (run_dir / name).unlink(missing_ok=True)
