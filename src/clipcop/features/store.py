@@ -142,7 +142,7 @@ class FeatureWriter:
 
 
 def new_partial(path: Path) -> Path:
-    """A new, empty temporary file beside ``path`` for its rows, named ``.NAME.XXXXXXXX.partial``."""
+    """A new, empty temporary file beside ``path`` for its rows, named ``.NAME.<random>.partial``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.close(fd)
