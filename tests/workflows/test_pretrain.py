@@ -173,7 +173,9 @@ def test_killed_run_resumes_to_the_same_result(tiny_synth: Path, workdir: Path) 
     assert test_a == test_b
 
 
-def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_refuses_changed_settings(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "r").code == 0
     line = one_error_line(
         run_cli(
@@ -198,6 +200,14 @@ def test_resume_refuses_changed_settings(tiny_synth: Path, workdir: Path, capsys
     # The same folder spelled another way is the same data: the run continues.
     again = run_cli(capsys, *resumed, "--data", os.path.relpath(tiny_synth))
     assert again.code == 0 and "resuming r after epoch 1" in again.err, again.err
+    assert load_checkpoint(workdir / "r" / "last.safetensors").meta["config"]["data"] == str(tiny_synth)
+    # The same relative --data typed in another folder names another folder: refused.
+    (workdir / "sub").mkdir()
+    monkeypatch.chdir(workdir / "sub")
+    elsewhere = ["pretrain", *TINY, "--epochs", 3, "--out", workdir / "r", "--resume"]
+    line = one_error_line(run_cli(capsys, *elsewhere, "--data", os.path.relpath(tiny_synth, workdir)))
+    assert f"it was run with data={tiny_synth}, now data=" in line
+    monkeypatch.chdir(workdir)
     # A run folder whose last checkpoint is gone is not started over, with or without --resume; nor is a
     # folder holding a file of a name a run writes.
     (workdir / "r" / "last.safetensors").unlink()

@@ -7,6 +7,7 @@ skipped; nothing else is dropped.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from clipcop.videos.layouts import DatasetSplit, VideoItem, load_dataset, stable
 from clipcop.videos.manifest import Manifest, build_manifest
 
 SYNTHETIC = "synthetic"
+
+
+def recorded_data(data: str | None) -> str | None:
+    """``--data`` as a run records it: an absolute path (a later ``--resume`` from another folder then
+    still knows which folder it was), or ``synthetic``/None as given."""
+    if data is None or str(data) == SYNTHETIC:
+        return data
+    return os.path.abspath(Path(data).expanduser())
 
 
 def resolve_data(data: str | Path | None, reporter: Reporter | None = None, *, workers: int = 2) -> Path:

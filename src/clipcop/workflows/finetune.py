@@ -49,7 +49,7 @@ from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, hold_out, note_short_videos, prepare_videos
+from clipcop.workflows.data import PreparedVideos, hold_out, note_short_videos, prepare_videos, recorded_data
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import check_training_options, make_optimizer
@@ -127,7 +127,8 @@ RESUME_KEYS = ("source", "freeze_until", *TRAINING_KEYS)
 
 def _settings(config: FinetuneConfig) -> dict[str, Any]:
     """The run's options as checkpoint metadata records them (the model source as a nested dict)."""
-    return {**{k: v for k, v in asdict(config).items() if k != "source"}, "source": asdict(config.source)}
+    settings = {k: v for k, v in asdict(config).items() if k != "source"}
+    return {**settings, "data": recorded_data(config.data), "source": asdict(config.source)}
 
 
 def finetune(

@@ -44,7 +44,7 @@ from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos
+from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos, recorded_data
 from clipcop.workflows.models import load_backbone_weights, now_iso
 
 OPTIMIZERS = ("sgd", "adam")
@@ -377,7 +377,7 @@ def pretrain(
             "epoch": info["epoch"],
             "step": info["step"],
             "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
-            "config": asdict(config),
+            "config": {**asdict(config), "data": recorded_data(config.data)},
             "data": prepared.describe(),
             "created": now_iso(),
             "init": config.init,
