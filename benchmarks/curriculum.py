@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from _synthetic_runs import QUIET, demo_pretrain_config, synthetic_data, vcop_checkpoint
-from clipcop.engine.fit import read_metrics
+from clipcop.engine.run_dir import read_metrics
 from clipcop.workflows.curriculum import curriculum_sample
 from clipcop.workflows.pretrain import pretrain
 

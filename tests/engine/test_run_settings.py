@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clipcop.engine.fit import changed_settings
+from clipcop.engine.run_dir import changed_settings
 
 
 def test_paths_are_compared_as_the_files_they_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

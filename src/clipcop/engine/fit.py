@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import (
     all_reduce_sum,
@@ -37,14 +37,21 @@ from clipcop.engine.distributed import (
 from clipcop.engine.evaluate import EvalResult, Select, evaluate_classifier
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
+from clipcop.engine.run_dir import (
+    BEST,
+    LAST,
+    METRICS,
+    STATE_PATTERN,
+    check_run_dir,
+    read_metrics,
+    state_path,
+    taken_files,
+)
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
 from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
 
 SCHEDULES = ("constant", "cosine", "plateau")
-LAST, BEST, METRICS = "last.safetensors", "best.safetensors", "metrics.jsonl"
-STATE_PATTERN = "last.state.e{epoch:05d}.safetensors"
-"""Training state beside ``last.safetensors``; named by epoch so that weights and state always match."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,31 +99,6 @@ def unwrap(model: nn.Module) -> nn.Module:
         model = inner
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """The epoch records of ``metrics.jsonl`` (empty when absent; a line cut short by a kill, or one that is
-    not a clipcop epoch record, is skipped)."""
-    path = run_dir / METRICS
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("epoch"), int):
-            records.append(record)
-    return records
-
-
-def state_path(run_dir: Path) -> Path | None:
-    """The training state that belongs to ``last.safetensors`` (None when there is no resumable run)."""
-    if not (run_dir / LAST).is_file():
-        return None
-    name = read_meta(run_dir / LAST).get("resume_state")
-    return run_dir / name if name and (run_dir / name).is_file() else None
-
-
 def _make_scheduler(
     optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
@@ -128,125 +110,6 @@ def _make_scheduler(
     if schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "min", factor=0.1, patience=50, min_lr=1e-5)
     return None
-
-
-def check_run_dir(run_dir: Path, resume: bool, outputs: tuple[str, ...] = ()) -> None:
-    """Refuse to overwrite a finished or interrupted run unless asked to resume it.
-
-    A new run (no ``last.safetensors`` to resume from) never starts over files of the names it writes,
-    ``outputs`` included: they are an earlier run's whose last checkpoint is gone, or somebody's own.
-    """
-    if (run_dir / LAST).exists():
-        if not resume:
-            raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-        return
-    taken = _taken(run_dir, outputs)
-    if taken and not (resume and first_epoch_cut_short(run_dir, outputs)):
-        more = f" and {len(taken) - 3} more" if len(taken) > 3 else ""
-        raise UsageError(
-            f"{run_dir} already holds {', '.join(taken[:3])}{more} but no {LAST} to resume from: "
-            "choose another --out, or move those files away"
-        )
-
-
-def _taken(run_dir: Path, outputs: tuple[str, ...]) -> list[str]:
-    """The files in ``run_dir`` of names a run writes."""
-    taken = [name for name in (BEST, METRICS, *outputs) if (run_dir / name).exists()]
-    return taken + sorted(path.name for path in run_dir.glob("last.state.e*.safetensors"))
-
-
-def first_epoch_cut_short(run_dir: Path, outputs: tuple[str, ...] = ()) -> bool:
-    """Whether ``run_dir`` holds only what a run killed while saving its first epoch leaves: no
-    ``last.safetensors`` yet, epoch-1 metrics lines (the last perhaps cut off), epoch-1 state and best.
-
-    ``--resume`` then starts the run over. Anything else (a later epoch, a run's final outputs, a line
-    that is not clipcop's) is somebody's data and is never replaced.
-    """
-    if (run_dir / LAST).exists() or any((run_dir / name).exists() for name in outputs):
-        return False
-    if any(p.name != STATE_PATTERN.format(epoch=1) for p in run_dir.glob("last.state.e*.safetensors")):
-        return False
-    if (run_dir / BEST).exists() and read_meta(run_dir / BEST).get("epoch") != 1:
-        return False
-    path = run_dir / METRICS
-    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if number == len(lines):  # a last line cut off by the kill
-                continue
-            return False
-        if not (isinstance(record, dict) and record.get("epoch") == 1):
-            return False
-    return True
-
-
-TRAINING_KEYS = (
-    "data",
-    "dataset",
-    "split",
-    "val_size",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "steps_per_epoch",
-    "seed",
-)
-"""The data and optimisation settings every training command's ``--resume`` must keep; each command adds
-those of its model."""
-
-
-def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str, ...]) -> None:
-    """Refuse to resume ``run_dir`` with ``keys`` of ``config`` other than its run used.
-
-    These define the experiment (model, data, optimiser, schedule, seed); a resumed run must continue the
-    same one. Settings of the machine (device, precision, workers, backend) and ``epochs`` may change.
-    The optimiser's saved state would otherwise silently override a new momentum or weight decay, and a
-    new validation split would make "best" compare different sets.
-    """
-    last = run_dir / LAST
-    if not last.is_file():
-        return
-    changed = changed_settings(read_meta(last).get("config", {}), config, keys)
-    if changed:
-        key, old, new = changed[0]
-        raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
-
-
-PATH_KEYS = ("data", "init", "train_list", "checkpoint")
-"""Settings that name a file or folder: equal when they name the same one, however spelled."""
-
-
-def changed_settings(
-    saved: dict[str, Any], config: dict[str, Any], keys: tuple[str, ...]
-) -> list[tuple[str, Any, Any]]:
-    """``(key, saved value, current value)`` for each of ``keys`` that differs between two run configs;
-    nested settings (fine-tuning's model ``source``) are compared key by key, as ``source.checkpoint``."""
-    changed = []
-    for key in keys:
-        old, new = _plain(saved.get(key)), _plain(config.get(key))
-        if isinstance(old, dict) and isinstance(new, dict):
-            inner = tuple(sorted(set(old) | set(new)))
-            changed += [(f"{key}.{k}", o, n) for k, o, n in changed_settings(old, new, inner)]
-        elif old != new and not (key in PATH_KEYS and _same_path(old, new)):
-            changed.append((key, old, new))
-    return changed
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as JSON reads it back (tuples as lists), so saved and current settings compare equal."""
-    return json.loads(json.dumps(value))
-
-
-def _same_path(old: Any, new: Any) -> bool:
-    """Whether two path settings name the same file or folder (``~/UCF101`` and ``/home/u/UCF101``)."""
-    if not (isinstance(old, str) and isinstance(new, str)):
-        return False
-    return Path(old).expanduser().resolve() == Path(new).expanduser().resolve()
 
 
 def _resume(
@@ -317,9 +180,9 @@ def fit(
     elif resume:
         # check_run_dir let them through: a first epoch cut short while saving. Rank 0 looks and deletes;
         # the others follow its decision (they might look after it deleted).
-        if broadcast_object(bool(_taken(run_dir, ())) if is_main() else None):
+        if broadcast_object(bool(taken_files(run_dir, ())) if is_main() else None):
             if is_main():
-                for name in _taken(run_dir, ()):
+                for name in taken_files(run_dir, ()):
                     (run_dir / name).unlink(missing_ok=True)
             barrier()
             reporter.note(f"{run_dir}: its first epoch was cut short while saving; starting the run over")
@@ -493,15 +356,11 @@ def train_one_epoch(
 
 
 __all__ = [
-    "BEST",
-    "LAST",
-    "METRICS",
-    "STATE_PATTERN",
     "EvalResult",
     "FitConfig",
     "FitResult",
+    "check_finite",
     "fit",
-    "read_metrics",
     "train_one_epoch",
     "unwrap",
 ]

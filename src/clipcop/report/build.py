@@ -20,7 +20,7 @@ from typing import Any
 
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import read_meta
-from clipcop.engine.fit import read_metrics
+from clipcop.engine.run_dir import read_metrics
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
 from clipcop.report import figures

@@ -128,6 +128,7 @@ def build_manifest(
     entries: dict[str, ManifestEntry] = {}
     unsaved: set[str] = set()
     stale: list[tuple[str, int, int]] = []
+    reused = 0
     for rel in wanted:
         path = video_root / rel
         try:
@@ -145,6 +146,7 @@ def build_manifest(
         old = cached.get(rel)
         if old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
             entries[rel] = old
+            reused += 1
         else:
             stale.append((rel, stat.st_size, stat.st_mtime_ns))
     outcomes = probe_isolated(
@@ -168,5 +170,5 @@ def build_manifest(
         location=location,
         entries=entries,
         probed=len(stale),
-        reused=len(wanted) - len(stale) - len(unsaved - {rel for rel, _, _ in stale}),
+        reused=reused,
     )

@@ -25,9 +25,10 @@ from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoin
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import barrier, init_distributed, is_main, rank, world_size, wrap_ddp
 from clipcop.engine.evaluate import evaluate_classifier
-from clipcop.engine.fit import changed_settings, check_finite, check_run_dir, read_metrics, train_one_epoch, unwrap
+from clipcop.engine.fit import check_finite, train_one_epoch, unwrap
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
+from clipcop.engine.run_dir import changed_settings, check_run_dir, read_metrics
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError

@@ -31,18 +31,10 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
-from clipcop.engine.fit import (
-    BEST,
-    TRAINING_KEYS,
-    FitConfig,
-    FitResult,
-    check_resume_settings,
-    check_run_dir,
-    fit,
-    unwrap,
-)
+from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
+from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_run_dir
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, UsageError
@@ -122,7 +114,7 @@ TEST_OUTPUTS = ("test_accuracy.json", "confusion_matrix.csv")
 """The files a run writes at its end, beside its checkpoints and ``metrics.jsonl``."""
 
 RESUME_KEYS = ("source", "freeze_until", *TRAINING_KEYS)
-"""The settings a ``--resume`` must keep (:func:`clipcop.engine.fit.check_resume_settings`)."""
+"""The settings a ``--resume`` must keep (:func:`clipcop.engine.run_dir.check_resume_settings`)."""
 
 
 def _settings(config: FinetuneConfig) -> dict[str, Any]:

@@ -27,18 +27,10 @@ from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoin
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
 from clipcop.engine.evaluate import EvalResult, evaluate_classifier
-from clipcop.engine.fit import (
-    BEST,
-    TRAINING_KEYS,
-    FitConfig,
-    FitResult,
-    check_resume_settings,
-    check_run_dir,
-    fit,
-    unwrap,
-)
+from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
 from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
+from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_run_dir
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
@@ -292,7 +284,7 @@ RESUME_KEYS = (
     "init",
     *TRAINING_KEYS,
 )
-"""The settings a ``--resume`` must keep (:func:`clipcop.engine.fit.check_resume_settings`)."""
+"""The settings a ``--resume`` must keep (:func:`clipcop.engine.run_dir.check_resume_settings`)."""
 
 
 def prepare_tuple_videos(config: PretrainConfig, reporter: Reporter) -> PreparedVideos:
