@@ -1,12 +1,12 @@
 """The paper's Fig. 4 and Table I "*" rows in miniature, on the synthetic data, several seeds.
 
-    python benchmarks/curriculum.py --seeds 0 1 2 --epochs 15 --sample-epochs 10
+    python benchmarks/curriculum.py --seeds 0 1 2 --epochs 15 --sample-epochs 10 [--scoring fixed]
 
 Task-based: tl=4 initialised from the tl=3 model (backbone + pair layer) against tl=4 from scratch, both
 for --epochs epochs; validation order accuracy per epoch (chance 4.2%). Sample-based: from the tl=3
-model, train a scoring window (3 epochs, threshold 0.8), drop the easy samples and continue from the
-window's model on the hard ones, against training on all samples from that same model for the same
-epochs; test order accuracy.
+model, train a scoring window (3 epochs, threshold 0.8, --scoring as the command's), drop the easy
+samples and continue from the window's model on the hard ones, against training on all samples from
+that same model for the same epochs; test order accuracy.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--sample-epochs", type=int, default=10)
+    parser.add_argument("--scoring", choices=["training", "fixed"], default="training")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "clipcop-bench-synthetic")
     args = parser.parse_args()
     data = synthetic_data()
@@ -52,9 +53,10 @@ def main() -> None:
             base,
             window=3,
             threshold=0.8,
+            scoring=args.scoring,
             compare_plain=True,
             reporter=QUIET,
-            out=args.workdir / f"sample-seed{seed}-e{args.sample_epochs}",
+            out=args.workdir / f"sample-{args.scoring}-seed{seed}-e{args.sample_epochs}",
         )
         plain = hard.plain.test_accuracy if hard.plain else float("nan")
         cont = hard.continued.test_accuracy if hard.continued else float("nan")
@@ -72,7 +74,10 @@ def main() -> None:
         mean_c = sum(c[epoch] for c in curves["curriculum"]) / len(curves["curriculum"])
         mean_s = sum(c[epoch] for c in curves["scratch"]) / len(curves["scratch"])
         print(f"| {epoch + 1} | {100 * mean_c:.1f}% | {100 * mean_s:.1f}% |")
-    print(f"\nSample-based curriculum: {args.sample_epochs} epochs from the window's model, test order accuracy")
+    print(
+        f"\nSample-based curriculum ({args.scoring} scoring): {args.sample_epochs} epochs from the window's model, "
+        "test order accuracy"
+    )
     print("| seed | easy dropped | hard kept | continued on all | continued on hard * |")
     print("| --- | --- | --- | --- | --- |")
     for seed, dropped, kept, plain, cont in sample_rows:

@@ -1,4 +1,4 @@
-"""docs/getting-started.md works when followed literally: its marked command block runs as written."""
+"""docs/getting-started.md works when followed literally: its marked command and Python blocks run as written."""
 
 from __future__ import annotations
 
@@ -35,3 +35,21 @@ def test_getting_started_commands_run_as_written(tmp_path: Path) -> None:
         assert done.returncode == 0, f"{command}\n{done.stderr[-2000:]}"
     assert (tmp_path / "runs" / "synth-r3d" / "report" / "index.html").is_file()
     assert (tmp_path / "runs" / "synth-cur" / "tl3" / "best.safetensors").is_file()
+
+
+def test_getting_started_python_runs_as_written(tmp_path: Path) -> None:
+    """The library API block: the same steps as the commands, with each command's options as keywords."""
+    text = (ROOT / "docs" / "getting-started.md").read_text()
+    block = re.search(r"<!-- python-api: begin -->\s*```python\n(.*?)```", text, re.S)
+    assert block, "the marked Python block is missing from docs/getting-started.md"
+    script = tmp_path / "api.py"
+    script.write_text(block.group(1).replace("/tmp/synth-py", str(tmp_path / "synth")))
+    env = {**os.environ, "CLIPCOP_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = done.stdout.splitlines()
+    assert printed[0].startswith("test order accuracy") and printed[-1].startswith("action recognition")
+    assert [line.split()[0] for line in printed[1:3]] == ["trained", "random"]
+    assert (tmp_path / "test.safetensors").is_file() and (tmp_path / "runs" / "py-ft" / "best.safetensors").is_file()

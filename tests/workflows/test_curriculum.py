@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,14 +114,17 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     assert result.code == 0, result.err
     summary = json.loads(result.out)
     scores = json.loads((workdir / "hard" / "scores.json").read_text())
-    p_true, correct = np.array(scores["p_true"]), np.array(scores["correct"])
-    easy = np.asarray((correct & (p_true > 0.12)).all(axis=0))
+    easy = _easy(scores, 0.12)
     listed = (workdir / "hard" / "hard_samples.txt").read_text().splitlines()
     assert listed == [v for v, e in zip(scores["videos"], easy, strict=True) if not e]
     assert summary["kept"] == len(listed) and summary["dropped"] == int(easy.sum())
     assert sum(summary["dropped_per_class"].values()) == summary["dropped"]
     assert sum(summary["kept_per_class"].values()) == summary["kept"]
     assert "Sample-based curriculum" in result.err and "plain (all samples)" in result.err
+    # Two steps of 4 tuples score 8 videos per window epoch; the rest have no score there and stay hard.
+    unscored = np.isnan(_p_true(scores)).any(axis=0)
+    assert scores["scoring"] == "training" and 0 < int(unscored.sum()) < len(easy) and not easy[unscored].any()
+    assert f"{int(unscored.sum())} training videos have no score" in result.err and "--steps-per-epoch" in result.err
     assert f"training on the {len(listed)} of {len(easy)} training videos" in result.err
     assert "plain_test_order_accuracy" in summary and "test_order_accuracy" in summary
     meta = load_checkpoint(workdir / "hard" / "hard" / "best.safetensors").meta
@@ -140,6 +145,8 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     at = sample.index("--threshold") + 1
     other = [*sample[:at], 0.5, *sample[at + 1 :], "--resume"]
     assert "scored with --threshold 0.12, now --threshold 0.5" in one_error_line(run_cli(capsys, *other))
+    fixed = [*sample, "--scoring", "fixed", "--resume"]
+    assert "scored with --scoring training, now --scoring fixed" in one_error_line(run_cli(capsys, *fixed))
     # Without --resume it refuses before the window trains again, and the earlier run stays as it was.
     before = (workdir / "hard" / "window.safetensors").stat().st_mtime_ns
     line = one_error_line(run_cli(capsys, *sample))
@@ -147,8 +154,45 @@ def test_sample_curriculum_drops_exactly_the_easy_samples(
     assert (workdir / "hard" / "window.safetensors").stat().st_mtime_ns == before
 
 
+def _p_true(scores: dict[str, Any]) -> np.ndarray:
+    """``scores.json``'s softmax of the right order, window epochs x videos, NaN where unscored."""
+    return np.array([[np.nan if p is None else p for p in row] for row in scores["p_true"]], dtype=float)
+
+
+def _easy(scores: dict[str, Any], threshold: float) -> np.ndarray:
+    """The paper's rule recomputed from ``scores.json``: right, above ``threshold``, in every epoch."""
+    return np.asarray((np.array(scores["correct"], dtype=bool) & (_p_true(scores) > threshold)).all(axis=0))
+
+
+def test_training_scoring_scores_each_video_by_the_predictions_made_while_it_trains(
+    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whole window epochs: every video is scored once per epoch by its training prediction (Sec. IV-A),
+    so an epoch's share of right scores is the training accuracy the window reports for that epoch."""
+    assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "base").code == 0
+    sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth, *TINY[10:]]
+    result = run_cli(capsys, *sample, "--window", 3, "--threshold", 0.3, "--epochs", 1, "--out", "scored")
+    assert result.code == 0, result.err
+    scores = json.loads((workdir / "scored" / "scores.json").read_text())
+    p_true = _p_true(scores)
+    assert scores["scoring"] == "training" and p_true.shape == (3, len(scores["videos"]))
+    assert not np.isnan(p_true).any() and "have no score" not in result.err
+    reported = [float(m) for m in re.findall(r"training tuples ordered right ([\d.]+)%", result.err)]
+    shares = [100 * float(np.mean(row)) for row in scores["correct"]]
+    assert len(reported) == 3 and np.allclose(reported, shares, atol=0.06)
+    # A fresh tuple and crops every epoch: one video's scores differ from epoch to epoch.
+    assert (np.ptp(p_true, axis=0) > 1e-4).mean() > 0.9
+    listed = (workdir / "scored" / "hard_samples.txt").read_text().splitlines()
+    assert listed == [v for v, e in zip(scores["videos"], _easy(scores, 0.3), strict=True) if not e]
+
+
+@pytest.mark.parametrize("scoring", ["training", "fixed"])
 def test_a_video_unreadable_while_scoring_is_kept_and_named_by_its_own_row(
-    tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    scoring: str,
+    tiny_synth: Path,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Scores go to each video's own row: one that fails to decode (the dataset then substitutes the
     next video) is unscored, kept as hard and warned about, and no other video takes its scores."""
@@ -156,7 +200,9 @@ def test_a_video_unreadable_while_scoring_is_kept_and_named_by_its_own_row(
 
     assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "base").code == 0
     sample = ["curriculum", "sample", "--checkpoint", "base/best.safetensors", "--data", tiny_synth, *TINY[10:]]
-    sample += ["--steps-per-epoch", 1, "--window", 2, "--threshold", 0.12, "--epochs", 1]
+    sample += ["--scoring", scoring, "--window", 2, "--threshold", 0.12, "--epochs", 1, "--steps-per-epoch", 1]
+    if scoring == "training":  # whole window epochs, so every readable video has a training prediction
+        sample[-2:] = []
     assert run_cli(capsys, *sample, "--out", "clean").code == 0
     clean = json.loads((workdir / "clean" / "scores.json").read_text())
     broken = clean["videos"][1]
@@ -170,9 +216,9 @@ def test_a_video_unreadable_while_scoring_is_kept_and_named_by_its_own_row(
     monkeypatch.setattr(_VideoDataset, "_clips", failing)
     result = run_cli(capsys, *sample, "--out", "damaged")
     assert result.code == 0, result.err
-    assert "1 training videos could not be read" in result.err
+    assert "1 training videos have no score in some window epoch (they failed to decode)" in result.err
     scores = json.loads((workdir / "damaged" / "scores.json").read_text())
-    assert scores["videos"] == clean["videos"]
+    assert scores["videos"] == clean["videos"] and scores["scoring"] == scoring
     assert [row[1] for row in scores["p_true"]] == [None, None] and not scores["easy"][1]
     assert broken in (workdir / "damaged" / "hard_samples.txt").read_text().splitlines()
     assert all(p is not None for row in scores["p_true"] for i, p in enumerate(row) if i != 1)

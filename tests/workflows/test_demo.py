@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from clipcop.engine.checkpoint import read_meta
 from tests.cli.run import run_cli
 
 
 def test_demo_quick_runs_the_whole_pipeline(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = run_cli(capsys, "demo", "--quick", "--json")
+    result = run_cli(capsys, "demo", "--quick", "--width", 6, "--json")
     assert result.code == 0, result.err
+    models = sorted((workdir / "runs" / "demo").rglob("best.safetensors"))
+    assert len(models) == 3 and {read_meta(m)["width"] for m in models} == {6}  # --width holds with --quick
     summary = json.loads(result.out)
     assert 0.0 <= summary["order_accuracy"] <= 1.0 and summary["chance"] == pytest.approx(1 / 6)
     assert set(summary["retrieval"]) == {"VCOP", "random"}

@@ -140,6 +140,14 @@ def sample(
     threshold: Annotated[
         float, typer.Option("--threshold", help="Softmax of the right order that makes it easy.")
     ] = 0.8,
+    scoring: Annotated[
+        str,
+        typer.Option(
+            "--scoring",
+            help="What scores a video in each window epoch: training (the predictions made on it while it "
+            "trains, as the paper) or fixed (one fixed tuple, centre crops, eval mode, after each epoch).",
+        ),
+    ] = "training",
     compare_plain: Annotated[
         bool, typer.Option("--compare-plain", help="Also continue on all samples for the same epochs, to compare.")
     ] = False,
@@ -181,7 +189,7 @@ def sample(
     from clipcop.workflows.curriculum import curriculum_sample
     from clipcop.workflows.pretrain import PretrainConfig
 
-    for key in ("checkpoint", "window", "threshold", "compare_plain"):
+    for key in ("checkpoint", "window", "threshold", "scoring", "compare_plain"):
         values.pop(key)
     out_dir = values["out"]
     values.update(out=None, init=None, train_list=None)  # the model's own options: from the checkpoint
@@ -191,6 +199,7 @@ def sample(
         base,
         window=window,
         threshold=threshold,
+        scoring=scoring,
         out=out_dir,
         compare_plain=compare_plain,
         reporter=Reporter(quiet=quiet),

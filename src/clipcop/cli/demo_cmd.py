@@ -17,7 +17,9 @@ def demo(
     ] = False,
     out: Annotated[str, typer.Option("--out", help="Run folder.")] = "runs/demo",
     epochs: Annotated[int | None, typer.Option("--epochs", help="VCOP epochs (default 30; 2 with --quick).")] = None,
-    width: Annotated[int, typer.Option("--width", help="Backbone width (scale up on a GPU).")] = 16,
+    width: Annotated[
+        int | None, typer.Option("--width", help="Backbone width (default 16; 4 with --quick; scale up on a GPU).")
+    ] = None,
     arch: Annotated[str, typer.Option("--arch", help="c3d, r3d or r21d.")] = "r3d",
     seed: Seed = 0,
     device: Device = "auto",

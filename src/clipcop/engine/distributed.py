@@ -103,6 +103,15 @@ def main_process_first() -> Iterator[None]:
             barrier()
 
 
+def gather_objects(value: object) -> list[object]:
+    """Every process's ``value``, in rank order (``[value]`` when not distributed)."""
+    if world_size() == 1:
+        return [value]
+    holder: list[object] = [None] * world_size()
+    dist.all_gather_object(holder, value)
+    return holder
+
+
 def broadcast_object(value: object) -> object:
     """Rank 0's ``value`` on every process."""
     if world_size() == 1:

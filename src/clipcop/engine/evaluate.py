@@ -1,13 +1,14 @@
 """Evaluation passes: loss and accuracy of a classifier over a dataset, per sample and per class.
 
 Used for validation during training, the final test of order prediction (overall and per video class,
-the paper's Fig. 5), and the hard-sample scoring of the sample-based curriculum (Sec. III-D.2).
+the paper's Fig. 5), and the fixed-tuple scoring of the sample-based curriculum (Sec. III-D.2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -17,7 +18,7 @@ from torch.utils.data import Dataset
 
 from clipcop.engine import interrupts
 from clipcop.engine.device import Runtime
-from clipcop.engine.distributed import rank, world_size
+from clipcop.engine.distributed import gather_objects, rank, world_size
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.sampler import EpochSampler
 
@@ -55,14 +56,9 @@ class EvalResult:
         return out
 
 
-def _gather(parts: list[np.ndarray]) -> np.ndarray:
-    if world_size() == 1:
-        return parts[0]
-    import torch.distributed as dist
-
-    holder: list[list[np.ndarray] | None] = [None] * world_size()
-    dist.all_gather_object(holder, parts)
-    return np.concatenate([p[0] for p in holder if p is not None])
+def _gather(part: np.ndarray) -> np.ndarray:
+    """``part`` of every process, concatenated in rank order."""
+    return np.concatenate(cast(list[np.ndarray], gather_objects(part)))
 
 
 @torch.no_grad()
@@ -98,7 +94,7 @@ def evaluate_classifier(
         cols["p_true"].append(probs.gather(1, y[:, None])[:, 0].cpu().numpy())
         cols["label"].append(batch["label"].numpy())
         failed += int(batch["failed_reads"].sum())
-    merged = {k: _gather([np.concatenate(v) if v else np.zeros(0)]) for k, v in cols.items()}
+    merged = {k: _gather(np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
     order = np.unique(merged["index"], return_index=True)[1]  # sorted by index, padding duplicates dropped
     return EvalResult(
         index=merged["index"][order].astype(np.int64),

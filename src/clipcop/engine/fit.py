@@ -53,6 +53,9 @@ from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
 
 SCHEDULES = ("constant", "cosine", "plateau")
 
+Observe = Callable[[Batch, torch.Tensor, torch.Tensor], None]
+"""Sees ``(batch, logits, targets)`` of each training step; the tensors are detached, on the device."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class FitConfig:
@@ -284,11 +287,13 @@ def train_one_epoch(
     steps: int,
     unit: str,
     world: int,
+    observe: Observe | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` for one pass over ``loader`` (at most ``steps`` steps) and return its metrics.
 
     The loader's sampler must already be set to ``epoch``. Throughput, data-wait and compute time
-    (GPU busy time from CUDA events on GPUs) are measured on the way.
+    (GPU busy time from CUDA events on GPUs) are measured on the way. ``observe(batch, logits, targets)``
+    sees every training prediction (detached), e.g. to score samples as they train.
     """
     model.train()
     cuda = runtime.device.type == "cuda"
@@ -313,6 +318,8 @@ def train_one_epoch(
             with runtime.autocast():
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y)
+            if observe is not None:
+                observe(batch, logits.detach(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -359,6 +366,7 @@ __all__ = [
     "EvalResult",
     "FitConfig",
     "FitResult",
+    "Observe",
     "check_finite",
     "fit",
     "train_one_epoch",

@@ -3,9 +3,10 @@
 Task-based: train tl = 3, then tl = 4 initialised from it (backbone and pair layer carried over, a new
 tl!-way output layer), then tl = 5. Each stage is an ordinary pretraining run in its own sub-folder.
 
-Sample-based: from a converged model, score every training video's fixed tuple in each epoch of a
-window; the videos ordered correctly with a softmax above the threshold in every epoch are "easy" and
-dropped; training continues on the rest (the hard samples).
+Sample-based: from a converged model, score every training video in each epoch of a window (by the
+predictions made on it while training, or on a fixed tuple); the videos ordered correctly with a softmax
+above the threshold in every epoch are "easy" and dropped; training continues on the rest (the hard
+samples).
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import torch
 from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import resolve_runtime
-from clipcop.engine.distributed import barrier, init_distributed, is_main, rank, world_size, wrap_ddp
+from clipcop.engine.distributed import (
+    barrier,
+    gather_objects,
+    init_distributed,
+    is_main,
+    rank,
+    world_size,
+    wrap_ddp,
+)
 from clipcop.engine.evaluate import evaluate_classifier
 from clipcop.engine.fit import check_finite, train_one_epoch, unwrap
-from clipcop.engine.loading import make_loader
+from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import changed_settings, check_run_dir, read_metrics
 from clipcop.engine.sampler import EpochSampler
@@ -34,7 +44,7 @@ from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import hold_out
+from clipcop.workflows.data import hold_out, listed_training
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
     RESUME_KEYS,
@@ -216,6 +226,61 @@ WINDOW_CHECKPOINT = "window.safetensors"
 (hard samples and, with ``compare_plain``, all samples) start from it."""
 
 
+SCORINGS = ("training", "fixed")
+"""How the window scores a video in each of its epochs. ``training``: the predictions made on it while it
+trains (a fresh tuple, random crops, dropout on), the paper's "softmax value of the predictions in several
+convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre crops, the model in eval
+mode, after each epoch (every epoch sees the same clips; an extra pass over the videos per epoch)."""
+
+
+class WindowScores:
+    """Per window epoch and training video: the lowest softmax of the right order and whether every
+    prediction was right. A video with no prediction in an epoch has NaN there and is never easy."""
+
+    def __init__(self, epochs: int, videos: int) -> None:
+        self.p_true = np.full((epochs, videos), np.nan, dtype=np.float32)
+        self.right = np.ones((epochs, videos), dtype=bool)
+
+    def add(self, epoch: int, index: np.ndarray, p_true: np.ndarray, correct: np.ndarray) -> None:
+        """Predictions of ``epoch`` (from 1) for the videos ``index``; a video may come more than once."""
+        np.fmin.at(self.p_true[epoch - 1], index, p_true.astype(np.float32))
+        np.logical_and.at(self.right[epoch - 1], index, correct.astype(bool))
+
+    def merge_processes(self) -> None:
+        """Combine the scores of every process (under torchrun each sees a share of an epoch's videos)."""
+        parts = cast(list[tuple[np.ndarray, np.ndarray]], gather_objects((self.p_true, self.right)))
+        self.p_true = np.fmin.reduce(np.stack([p for p, _ in parts]), axis=0)
+        self.right = np.logical_and.reduce(np.stack([r for _, r in parts]), axis=0)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Scored, and every prediction right."""
+        return self.right & ~np.isnan(self.p_true)
+
+    def easy(self, threshold: float) -> np.ndarray:
+        """Per video: ordered right with a softmax above ``threshold`` in every epoch (Sec. IV-A)."""
+        return np.asarray((self.correct & (self.p_true > threshold)).all(axis=0))
+
+
+class _TrainingPredictions:
+    """Collects an epoch's training predictions on the device (no per-step copy to the host)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def __call__(self, batch: Batch, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        probs = logits.float().softmax(dim=1)
+        right = probs.argmax(dim=1) == targets
+        self.parts.append((batch["index"], probs.gather(1, targets[:, None])[:, 0], right))
+
+    def flush(self, scores: WindowScores, epoch: int) -> None:
+        """Add the collected predictions to ``scores`` as ``epoch``'s and start afresh."""
+        if self.parts:
+            index, p_true, right = (torch.cat(column).cpu().numpy() for column in zip(*self.parts, strict=True))
+            scores.add(epoch, index, p_true, right)
+        self.parts.clear()
+
+
 def score_window(
     checkpoint: str | Path,
     base: PretrainConfig,
@@ -223,45 +288,45 @@ def score_window(
     window: int,
     threshold: float,
     reporter: Reporter,
+    scoring: str = "training",
     save_to: str | Path | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
-    """Train ``window`` more epochs, scoring each training video's fixed tuple after every epoch.
+    """Train ``window`` more epochs, scoring every training video in each (see ``SCORINGS``).
 
-    Returns the videos to keep (the hard ones) and the scores. A video is easy when its fixed tuple was
-    ordered correctly with a softmax above ``threshold`` in every epoch of the window (Sec. IV-A). With
+    Returns the videos to keep (the hard ones) and the scores. A video is easy when it was ordered
+    correctly with a softmax above ``threshold`` in every epoch of the window (Sec. IV-A). With
     ``save_to`` the model at the end of the window is saved there, so the window's epochs are not lost:
     the subsequent training continues from them (Sec. III-D.2).
     """
+    if scoring not in SCORINGS:
+        raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {scoring!r}")
     runtime = resolve_runtime(base.device, base.precision)
     init_distributed(runtime.device)
     if base.batch_size % world_size():
         raise UsageError(f"batch size {base.batch_size} must divide evenly over {world_size()} processes")
     config = continuing(base, checkpoint)
-    spec = config.tuple_spec()
     prepared = prepare_tuple_videos(config, reporter)
-    train_videos, _ = hold_out(prepared.train, config.val_size, reporter)
+    train_videos, _ = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
     seed_everything(config.seed)
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
     optimizer = make_optimizer(config, model.parameters())
     train_model = wrap_ddp(model, runtime.device)
     frames = frame_reader(config.frame_cache)
-    geometry = config.geometry()
-    train_set = VCOPTupleDataset(
-        train_videos, spec, geometry, train=True, seed=config.seed, backend=config.backend, frames=frames
-    )
-    fixed = VCOPTupleDataset(
-        train_videos, spec, geometry, train=False, seed=config.seed, backend=config.backend, frames=frames
-    )
-    local_batch = config.batch_size // world_size()
-    sampler = EpochSampler(len(train_set), shuffle=True, seed=config.seed, rank=rank(), world_size=world_size())
-    loader = make_loader(train_set, sampler, batch_size=local_batch, workers=config.workers, runtime=runtime)
-    steps = -(-len(sampler) // local_batch)
-    if config.steps_per_epoch is not None:  # the window's epochs are training epochs like pretrain's
-        steps = min(steps, config.steps_per_epoch)
 
-    # A video whose tuple could not be read in an epoch keeps NaN and "wrong" there: never easy.
-    p_true = np.full((window, len(train_videos)), np.nan, dtype=np.float32)
-    correct = np.zeros((window, len(train_videos)), dtype=bool)
+    def tuples(train: bool) -> VCOPTupleDataset:
+        spec, geometry = config.tuple_spec(), config.geometry()
+        return VCOPTupleDataset(
+            train_videos, spec, geometry, train=train, seed=config.seed, backend=config.backend, frames=frames
+        )
+
+    local_batch = config.batch_size // world_size()
+    sampler = EpochSampler(len(train_videos), shuffle=True, seed=config.seed, rank=rank(), world_size=world_size())
+    loader = make_loader(tuples(True), sampler, batch_size=local_batch, workers=config.workers, runtime=runtime)
+    full_steps = -(-len(sampler) // local_batch)
+    steps = full_steps if config.steps_per_epoch is None else min(full_steps, config.steps_per_epoch)
+    fixed = tuples(False) if scoring == "fixed" else None
+    scores = WindowScores(window, len(train_videos))
+    predictions = _TrainingPredictions()
     for epoch in range(1, window + 1):
         sampler.set_epoch(10_000 + epoch)
         trained = train_one_epoch(
@@ -277,40 +342,52 @@ def score_window(
             steps=steps,
             unit="tuples",
             world=world_size(),
+            observe=predictions if fixed is None else None,
         )
         check_finite(epoch, "training", trained["train_loss"])
-        scored = evaluate_classifier(
-            model, fixed, select_tuples, runtime, batch_size=local_batch, workers=config.workers
-        )
-        # Rows by dataset index: a video that failed to decode is absent from ``scored`` (never shifted).
-        p_true[epoch - 1, scored.index], correct[epoch - 1, scored.index] = scored.p_true, scored.correct
-        reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
-    unscored = int(np.isnan(p_true).any(axis=0).sum())
+        if fixed is None:
+            predictions.flush(scores, epoch)
+            reporter.info(f"window epoch {epoch}/{window}: training tuples ordered right {trained['train_acc']:.1%}")
+        else:
+            # By dataset index: a video that failed to decode is absent from ``scored`` (never shifted).
+            scored = evaluate_classifier(
+                model, fixed, select_tuples, runtime, batch_size=local_batch, workers=config.workers
+            )
+            scores.add(epoch, scored.index, scored.p_true, scored.correct)
+            reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
+    scores.merge_processes()
+    unscored = int(np.isnan(scores.p_true).any(axis=0).sum())
     if unscored:
-        reporter.warn(f"{unscored} training videos could not be read in some window epoch; they are kept as hard")
+        cut = ", or --steps-per-epoch cut the epoch short" if fixed is None and steps < full_steps else ""
+        reporter.warn(
+            f"{unscored} training videos have no score in some window epoch (they failed to decode{cut}); "
+            "they are kept as hard"
+        )
     if save_to is not None:
+        meta = _window_meta(checkpoint, window, steps, threshold, scoring)
         if is_main():
-            save_checkpoint(save_to, unwrap(model).state_dict(), _window_meta(checkpoint, window, steps, threshold))
+            save_checkpoint(save_to, unwrap(model).state_dict(), meta)
         barrier()
-    easy: np.ndarray = np.asarray((correct & (p_true > threshold)).all(axis=0))
+    easy = scores.easy(threshold)
     root = prepared.dataset.video_root
     names = [v.path.relative_to(root).as_posix() for v in train_videos]
     hard = [n for n, e in zip(names, easy, strict=True) if not e]
     classes = prepared.dataset.classes
     labels = [classes[v.label] if classes and v.label >= 0 else "(unlabelled)" for v in train_videos]
-    scores = {
+    summary = {
         "videos": names,
         "labels": labels,
-        "p_true": [[None if np.isnan(p) else float(p) for p in row] for row in p_true],
-        "correct": correct.tolist(),
+        "p_true": [[None if np.isnan(p) else float(p) for p in row] for row in scores.p_true],
+        "correct": scores.correct.tolist(),
         "easy": easy.tolist(),
         "threshold": threshold,
         "window": window,
+        "scoring": scoring,
     }
-    return hard, scores
+    return hard, summary
 
 
-def _window_meta(checkpoint: str | Path, window: int, steps: int, threshold: float) -> dict[str, Any]:
+def _window_meta(checkpoint: str | Path, window: int, steps: int, threshold: float, scoring: str) -> dict[str, Any]:
     """The window model's metadata: the source's model description, its own epoch, step and provenance.
 
     The source's metrics describe another model and are not carried; the window's scores are in
@@ -325,11 +402,11 @@ def _window_meta(checkpoint: str | Path, window: int, steps: int, threshold: flo
         "metrics": {},
         "created": now_iso(),
         "init": str(checkpoint),
-        "window": {"epochs": window, "steps_per_epoch": steps, "threshold": threshold},
+        "window": {"epochs": window, "steps_per_epoch": steps, "threshold": threshold, "scoring": scoring},
     }
 
 
-def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold: float) -> bool:
+def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold: float, scoring: str) -> bool:
     """Whether a ``--resume`` can reuse the listing and window model in ``root``; refuses a mismatch."""
     listing, windowed = root / HARD_SAMPLES, root / WINDOW_CHECKPOINT
     if not listing.is_file():
@@ -346,6 +423,7 @@ def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold:
     for flag, old, new in (
         ("--window", scored.get("epochs"), window),
         ("--threshold", scored.get("threshold"), threshold),
+        ("--scoring", scored.get("scoring", "fixed"), scoring),  # earlier clipcop scored fixed tuples only
     ):
         if old != new:
             raise UsageError(f"cannot resume {root}: its samples were scored with {flag} {old}, now {flag} {new}")
@@ -374,6 +452,7 @@ def curriculum_sample(
     *,
     window: int = 5,
     threshold: float = 0.8,
+    scoring: str = "training",
     out: str | Path | None = None,
     compare_plain: bool = False,
     reporter: Reporter | None = None,
@@ -390,17 +469,19 @@ def curriculum_sample(
         raise UsageError(f"--threshold must be between 0 and 1, not {threshold}")
     if window < 1:
         raise UsageError(f"--window must be at least 1 epoch, not {window}")
+    if scoring not in SCORINGS:
+        raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {scoring!r}")
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
     _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.resume)
-    if base.resume and _reusable_window(root, checkpoint, window, threshold):
+    if base.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
         reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
         scores = json.loads((root / "scores.json").read_text())
         hard = listing.read_text().splitlines()
     else:
         hard, scores = score_window(
-            checkpoint, base, window=window, threshold=threshold, reporter=reporter, save_to=windowed
+            checkpoint, base, window=window, threshold=threshold, scoring=scoring, reporter=reporter, save_to=windowed
         )
         if is_main():
             write_text_atomic(root / "scores.json", json.dumps(scores))

@@ -8,6 +8,7 @@ skipped; nothing else is dropped.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,20 +167,47 @@ def note_short_videos(videos: list[VideoRef], clip_len: int, reporter: Reporter)
 
 
 def hold_out(
-    videos: list[VideoRef], requested: int, reporter: Reporter | None = None
+    videos: list[VideoRef],
+    requested: int,
+    reporter: Reporter | None = None,
+    *,
+    listed: Sequence[Path] | None = None,
 ) -> tuple[list[VideoRef], list[VideoRef]]:
     """Split training videos into ``(train, validation)``: ``requested`` videos (the paper: 800) held out.
 
-    The choice is a hash of each path, the same for every seed. On small datasets the validation set is
-    scaled down to 10% of the training videos, and that is said.
+    The held-out videos are the first ``requested`` of all ``listed`` training videos (default: ``videos``)
+    ranked by a hash of the file name, the same for every seed; those of ``videos`` among them validate.
+    Ranking the whole listing rather than the videos usable here keeps validation the same across the
+    stages of a task curriculum (longer tuples leave out more short videos) and for fine-tuning, so no
+    stage validates on videos an earlier one trained on. On small datasets the validation set is scaled
+    down to 10% of the listing, and that is said.
     """
     if len(videos) < 2:
         raise DataError(f"only {len(videos)} usable training videos: need at least 2 (train + validation)")
-    size = min(requested, max(1, len(videos) // 10))
+    population = list(listed) if listed is not None else [v.path for v in videos]
+    size = min(requested, max(1, len(population) // 10))
     if size < requested and reporter is not None:
         reporter.note(
-            f"validation set scaled down to {size} videos (10% of {len(videos)} training videos; asked {requested})"
+            f"validation set scaled down to {size} videos (10% of {len(population)} training videos; asked {requested})"
         )
-    ranked = sorted(range(len(videos)), key=lambda i: stable_fraction(f"val:{videos[i].path.name}"))
-    held = set(ranked[:size])
-    return [v for i, v in enumerate(videos) if i not in held], [v for i, v in enumerate(videos) if i in held]
+    held = set(sorted(population, key=_validation_rank)[:size])
+    validation = [v for v in videos if v.path in held]
+    if not validation:  # every held-out video is unreadable or too short here: the best-ranked usable one
+        validation = [min(videos, key=lambda v: _validation_rank(v.path))]
+    if len(validation) < size and reporter is not None:
+        reporter.note(
+            f"{size - len(validation)} of the {size} held-out validation videos are unreadable or too short here: "
+            f"validating on {len(validation)}"
+        )
+    chosen = {v.path for v in validation}
+    return [v for v in videos if v.path not in chosen], validation
+
+
+def _validation_rank(path: Path) -> tuple[float, str]:
+    """Where ``path`` comes in the validation ranking: by a hash of its name (ties by the whole path)."""
+    return stable_fraction(f"val:{path.name}"), str(path)
+
+
+def listed_training(prepared: PreparedVideos) -> list[Path]:
+    """Every training video the split lists, usable here or not: the population validation is drawn from."""
+    return [prepared.dataset.path_of(item) for item in prepared.dataset.train]

@@ -40,7 +40,8 @@ class DemoConfig:
     quick: bool = False
     out: str = "runs/demo"
     arch: str = "r3d"
-    width: int = 16
+    width: int | None = None
+    """Backbone width: 16, or 4 with ``quick``."""
     epochs: int | None = None
     finetune_epochs: int | None = None
     seed: int = 0
@@ -53,7 +54,7 @@ class DemoConfig:
         size = (24, 32) if self.quick else (40, 52)
         return PretrainConfig(
             arch=self.arch,
-            width=4 if self.quick else self.width,
+            width=(4 if self.quick else 16) if self.width is None else self.width,
             clip_len=4 if self.quick else 8,
             interval=2 if self.quick else 8,
             tuple_len=3,

@@ -41,7 +41,14 @@ from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, hold_out, note_short_videos, prepare_videos, recorded_data
+from clipcop.workflows.data import (
+    PreparedVideos,
+    hold_out,
+    listed_training,
+    note_short_videos,
+    prepare_videos,
+    recorded_data,
+)
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import check_training_options, make_optimizer
@@ -147,7 +154,7 @@ def finetune(
     )
     _labelled(prepared)
     classes = prepared.dataset.classes
-    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter)
+    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
     note_short_videos(prepared.train + prepared.test, clip_len, reporter)
     seed_everything(config.seed)
     model = ActionClassifier(backbone, len(classes), config.freeze_until)

@@ -36,7 +36,7 @@ from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, hold_out, prepare_videos, recorded_data
+from clipcop.workflows.data import PreparedVideos, hold_out, listed_training, prepare_videos, recorded_data
 from clipcop.workflows.models import load_backbone_weights, now_iso
 
 OPTIMIZERS = ("sgd", "adam")
@@ -333,7 +333,7 @@ def pretrain(
     init_distributed(runtime.device)
     spec = config.tuple_spec()
     prepared = prepare_tuple_videos(config, reporter)
-    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter)
+    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
     if config.train_list is not None:
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
     seed_everything(config.seed)
