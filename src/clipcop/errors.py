@@ -39,3 +39,7 @@ class FeatureFileError(ClipcopError):
 
 class TrainingError(ClipcopError):
     """Training that cannot go on with these settings, e.g. a loss that diverged to NaN or infinity."""
+
+
+class HelperError(ClipcopError):
+    """Helper processes that exited unexpectedly (often: a script calling clipcop without a main guard)."""

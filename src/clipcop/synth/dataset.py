@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import colorsys
 import json
-import multiprocessing as mp
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import numpy as np
 
 from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.children import sigint_ignored_in_children
+from clipcop.engine.children import spawned_map
 from clipcop.errors import UsageError
 from clipcop.paths import cache_dir
 from clipcop.synth.motions import MOTIONS
@@ -182,19 +181,13 @@ def _write_dataset(out: Path, spec: SynthSpec, workers: int, on_progress: Callab
             tasks.append((spec, label, index, str(videos / cls / name)))
             rels.append((label, group, f"{cls}/{name}"))
     facts: list[dict[str, Any]] = []
+    records: Iterable[dict[str, Any]] = map(_render_one, tasks)
     if workers > 1:
-        with sigint_ignored_in_children():
-            pool = mp.get_context("spawn").Pool(workers)
-        with pool:
-            for done, record in enumerate(pool.imap(_render_one, tasks, chunksize=4), start=1):
-                facts.append(record)
-                if on_progress:
-                    on_progress(done, len(tasks))
-    else:
-        for done, task in enumerate(tasks, start=1):
-            facts.append(_render_one(task))
-            if on_progress:
-                on_progress(done, len(tasks))
+        records = spawned_map(_render_one, tasks, workers=workers, what="writing the synthetic videos")
+    for done, record in enumerate(records, start=1):
+        facts.append(record)
+        if on_progress:
+            on_progress(done, len(tasks))
     lists.mkdir(parents=True, exist_ok=True)
     groups = (spec.videos_per_class + per_group - 1) // per_group
     write_text_atomic(lists / "classInd.txt", _crlf([f"{i + 1} {n}" for i, n in enumerate(names)]))

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from clipcop.engine.children import sigint_ignored_in_children
+from clipcop.engine.children import SCRIPT_HINT, sigint_ignored_in_children
 from clipcop.errors import VideoDecodeError
 from clipcop.videos.decoder import VideoInfo, probe_video
 
@@ -63,7 +63,12 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
+READY = "ready"
+"""A worker's first message: it has started (imports done) and takes files from now on."""
+
+
 def _worker_main(conn: Connection, backend: str, probe: ProbeFn) -> None:
+    conn.send(READY)
     while True:
         task = conn.recv()
         if task is None:
@@ -74,16 +79,38 @@ def _worker_main(conn: Connection, backend: str, probe: ProbeFn) -> None:
         conn.send((index, info, error))
 
 
-IDLE_DEATHS = 3
-"""Workers found dead before they took a file, in a row, after which that file is reported, not retried."""
+START_FAILURES = 3
+"""Workers in a row that die without a file (while starting, or idle), after which the files left are
+reported as not probed (never saved as their verdict) instead of starting more workers."""
+
+START_TIMEOUT = 120.0
+"""Seconds a worker may take to start (import its modules) before it counts as failed."""
+
+
+def start_failure(exitcode: int | None) -> str:
+    """The reason given for files left unprobed because workers could not start; says nothing of the file."""
+    return f"probe workers keep exiting at start (exit code {exitcode}); {SCRIPT_HINT}"
 
 
 @dataclass
 class _Worker:
     process: BaseProcess
     conn: Connection
+    spawned: float
+    ready: bool = False
     task: int | None = None
     started: float = 0.0
+
+    def receive(self) -> object | None:
+        """The worker's next message, or None when there is none (or its pipe closed: it died)."""
+        try:
+            return self.conn.recv() if self.conn.poll() else None
+        except (EOFError, OSError):
+            return None
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)
 
 
 def probe_isolated(
@@ -97,7 +124,9 @@ def probe_isolated(
     """Probe every path, yielding one :class:`ProbeOutcome` per path as results arrive (any order).
 
     ``workers=0`` probes in this process (no protection against hangs; for tiny sets). ``probe``
-    replaces the decoder probe (it must be importable by name from a fresh process).
+    replaces the decoder probe (it must be importable by name from a fresh process). A file is blamed
+    only for a worker that crashed or hung on it; workers that die before taking a file are replaced,
+    and after :data:`START_FAILURES` in a row the files left get :func:`start_failure` as their reason.
     """
     probe = probe or probe_file
     if workers <= 0:
@@ -108,7 +137,8 @@ def probe_isolated(
     ctx = mp.get_context("spawn")
     pending = deque(enumerate(paths))
     pool: list[_Worker] = []
-    idle_deaths = 0
+    failures = 0  # workers in a row that died without a file
+    retired: list[_Worker] = []  # given up on, not replaced
 
     def spawn() -> _Worker:
         parent, child = ctx.Pipe()
@@ -116,58 +146,54 @@ def probe_isolated(
         with sigint_ignored_in_children():
             process.start()
         child.close()
-        return _Worker(process, parent)
+        return _Worker(process, parent, spawned=time.monotonic())
 
     try:
         pool = [spawn() for _ in range(min(workers, len(paths)))]
-        while pending or any(w.task is not None for w in pool):
-            for slot, worker in enumerate(pool):
-                if worker.task is None and pending:
+        while pool and (pending or any(w.task is not None for w in pool)):
+            for worker in pool:  # hand files to started, idle workers
+                if worker.ready and worker.task is None and pending:
                     index, path = pending[0]
                     try:
                         worker.conn.send((index, str(path)))
-                    except OSError:  # the worker died idle: not this file's fault, so retry it elsewhere
-                        worker.process.join(5)
-                        code = worker.process.exitcode
-                        pool[slot] = spawn()
-                        idle_deaths += 1
-                        if idle_deaths > IDLE_DEATHS:  # workers die before reading anything: give up on this file
-                            pending.popleft()
-                            idle_deaths = 0
-                            yield ProbeOutcome(index, None, f"probe workers keep exiting at start (exit code {code})")
+                    except OSError:  # it died idle: found below
                         continue
                     pending.popleft()
                     worker.task, worker.started = index, time.monotonic()
-            busy = [w for w in pool if w.task is not None]
-            handles: list[object] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
-            wait(handles, timeout=1.0)  # type: ignore[arg-type]
+            wait([w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=1.0)  # type: ignore[arg-type]
             now = time.monotonic()
             for slot, worker in enumerate(pool):
-                if worker.task is None:
+                message = worker.receive()
+                if message == READY:
+                    worker.ready = True
                     continue
-                if worker.conn.poll():
-                    try:
-                        index, info, error = worker.conn.recv()
-                    except (EOFError, OSError):  # the worker died; its pipe closed (or reset) without an answer
-                        pass
-                    else:
-                        worker.task, idle_deaths = None, 0
-                        yield ProbeOutcome(index, info, error)
-                        continue
-                died = not worker.process.is_alive() or worker.conn.closed
-                late = now - worker.started > timeout
-                if died or late:
-                    worker.process.join(0.5)
+                if message is not None:
+                    index, info, error = message  # type: ignore[misc]
+                    worker.task, failures = None, 0
+                    yield ProbeOutcome(index, info, error)
+                    continue
+                died = not worker.process.is_alive()
+                if worker.task is not None and (died or now - worker.started > timeout):
+                    worker.stop()  # it crashed or hung on its file: that file's verdict
+                    exitcode = worker.process.exitcode
                     reason = (
-                        f"decoder crashed (exit code {worker.process.exitcode})"
+                        f"decoder crashed (exit code {exitcode})"
                         if died
                         else f"decoding took longer than {timeout:.0f} s (killed)"
                     )
-                    task = worker.task
-                    worker.process.kill()
-                    worker.process.join(5)
                     pool[slot] = spawn()
-                    yield ProbeOutcome(task, None, reason)
+                    yield ProbeOutcome(worker.task, None, reason)
+                elif worker.task is None and (died or (not worker.ready and now - worker.spawned > START_TIMEOUT)):
+                    worker.stop()  # it died (or never finished starting) without a file: not a file's fault
+                    failures += 1
+                    if failures < START_FAILURES:
+                        pool[slot] = spawn()
+                        continue
+                    retired.append(worker)
+                    while pending:
+                        index, _ = pending.popleft()
+                        yield ProbeOutcome(index, None, start_failure(worker.process.exitcode))
+            pool = [w for w in pool if w not in retired]
     finally:
         for worker in pool:
             with contextlib.suppress(OSError):

@@ -6,8 +6,6 @@ See :mod:`clipcop.clips.frame_cache` for the format and its disk cost. Later run
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing as mp
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
-from clipcop.engine.children import sigint_ignored_in_children
+from clipcop.engine.children import spawned_map
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
@@ -121,15 +119,10 @@ def cache_frames(
     tasks = [(str(root), str(v.path), v.num_frames, resize, backend) for v in missing]
     written = total = 0
     failed: list[str] = []
-    with (
-        reporter.progress(len(tasks), f"caching frames at {resize[0]}x{resize[1]}", "videos") as bar,
-        contextlib.ExitStack() as stack,
-    ):
+    with reporter.progress(len(tasks), f"caching frames at {resize[0]}x{resize[1]}", "videos") as bar:
         results: Iterable[tuple[int, str | None]] = map(_cache_one, tasks)
         if workers > 1 and len(tasks) > 1:
-            with sigint_ignored_in_children():
-                pool = stack.enter_context(mp.get_context("spawn").Pool(min(workers, len(tasks))))
-            results = pool.imap(_cache_one, tasks, chunksize=4)
+            results = spawned_map(_cache_one, tasks, workers=min(workers, len(tasks)), what="caching frames")
         for task, (nbytes, error) in zip(tasks, results, strict=True):
             if error is not None:
                 failed.append(task[1])
