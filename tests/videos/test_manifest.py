@@ -80,7 +80,8 @@ def test_a_worker_dying_before_it_reads_its_file_is_reported_not_raised(
     monkeypatch.setenv(dying_worker.DIE, "1")
     outcomes = list(probe_isolated(paths, workers=2, timeout=10.0, probe=dying_worker.probe))
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
-    assert all(o.info is None and "exit code 3" in (o.error or "") for o in outcomes)
+    assert all(o.info is None and "keep exiting at start (exit code 3)" in (o.error or "") for o in outcomes)
+    assert all('if __name__ == "__main__":' in (o.error or "") for o in outcomes)  # the usual cause, named
 
 
 def test_workers_that_keep_dying_before_taking_a_file_cannot_hang_probing(
@@ -100,6 +101,21 @@ def test_workers_that_keep_dying_before_taking_a_file_cannot_hang_probing(
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert [o.info is not None for o in sorted(outcomes, key=lambda o: o.index)] == [True, False, False]
     assert all("exit code 5" in (o.error or "") for o in outcomes if o.info is None)
+
+
+def test_workers_dying_at_start_beside_a_healthy_one_cost_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three workers in a row die as they start while the first works on: the healthy worker (and any
+    healthy replacement) probes every file; before, the files left were all reported unprobed."""
+    paths = [write_index_video(tmp_path / f"ok{i}.avi", 9) for i in range(6)]
+    tally = tmp_path / "tally"
+    tally.mkdir()
+    monkeypatch.setenv(dying_worker.SOME, str(tally))
+    outcomes = list(probe_isolated(paths, workers=2, timeout=30.0, probe=dying_worker.slow_probe))
+    assert sorted(o.index for o in outcomes) == list(range(6))
+    assert all(o.info is not None and o.info.num_frames == 9 for o in outcomes), [o.error for o in outcomes]
+    assert len(list(tally.iterdir())) >= 4  # the three that died were replaced, or their slot given up
 
 
 def test_probing_workers_leave_ctrl_c_to_the_command(tmp_path: Path) -> None:

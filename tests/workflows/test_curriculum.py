@@ -14,6 +14,7 @@ import torch
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import VideoDecodeError
+from clipcop.workflows.curriculum import TrainingPredictions, WindowScores
 from clipcop.workflows.pretrain import PretrainConfig, build_vcop_model
 from tests.cli.run import one_error_line, run_cli
 
@@ -249,3 +250,27 @@ def test_sample_window_refuses_a_batch_that_does_not_divide_over_the_processes(
     line = one_error_line(run_cli(capsys, *sample, "--out", "hard"))
     assert line == "clipcop: error: batch size 4 must divide evenly over 3 processes"
     assert not (workdir / "hard" / "window.safetensors").exists()
+
+
+def test_window_scores_keep_the_lowest_softmax_and_need_every_prediction_right() -> None:
+    """A video seen twice in an epoch (a stand-in for a failed read, torchrun padding) must be right both
+    times and counts its lower softmax; one never seen in an epoch is unscored there and never easy."""
+    scores = WindowScores(2, 3)
+    scores.add(1, np.array([0, 1, 1]), np.array([0.9, 0.95, 0.6]), np.array([True, True, True]))
+    scores.add(2, np.array([0, 1, 2]), np.array([0.85, 0.9, 0.99]), np.array([True, True, False]))
+    scores.merge_processes()  # one process: unchanged
+    assert np.allclose(scores.p_true, [[0.9, 0.6, np.nan], [0.85, 0.9, 0.99]], equal_nan=True)
+    assert scores.correct.tolist() == [[True, True, False], [True, True, False]]
+    assert scores.easy(0.8).tolist() == [True, False, False]
+    assert scores.easy(0.5).tolist() == [True, True, False]
+
+
+def test_training_predictions_are_scored_against_their_own_videos() -> None:
+    """Each prediction lands on the row of the video in its batch, in any batch order."""
+    predictions, scores = TrainingPredictions(), WindowScores(1, 4)
+    logits = torch.log(torch.tensor([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4]]))
+    predictions({"index": torch.tensor([3, 0, 2])}, logits, torch.tensor([0, 0, 1]))
+    predictions.flush(scores, 1)
+    assert np.allclose(scores.p_true[0], [0.2, np.nan, 0.4, 0.7], equal_nan=True)
+    assert scores.correct[0].tolist() == [False, False, False, True]
+    assert predictions.parts == []

@@ -128,6 +128,22 @@ def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str
         raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
 
 
+def check_resume_validation(run_dir: Path, validation: dict[str, Any]) -> None:
+    """Refuse to resume ``run_dir`` when its validation videos (``validation``, a fingerprint recorded in its
+    checkpoints) are not the ones this run would use: "best" would compare losses on different sets.
+
+    The settings may all match while the usable videos changed (files added, removed or damaged, or a
+    clipcop that chose them otherwise). Checkpoints that record no fingerprint are not checked.
+    """
+    last = run_dir / LAST
+    recorded = read_meta(last).get("validation") if last.is_file() else None
+    if recorded is not None and recorded != validation:
+        raise UsageError(
+            f"cannot resume {run_dir}: it validated on other videos ({recorded.get('videos')} then, "
+            f"{validation.get('videos')} now: the usable videos changed); start a new --out"
+        )
+
+
 PATH_KEYS = ("data", "init", "train_list", "checkpoint")
 """Settings that name a file or folder: equal when they name the same one, however spelled."""
 

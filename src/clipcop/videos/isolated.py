@@ -80,15 +80,19 @@ def _worker_main(conn: Connection, backend: str, probe: ProbeFn) -> None:
 
 
 START_FAILURES = 3
-"""Workers in a row that die without a file (while starting, or idle), after which the files left are
-reported as not probed (never saved as their verdict) instead of starting more workers."""
+"""Workers in a row that die without a file (while starting, or idle) with none starting in between,
+after which that slot gets no new worker; when no worker is left, the files left are reported as not
+probed (never saved as their verdict)."""
 
 START_TIMEOUT = 120.0
-"""Seconds a worker may take to start (import its modules) before it counts as failed."""
+"""Seconds a worker may take to start (import its modules) before it is stopped and counts as failed."""
 
 
-def start_failure(exitcode: int | None) -> str:
-    """The reason given for files left unprobed because workers could not start; says nothing of the file."""
+def start_failure(exitcode: int | None, *, slow: bool = False) -> str:
+    """The reason given for files left unprobed because workers could not start (``slow``: we stopped them
+    after :data:`START_TIMEOUT`); it says nothing of the file."""
+    if slow:
+        return f"probe workers did not start within {START_TIMEOUT:.0f} s (the machine may be overloaded)"
     return f"probe workers keep exiting at start (exit code {exitcode}); {SCRIPT_HINT}"
 
 
@@ -137,7 +141,8 @@ def probe_isolated(
     ctx = mp.get_context("spawn")
     pending = deque(enumerate(paths))
     pool: list[_Worker] = []
-    failures = 0  # workers in a row that died without a file
+    failures = 0  # workers in a row that died without a file, none starting in between
+    last_exit, last_slow = None, False  # how the last of them ended
     retired: list[_Worker] = []  # given up on, not replaced
 
     def spawn() -> _Worker:
@@ -165,11 +170,11 @@ def probe_isolated(
             for slot, worker in enumerate(pool):
                 message = worker.receive()
                 if message == READY:
-                    worker.ready = True
+                    worker.ready, failures = True, 0
                     continue
                 if message is not None:
                     index, info, error = message  # type: ignore[misc]
-                    worker.task, failures = None, 0
+                    worker.task = None
                     yield ProbeOutcome(index, info, error)
                     continue
                 died = not worker.process.is_alive()
@@ -181,19 +186,23 @@ def probe_isolated(
                         if died
                         else f"decoding took longer than {timeout:.0f} s (killed)"
                     )
-                    pool[slot] = spawn()
                     yield ProbeOutcome(worker.task, None, reason)
                 elif worker.task is None and (died or (not worker.ready and now - worker.spawned > START_TIMEOUT)):
                     worker.stop()  # it died (or never finished starting) without a file: not a file's fault
-                    failures += 1
-                    if failures < START_FAILURES:
-                        pool[slot] = spawn()
+                    failures, last_exit, last_slow = failures + 1, worker.process.exitcode, not died
+                    if failures >= START_FAILURES:
+                        retired.append(worker)
                         continue
-                    retired.append(worker)
-                    while pending:
-                        index, _ = pending.popleft()
-                        yield ProbeOutcome(index, None, start_failure(worker.process.exitcode))
+                else:
+                    continue
+                if pending:
+                    pool[slot] = spawn()
+                else:
+                    retired.append(worker)  # nothing left for a new one to do
             pool = [w for w in pool if w not in retired]
+        while pending:  # no worker is left that could take them
+            index, _ = pending.popleft()
+            yield ProbeOutcome(index, None, start_failure(last_exit, slow=last_slow))
     finally:
         for worker in pool:
             with contextlib.suppress(OSError):

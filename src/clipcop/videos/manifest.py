@@ -100,7 +100,7 @@ def _write(location: Path, video_root: Path, entries: dict[str, ManifestEntry]) 
     write_text_atomic(location, json.dumps(payload))  # readable by colleagues, like every file clipcop writes
 
 
-TRANSIENT = ("probe workers keep exiting",)
+TRANSIENT = ("probe workers keep exiting", "probe workers did not start")
 """Beginnings of probe errors that say nothing about the file (the machine could not start probing);
 such entries, like files without read permission, are never saved, so the next run probes them again."""
 

@@ -262,7 +262,7 @@ class WindowScores:
         return np.asarray((self.correct & (self.p_true > threshold)).all(axis=0))
 
 
-class _TrainingPredictions:
+class TrainingPredictions:
     """Collects an epoch's training predictions on the device (no per-step copy to the host)."""
 
     def __init__(self) -> None:
@@ -326,7 +326,7 @@ def score_window(
     steps = full_steps if config.steps_per_epoch is None else min(full_steps, config.steps_per_epoch)
     fixed = tuples(False) if scoring == "fixed" else None
     scores = WindowScores(window, len(train_videos))
-    predictions = _TrainingPredictions()
+    predictions = TrainingPredictions()
     for epoch in range(1, window + 1):
         sampler.set_epoch(10_000 + epoch)
         trained = train_one_epoch(
@@ -358,10 +358,11 @@ def score_window(
     scores.merge_processes()
     unscored = int(np.isnan(scores.p_true).any(axis=0).sum())
     if unscored:
-        cut = ", or --steps-per-epoch cut the epoch short" if fixed is None and steps < full_steps else ""
+        cut = fixed is None and steps < full_steps
+        why = "they failed to decode, or --steps-per-epoch cut the epoch short" if cut else "they failed to decode"
+        hint = "; --scoring fixed scores every video whatever --steps-per-epoch is" if cut else ""
         reporter.warn(
-            f"{unscored} training videos have no score in some window epoch (they failed to decode{cut}); "
-            "they are kept as hard"
+            f"{unscored} training videos have no score in some window epoch ({why}); they are kept as hard{hint}"
         )
     if save_to is not None:
         meta = _window_meta(checkpoint, window, steps, threshold, scoring)

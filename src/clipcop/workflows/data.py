@@ -7,10 +7,12 @@ skipped; nothing else is dropped.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from clipcop.clips.datasets import VideoRef
 from clipcop.engine.distributed import main_process_first
@@ -180,7 +182,9 @@ def hold_out(
     Ranking the whole listing rather than the videos usable here keeps validation the same across the
     stages of a task curriculum (longer tuples leave out more short videos) and for fine-tuning, so no
     stage validates on videos an earlier one trained on. On small datasets the validation set is scaled
-    down to 10% of the listing, and that is said.
+    down to 10% of the listing. When no held-out video is usable here, the first usable one by the same
+    ranking validates; when the held-out ones are all the usable videos, 10% of them validate and the
+    rest train. Each of these is said.
     """
     if len(videos) < 2:
         raise DataError(f"only {len(videos)} usable training videos: need at least 2 (train + validation)")
@@ -191,16 +195,36 @@ def hold_out(
             f"validation set scaled down to {size} videos (10% of {len(population)} training videos; asked {requested})"
         )
     held = set(sorted(population, key=_validation_rank)[:size])
-    validation = [v for v in videos if v.path in held]
-    if not validation:  # every held-out video is unreadable or too short here: the best-ranked usable one
+    validation = [v for v in videos if v.path in held]  # in listing order: evaluation tuples go by position
+    note = None
+    if not validation:  # every held-out video is unreadable or too short here
         validation = [min(videos, key=lambda v: _validation_rank(v.path))]
-    if len(validation) < size and reporter is not None:
-        reporter.note(
+        note = (
+            f"none of the {size} held-out validation videos is readable and long enough here: validating on "
+            f"{validation[0].path.name}, the first usable one by the same ranking"
+        )
+    elif len(validation) == len(videos):  # they are all the usable videos: leave some to train on
+        first = set(sorted((v.path for v in validation), key=_validation_rank)[: max(1, len(videos) // 10)])
+        validation = [v for v in validation if v.path in first]
+        note = (
+            f"every usable training video is a held-out one: validating on {len(validation)} of them, "
+            f"training on the other {len(videos) - len(validation)}"
+        )
+    elif len(validation) < size:
+        note = (
             f"{size - len(validation)} of the {size} held-out validation videos are unreadable or too short here: "
             f"validating on {len(validation)}"
         )
+    if note is not None and reporter is not None:
+        reporter.note(note)
     chosen = {v.path for v in validation}
     return [v for v in videos if v.path not in chosen], validation
+
+
+def validation_fingerprint(validation: list[VideoRef]) -> dict[str, Any]:
+    """What checkpoints record of their validation videos: how many, and a hash of their file names."""
+    names = "\n".join(sorted(v.path.name for v in validation))
+    return {"videos": len(validation), "names_sha256": hashlib.sha256(names.encode()).hexdigest()[:16]}
 
 
 def _validation_rank(path: Path) -> tuple[float, str]:

@@ -34,7 +34,7 @@ from clipcop.engine.distributed import init_distributed, is_main, rank, world_si
 from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_run_dir
+from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_resume_validation, check_run_dir
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, UsageError
@@ -48,6 +48,7 @@ from clipcop.workflows.data import (
     note_short_videos,
     prepare_videos,
     recorded_data,
+    validation_fingerprint,
 )
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.models import now_iso
@@ -155,6 +156,8 @@ def finetune(
     _labelled(prepared)
     classes = prepared.dataset.classes
     train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
+    if config.resume:
+        check_resume_validation(run_dir, validation_fingerprint(val_videos))
     note_short_videos(prepared.train + prepared.test, clip_len, reporter)
     seed_everything(config.seed)
     model = ActionClassifier(backbone, len(classes), config.freeze_until)
@@ -199,6 +202,7 @@ def finetune(
             "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
             "config": _settings(config),
             "data": prepared.describe(),
+            "validation": validation_fingerprint(val_videos),
             "created": now_iso(),
         }
 

@@ -30,13 +30,20 @@ from clipcop.engine.evaluate import EvalResult, evaluate_classifier
 from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
 from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_run_dir
+from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_resume_validation, check_run_dir
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.data import PreparedVideos, hold_out, listed_training, prepare_videos, recorded_data
+from clipcop.workflows.data import (
+    PreparedVideos,
+    hold_out,
+    listed_training,
+    prepare_videos,
+    recorded_data,
+    validation_fingerprint,
+)
 from clipcop.workflows.models import load_backbone_weights, now_iso
 
 OPTIMIZERS = ("sgd", "adam")
@@ -334,6 +341,8 @@ def pretrain(
     spec = config.tuple_spec()
     prepared = prepare_tuple_videos(config, reporter)
     train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
+    if config.resume:
+        check_resume_validation(run_dir, validation_fingerprint(val_videos))
     if config.train_list is not None:
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
     seed_everything(config.seed)
@@ -371,6 +380,7 @@ def pretrain(
             "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
             "config": {**asdict(config), "data": recorded_data(config.data)},
             "data": prepared.describe(),
+            "validation": validation_fingerprint(val_videos),
             "created": now_iso(),
             "init": config.init,
         }
