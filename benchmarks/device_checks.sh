@@ -104,8 +104,17 @@ pretrain() {  # pretrain ARCH EPOCHS: from the cached files, steps capped per ep
     rm -rf "$work/run-$arch"
     # shellcheck disable=SC2086  # option strings split on purpose
     clipcop pretrain --data "$train" --arch "$arch" --tl 3 --it "$interval" $geometry --batch-size "$batch" --val-size "$batch" \
-        --epochs "$epochs" --workers "$workers" --frame-cache "$work/frame-cache" --out "$work/run-$arch" --json --quiet &&
+        --epochs "$epochs" --workers "$workers" --frame-cache "$work/frame-cache" --out "$work/run-$arch" --json --quiet
+    local status=$?
+    # A run stopped at its time limit still leaves the epochs it finished: keep and summarise them.
+    if [ -s "$work/run-$arch/metrics.jsonl" ]; then
         cp "$work/run-$arch/metrics.jsonl" "$out/metrics-$arch.jsonl" && summarise "$work/run-$arch"
+    fi
+    return $status
+}
+
+ensure_data() {  # the data sections below need, made once per machine (a second call may find a fresh one)
+    [ -d "$work/run-data-ready" ] || { run data 90 section_data && mkdir -p "$work/run-data-ready"; }
 }
 
 export -f clipcop summarise section_env section_data pretrain
@@ -116,13 +125,14 @@ for section in "${sections[@]}"; do
     env) run env 60 section_env ;;
     throughput) run throughput 120 python3 "$here/throughput.py" $bench ;;
     pretrain)
-        [ -d "$work/run-data-ready" ] || { run data 90 section_data && mkdir -p "$work/run-data-ready"; }
+        ensure_data
         run pretrain 150 pretrain r3d 25
         ;;
     loader)
         run loader 75 python3 "$here/load_tuples.py" --workers "$workers" $loader --folder "$work/loader-videos"
         ;;
     extract)
+        ensure_data
         run extract-index 60 clipcop data index "$ucf" --workers "$cores" --quiet --json
         run extract 200 clipcop extract --random --arch r3d $geometry \
             --data "$ucf" --subset all --clips 10 --batch-size 32 --workers "$workers" --frame-cache off --json \
@@ -130,6 +140,7 @@ for section in "${sections[@]}"; do
         ;;
     memory) run memory 60 python3 "$here/throughput.py" $bench --archs r3d --sweep $sweep ;;
     others)
+        ensure_data
         run pretrain-c3d 60 pretrain c3d 7
         run pretrain-r21d 60 pretrain r21d 7
         ;;

@@ -64,9 +64,10 @@ def steps_per_second(
 ) -> float:
     """SGD steps per second on one fixed batch of ``batch`` tuples.
 
-    ``runtime=None`` is the published style: a float ``(B, tl, 3, T, H, W)`` batch in fp32. With a
-    runtime the step is clipcop's: a uint8 channels-last batch as the loader delivers it, converted by
-    :meth:`Runtime.clips` inside the step, in the runtime's precision and memory format.
+    ``runtime=None`` is the published style: a float ``(B, tl, 3, T, H, W)`` batch in true fp32 (TF32,
+    which ``resolve_runtime`` may have turned on, is off while it runs). With a runtime the step is
+    clipcop's: a uint8 channels-last batch as the loader delivers it, converted by :meth:`Runtime.clips`
+    inside the step, in the runtime's precision and memory format.
     """
     device = torch.device(args.device)
     shape = (batch, 3, args.clip_len, args.crop, args.crop)
@@ -87,7 +88,14 @@ def steps_per_second(
         loss.backward()
         optimizer.step()
 
-    return calls_per_second(step, args)
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = matmul.allow_tf32, cudnn.allow_tf32
+    if runtime is None:
+        matmul.allow_tf32 = cudnn.allow_tf32 = False
+    try:
+        return calls_per_second(step, args)
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
 @torch.no_grad()

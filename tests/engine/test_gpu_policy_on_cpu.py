@@ -82,6 +82,8 @@ def fake_cuda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))  # an H100
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
     monkeypatch.delenv("LOCAL_RANK", raising=False)
     matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
     saved = matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark
@@ -101,6 +103,25 @@ def test_what_each_precision_turns_on_for_cuda(precision: str, autocast: str, tf
     runtime = resolve_runtime("auto", precision)
     assert runtime.device == torch.device("cuda", 0) and runtime.precision == autocast and runtime.channels_last
     assert matmul.allow_tf32 is tf32 and cudnn.allow_tf32 is tf32 and cudnn.benchmark is True
+
+
+@pytest.mark.usefixtures("fake_cuda")
+def test_auto_precision_is_fp32_on_gpus_without_bf16_tensor_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A V100 or T4 (compute capability 7.x) only emulates bf16: ``auto`` keeps fp32 there; asked, bf16 runs."""
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))
+    assert resolve_runtime("auto", "auto").precision == "fp32"
+    assert resolve_runtime("auto", "bf16").precision == "bf16"
+
+
+@pytest.mark.usefixtures("fake_cuda")
+def test_under_torchrun_a_fixed_gpu_number_must_be_the_process_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--device cuda:0`` on every process of a 2-GPU job would put both on GPU 0 (NCCL then fails)."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(UsageError, match=r"--device cuda:0 under torchrun would put every process on one GPU"):
+        resolve_runtime("cuda:0")
+    assert resolve_runtime("cuda:1").device == torch.device("cuda", 1)
+    assert resolve_runtime("cuda").device == torch.device("cuda", 1)
 
 
 @pytest.mark.usefixtures("fake_cuda")

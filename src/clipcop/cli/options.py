@@ -27,7 +27,12 @@ LoaderWorkers = Annotated[
 ]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 Precision = Annotated[
-    str, typer.Option("--precision", help="auto (bf16 + TF32 on CUDA, fp32 on CPU), bf16, or fp32 (no TF32 either).")
+    str,
+    typer.Option(
+        "--precision",
+        help="auto (bf16 + TF32 on Ampere or newer GPUs; fp32 on older GPUs and the CPU), bf16, "
+        "or fp32 (no TF32 either).",
+    ),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Seed for initialisation, data order and augmentation.")]
 Backend = Annotated[str, typer.Option("--backend", help="Video decoder: auto (decord, then PyAV), decord or pyav.")]

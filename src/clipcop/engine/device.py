@@ -17,7 +17,7 @@ from torch import nn
 
 from clipcop.clips.transforms import normalize
 from clipcop.errors import UsageError
-from clipcop.torchrun_env import env_local_rank
+from clipcop.torchrun_env import env_local_rank, env_world_size
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -73,6 +73,13 @@ def _check_gpu_index(device: torch.device, *, asked: str) -> None:
     raise UsageError(f"--device {asked} asked for, but {count} GPUs are visible (cuda:0 to cuda:{count - 1})")
 
 
+def _fast_bf16(device: torch.device) -> bool:
+    """Whether ``device`` has bf16 tensor cores (compute capability 8.0, Ampere, or newer). Older GPUs
+    emulate bf16 (``torch.cuda.is_bf16_supported`` still says yes) and cuDNN has no bf16 3D convolutions
+    for them, so bf16 would be slower than fp32 there."""
+    return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
 def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
     """Pick the device and precision. ``auto`` is CUDA when available; ``auto`` and ``cuda`` mean GPU
     ``LOCAL_RANK`` (set by torchrun, else 0), so each process of a multi-GPU job takes its own GPU."""
@@ -91,10 +98,15 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
             raise UsageError(f"device {device!r} asked for, but no CUDA GPU is visible")
         if resolved.type == "cuda" and resolved.index is None:  # under torchrun: this process's own GPU
             resolved = torch.device("cuda", env_local_rank())
+        elif resolved.type == "cuda" and env_world_size() > 1 and resolved.index != env_local_rank():
+            raise UsageError(
+                f"--device {device} under torchrun would put every process on one GPU: use --device cuda "
+                f"(each process takes GPU LOCAL_RANK, here {env_local_rank()}), or CUDA_VISIBLE_DEVICES to choose GPUs"
+            )
     if resolved.type == "cuda":
         _check_gpu_index(resolved, asked=device)
         torch.cuda.set_device(resolved)
-        chosen = "bf16" if precision == "auto" else precision
+        chosen = precision if precision != "auto" else "bf16" if _fast_bf16(resolved) else "fp32"
         torch.backends.cudnn.benchmark = True
         # TF32 is reduced precision too: an explicit fp32 means true fp32 everywhere (paper reproduction)
         torch.backends.cuda.matmul.allow_tf32 = chosen != "fp32"
