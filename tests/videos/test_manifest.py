@@ -81,6 +81,7 @@ def test_a_worker_dying_before_it_reads_its_file_is_reported_not_raised(
     outcomes = list(probe_isolated(paths, workers=2, timeout=10.0, probe=dying_worker.probe))
     assert sorted(o.index for o in outcomes) == [0, 1, 2]
     assert all(o.info is None and "keep exiting at start (exit code 3)" in (o.error or "") for o in outcomes)
+    assert all(o.unprobed for o in outcomes)  # so the manifest never saves these as the files' verdicts
     assert all('if __name__ == "__main__":' in (o.error or "") for o in outcomes)  # the usual cause, named
 
 
@@ -143,7 +144,7 @@ def test_what_says_nothing_about_the_file_is_not_saved(tmp_path: Path, monkeypat
     def workers_cannot_start(paths: list[Path], **kwargs: object) -> Iterator[ProbeOutcome]:
         for index, path in enumerate(paths):
             if path.name == "b.avi":
-                yield ProbeOutcome(index, None, "probe workers keep exiting at start (exit code 255)")
+                yield ProbeOutcome(index, None, "probe workers keep exiting at start (exit code 255)", unprobed=True)
             else:
                 for outcome in probe_isolated([path], **kwargs):  # type: ignore[arg-type]
                     yield ProbeOutcome(index, outcome.info, outcome.error)

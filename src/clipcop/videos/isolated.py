@@ -24,11 +24,13 @@ from clipcop.videos.decoder import VideoInfo, probe_video
 
 @dataclass(frozen=True)
 class ProbeOutcome:
-    """The result of probing one file: ``info`` when readable, else ``error`` saying why."""
+    """The result of probing one file: ``info`` when readable, else ``error`` saying why. ``unprobed``: the
+    file was never probed (its workers could not start), so the error says nothing of the file."""
 
     index: int
     info: VideoInfo | None
     error: str | None
+    unprobed: bool = False
 
 
 def probe_file(path: str, backend: str) -> tuple[VideoInfo | None, str | None]:
@@ -96,7 +98,7 @@ def start_failure(exitcode: int | None, *, slow: bool = False) -> str:
     return f"probe workers keep exiting at start (exit code {exitcode}); {SCRIPT_HINT}"
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Worker:
     process: BaseProcess
     conn: Connection
@@ -202,7 +204,7 @@ def probe_isolated(
             pool = [w for w in pool if w not in retired]
         while pending:  # no worker is left that could take them
             index, _ = pending.popleft()
-            yield ProbeOutcome(index, None, start_failure(last_exit, slow=last_slow))
+            yield ProbeOutcome(index, None, start_failure(last_exit, slow=last_slow), unprobed=True)
     finally:
         for worker in pool:
             with contextlib.suppress(OSError):

@@ -100,11 +100,6 @@ def _write(location: Path, video_root: Path, entries: dict[str, ManifestEntry]) 
     write_text_atomic(location, json.dumps(payload))  # readable by colleagues, like every file clipcop writes
 
 
-TRANSIENT = ("probe workers keep exiting", "probe workers did not start")
-"""Beginnings of probe errors that say nothing about the file (the machine could not start probing);
-such entries, like files without read permission, are never saved, so the next run probes them again."""
-
-
 def build_manifest(
     video_root: Path,
     rel_paths: Iterable[str],
@@ -155,7 +150,7 @@ def build_manifest(
     for done, outcome in enumerate(outcomes, start=1):
         rel, size, mtime_ns = stale[outcome.index]
         entries[rel] = ManifestEntry(size=size, mtime_ns=mtime_ns, info=outcome.info, error=outcome.error)
-        if outcome.error is not None and outcome.error.startswith(TRANSIENT):
+        if outcome.unprobed:  # like files without read permission: never saved, probed again next run
             unsaved.add(rel)
         if on_progress is not None:
             on_progress(done, len(stale))
