@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from clipcop.engine.reporting import Reporter
@@ -17,13 +16,13 @@ QUIET = Reporter(quiet=True)
 def synthetic_data() -> Path:
     """The built-in synthetic dataset, with its frame cache at the demo size."""
     data, _ = ensure_synthetic(SynthSpec())
-    cache_frames(data, resize=DemoConfig().pretrain_config(data).resize, reporter=QUIET)
+    cache_frames(data, resize=DemoConfig().pretrain_config(data).geometry.resize, reporter=QUIET)
     return data
 
 
 def demo_pretrain_config(data: Path, seed: int, out: Path) -> PretrainConfig:
     """The demo's VCOP setting for ``seed`` writing to ``out``."""
-    return replace(DemoConfig(seed=seed).pretrain_config(data), seed=seed, out=str(out))
+    return DemoConfig(seed=seed).pretrain_config(data).with_options(seed=seed, out=str(out))
 
 
 def vcop_checkpoint(data: Path, seed: int, workdir: Path) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from _synthetic_runs import QUIET, demo_pretrain_config, synthetic_data, vcop_checkpoint
@@ -38,8 +37,7 @@ def main() -> None:
         for name, init in (("curriculum", str(tl3)), ("scratch", None)):
             out = args.workdir / f"tl4-{name}-seed{seed}-e{args.epochs}"
             if not (out / "test_order_accuracy.json").is_file():
-                config = replace(
-                    demo_pretrain_config(data, seed, out),
+                config = demo_pretrain_config(data, seed, out).with_options(
                     tuple_len=4,
                     epochs=args.epochs,
                     init=init,
@@ -47,7 +45,7 @@ def main() -> None:
                 )
                 pretrain(config, reporter=QUIET)
             curves[name].append([m["val_acc"] for m in read_metrics(out)])
-        base = replace(demo_pretrain_config(data, seed, args.workdir), epochs=args.sample_epochs)
+        base = demo_pretrain_config(data, seed, args.workdir).with_options(epochs=args.sample_epochs)
         hard = curriculum_sample(
             tl3,
             base,

@@ -40,7 +40,7 @@ def main() -> None:
         }.items():
             frozen = f"-f{args.freeze_until}" if args.freeze_until else ""
             out = args.workdir / f"finetune-{name}-seed{seed}-e{args.epochs}{frozen}"
-            config = FinetuneConfig(
+            config = FinetuneConfig.from_options(
                 source=source,
                 data=str(data),
                 epochs=args.epochs,

@@ -7,11 +7,16 @@ checkpoint says exactly how it was made.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, is_dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from clipcop.errors import UsageError
 
 MIN_TUPLE_LEN, MAX_TUPLE_LEN = 2, 5
+C = TypeVar("C", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,3 +87,205 @@ def check_seed(seed: int) -> None:
     """Refuse a ``--seed`` that torch and numpy cannot take (they need 0 <= seed < 2**64)."""
     if not 0 <= seed < 2**64:
         raise UsageError(f"--seed must be 0 or more and below 2**64, not {seed}")
+
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "cosine", "plateau")
+BACKENDS = ("auto", "decord", "pyav")
+PRECISIONS = ("auto", "bf16", "fp32")
+LOGGERS = ("tensorboard",)
+ARCH_NAMES = ("c3d", "r3d", "r21d")
+
+
+def _choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """The network pretraining builds: backbone and width (64 = the paper's), and the VCOP head's dropout
+    (Eq. 3: 0.5 before the order layer)."""
+
+    arch: str = "r3d"
+    width: int = 64
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        _choose("--arch", self.arch, ARCH_NAMES)
+        if self.width < 1:
+            raise UsageError(f"--width must be at least 1, not {self.width}")
+        if not 0 <= self.dropout < 1:
+            raise UsageError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSpec:
+    """Which videos a command reads and how: the dataset folder (or ``synthetic``), its layout and split,
+    the decoder, the frame cache and the loader's worker processes."""
+
+    folder: str | None = field(default="synthetic", metadata={"flat": "data"})
+    """A dataset folder (UCF101, HMDB51 or class folders), or ``synthetic`` for the built-in set."""
+    layout: str | None = field(default=None, metadata={"flat": "dataset"})
+    """``ucf101``, ``hmdb51`` or ``folder``; detected from the folder when not given."""
+    split: int = 1
+    backend: str = "auto"
+    frame_cache: str | None = "auto"
+    workers: int = 4
+
+    def __post_init__(self) -> None:
+        if self.split not in (1, 2, 3):
+            raise UsageError(f"--split must be 1, 2 or 3, not {self.split}")
+        _choose("--backend", self.backend, BACKENDS)
+        if self.workers < 0:
+            raise UsageError(f"--workers must be 0 or more, not {self.workers}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSpec:
+    """Optimisation with the paper's defaults (Sec. IV-A): SGD lr 1e-3, momentum 0.9, weight decay 5e-4,
+    8 tuples per batch, 300 epochs, 800 training videos held out for validation."""
+
+    epochs: int = 300
+    batch_size: int = 8
+    optimizer: str = "sgd"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "constant"
+    val_size: int = 800
+    steps_per_epoch: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        # NaN fails every comparison, so ranges are written to reject it
+        _choose("--optimizer", self.optimizer, OPTIMIZERS)
+        _choose("--schedule", self.schedule, SCHEDULES)
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"--lr must be a positive number, not {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise UsageError(f"--momentum must be at least 0 and below 1, not {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise UsageError(f"--weight-decay must be 0 or more, not {self.weight_decay}")
+        for flag, value in (
+            ("--epochs", self.epochs),
+            ("--batch-size", self.batch_size),
+            ("--val-size", self.val_size),
+        ):
+            if value < 1:
+                raise UsageError(f"{flag} must be at least 1, not {value}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise UsageError(f"--steps-per-epoch must be at least 1 when given, not {self.steps_per_epoch}")
+        check_seed(self.seed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """Where and on what a run goes: its folder, whether it resumes, device and precision, ``torch.compile``,
+    and experiment tracking (``log``)."""
+
+    out: str | None = None
+    resume: bool = False
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    log: str | None = None
+    """``tensorboard`` writes event files into the run folder beside ``metrics.jsonl``."""
+
+    def __post_init__(self) -> None:
+        _choose("--precision", self.precision, PRECISIONS)
+        if self.log is not None:
+            _choose("--log", self.log, LOGGERS)
+
+
+SPEC_TYPES = (ModelSpec, TupleSpec, ClipGeometry, DataSpec, TrainingSpec, RunSpec)
+
+
+def _flat_name(item: Field[Any]) -> str:
+    return str(item.metadata.get("flat", item.name))
+
+
+def spec_fields(config_type: type) -> dict[str, tuple[str | None, str]]:
+    """Every keyword of the flat API of ``config_type``: ``flat name -> (spec field or None, field name)``.
+
+    A config's own scalar fields keep their names; a spec's fields are reached by their flat names (e.g.
+    ``epochs`` is ``training.epochs``, ``data`` is ``data.folder``).
+    """
+    names: dict[str, tuple[str | None, str]] = {}
+    for item in fields(config_type):
+        spec = _spec_type(config_type, item.name)
+        if spec is None:
+            names[item.name] = (None, item.name)
+            continue
+        for inner in fields(spec):
+            names[_flat_name(inner)] = (item.name, inner.name)
+    return names
+
+
+def _spec_type(config_type: type, name: str) -> type | None:
+    hint = get_type_hints(config_type)[name]
+    return hint if isinstance(hint, type) and hint in SPEC_TYPES else None
+
+
+def from_flat(config_type: type[C], options: dict[str, Any], base: C | None = None) -> C:
+    """Build ``config_type`` from flat keywords (today's ``pretrain(arch=..., epochs=...)`` calls), on top of
+    ``base`` when given. Spec instances may be passed whole under their field name."""
+    names = spec_fields(config_type)
+    nested: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in options.items():
+        if is_dataclass(value) and key in {f.name for f in fields(config_type)}:
+            top[key] = value
+        elif key in names:
+            spec, inner = names[key]
+            if spec is None:
+                top[inner] = value
+            else:
+                nested.setdefault(spec, {})[inner] = value
+        else:
+            raise UsageError(f"unknown option {key!r}; known: {', '.join(sorted(names))}")
+    for spec, values in nested.items():
+        current = top.get(spec, getattr(base, spec) if base is not None else _default(config_type, spec))
+        top[spec] = replace(current, **values)
+    return replace(base, **top) if base is not None else config_type(**top)
+
+
+def _default(config_type: type, name: str) -> Any:
+    """The default value of ``config_type``'s field ``name`` (a spec: every config gives its specs one)."""
+    item = next(f for f in fields(config_type) if f.name == name)
+    if item.default_factory is not MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def to_flat(config: Any) -> dict[str, Any]:
+    """The flat keyword view of a config (the inverse of :func:`from_flat`); checkpoints record this form."""
+    flat: dict[str, Any] = {}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if type(value) in SPEC_TYPES:
+            for inner in fields(value):
+                flat[_flat_name(inner)] = getattr(value, inner.name)
+        elif is_dataclass(value) and not isinstance(value, type):
+            flat[item.name] = asdict(value)
+        else:
+            flat[item.name] = value
+    return flat
+
+
+class FlatOptions:
+    """Flat keywords for configs composed of specs: ``PretrainConfig.from_options(arch="r3d", epochs=5)`` and
+    ``config.with_options(tuple_len=4)``, the form the CLI, the library calls and checkpoints use."""
+
+    @classmethod
+    def from_options(cls: type[C], **options: Any) -> C:
+        """A config from flat keywords (each spec's fields by their flat names) or whole specs."""
+        return from_flat(cls, options)
+
+    def with_options(self: C, **options: Any) -> C:
+        """This config with some flat keywords changed."""
+        return from_flat(type(self), options, base=self)
+
+    def flat(self) -> dict[str, Any]:
+        """The flat keyword view (:func:`to_flat`)."""
+        return to_flat(self)

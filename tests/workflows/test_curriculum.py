@@ -70,7 +70,7 @@ def test_task_curriculum_stages_start_from_the_previous_stage(
     )
     # What a stage starts from: the previous backbone and pair layer, a new tl!-way layer.
     previous = load_checkpoint(workdir / "cur" / "tl2" / "best.safetensors")
-    config = PretrainConfig(
+    config = PretrainConfig.from_options(
         arch="r3d",
         width=4,
         clip_len=4,

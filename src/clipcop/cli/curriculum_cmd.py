@@ -117,7 +117,7 @@ def task(
     values["out"] = None
     values["tuple_len"] = stages_tl[0]
     epochs_per_stage = parse_stage_epochs(raw_epochs) if raw_epochs else None
-    base = PretrainConfig(**pretrain_options(values))  # type: ignore[arg-type]
+    base = PretrainConfig.from_options(**pretrain_options(values))
     stages = curriculum_task(
         base, schedule=stages_tl, epochs=epochs_per_stage, out=out_dir, reporter=Reporter(quiet=quiet)
     )
@@ -193,7 +193,7 @@ def sample(
         values.pop(key)
     out_dir = values["out"]
     values.update(out=None, init=None, train_list=None)  # the model's own options: from the checkpoint
-    base = PretrainConfig(**pretrain_options(values))  # type: ignore[arg-type]
+    base = PretrainConfig.from_options(**pretrain_options(values))
     result = curriculum_sample(
         checkpoint,
         base,

@@ -91,7 +91,7 @@ def finetune(
     from clipcop.workflows.finetune import FinetuneConfig
     from clipcop.workflows.finetune import finetune as run
 
-    config = FinetuneConfig(
+    config = FinetuneConfig.from_options(
         source=model_source(checkpoint, random, arch, width, clip_len, resize, crop, seed),
         data=data,
         dataset=dataset,

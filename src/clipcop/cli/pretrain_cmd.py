@@ -115,7 +115,7 @@ def pretrain(
     from clipcop.workflows.pretrain import PretrainConfig
     from clipcop.workflows.pretrain import pretrain as run
 
-    result = run(PretrainConfig(**options), reporter=Reporter(quiet=quiet))  # type: ignore[arg-type]
+    result = run(PretrainConfig.from_options(**options), reporter=Reporter(quiet=quiet))
     emit(
         {
             "run_dir": str(result.run_dir),

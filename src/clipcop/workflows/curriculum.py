@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -109,7 +109,7 @@ def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:
         raise CheckpointError(
             f"{run_dir / 'best.safetensors'} is a {meta.get('kind', 'unknown')!r} checkpoint, not 'vcop'"
         )
-    changed = changed_settings(meta.get("config", {}), asdict(config), (*RESUME_KEYS, "epochs"))
+    changed = changed_settings(meta.get("config", {}), config.flat(), (*RESUME_KEYS, "epochs"))
     if changed:
         differs = ", ".join(f"{key} {old} (asked {new})" for key, old, new in changed)
         raise UsageError(f"{run_dir} holds a finished stage trained otherwise: {differs}; choose another --out")
@@ -125,19 +125,23 @@ def curriculum_task(
 ) -> list[StageResult]:
     """Train the stages of ``schedule``, each initialised from the previous stage's best checkpoint.
 
-    ``epochs`` gives the epochs per stage (default: ``base.epochs`` for every stage). A stage that
-    finished earlier is reused; an interrupted one resumes when ``base.resume`` is set.
+    ``epochs`` gives the epochs per stage (default: ``base.training.epochs`` for every stage). A stage that
+    finished earlier is reused; an interrupted one resumes when ``base.run.resume`` is set.
     """
     reporter = reporter or Reporter()
-    epochs = epochs or (base.epochs,) * len(schedule)
+    epochs = epochs or (base.training.epochs,) * len(schedule)
     if len(epochs) != len(schedule):
         raise UsageError(f"--stage-epochs gives {len(epochs)} values for {len(schedule)} stages")
-    root = Path(out) if out else Path("runs") / f"curriculum-task-{base.arch}-{base.clip_len}-{base.interval}"
+    root = (
+        Path(out)
+        if out
+        else Path("runs") / f"curriculum-task-{base.model.arch}-{base.tuples.clip_len}-{base.tuples.interval}"
+    )
     results: list[StageResult] = []
     init = base.init
     for tl, stage_epochs in zip(schedule, epochs, strict=True):
         run_dir = root / f"tl{tl}"
-        config = replace(base, tuple_len=tl, epochs=stage_epochs, init=init, out=str(run_dir))
+        config = base.with_options(tuple_len=tl, epochs=stage_epochs, init=init, out=str(run_dir))
         done = _finished(run_dir)
         if done is not None:
             _check_reusable(run_dir, config)
@@ -206,8 +210,7 @@ def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
     if missing:
         raise CheckpointError(f"{checkpoint} does not record its {', '.join(missing)}; cannot continue from it")
     height, width = meta["resize"]
-    return replace(
-        base,
+    return base.with_options(
         arch=meta["arch"],
         width=meta["width"],
         clip_len=meta["clip_len"],
@@ -300,30 +303,38 @@ def score_window(
     """
     if scoring not in SCORINGS:
         raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {scoring!r}")
-    runtime = resolve_runtime(base.device, base.precision)
+    runtime = resolve_runtime(base.run.device, base.run.precision)
     init_distributed(runtime.device)
-    if base.batch_size % world_size():
-        raise UsageError(f"batch size {base.batch_size} must divide evenly over {world_size()} processes")
+    if base.training.batch_size % world_size():
+        raise UsageError(f"batch size {base.training.batch_size} must divide evenly over {world_size()} processes")
     config = continuing(base, checkpoint)
     prepared = prepare_tuple_videos(config, reporter)
-    train_videos, _ = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
-    seed_everything(config.seed)
+    train_videos, _ = hold_out(prepared.train, config.training.val_size, reporter, listed=listed_training(prepared))
+    seed_everything(config.training.seed)
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
-    optimizer = make_optimizer(config, model.parameters())
+    optimizer = make_optimizer(config.training, model.parameters())
     train_model = wrap_ddp(model, runtime.device)
-    frames = frame_reader(config.frame_cache)
+    frames = frame_reader(config.data.frame_cache)
 
     def tuples(train: bool) -> VCOPTupleDataset:
-        spec, geometry = config.tuple_spec(), config.geometry()
+        spec, geometry = config.tuples, config.geometry
         return VCOPTupleDataset(
-            train_videos, spec, geometry, train=train, seed=config.seed, backend=config.backend, frames=frames
+            train_videos,
+            spec,
+            geometry,
+            train=train,
+            seed=config.training.seed,
+            backend=config.data.backend,
+            frames=frames,
         )
 
-    local_batch = config.batch_size // world_size()
-    sampler = EpochSampler(len(train_videos), shuffle=True, seed=config.seed, rank=rank(), world_size=world_size())
-    loader = make_loader(tuples(True), sampler, batch_size=local_batch, workers=config.workers, runtime=runtime)
+    local_batch = config.training.batch_size // world_size()
+    sampler = EpochSampler(
+        len(train_videos), shuffle=True, seed=config.training.seed, rank=rank(), world_size=world_size()
+    )
+    loader = make_loader(tuples(True), sampler, batch_size=local_batch, workers=config.data.workers, runtime=runtime)
     full_steps = -(-len(sampler) // local_batch)
-    steps = full_steps if config.steps_per_epoch is None else min(full_steps, config.steps_per_epoch)
+    steps = full_steps if config.training.steps_per_epoch is None else min(full_steps, config.training.steps_per_epoch)
     fixed = tuples(False) if scoring == "fixed" else None
     scores = WindowScores(window, len(train_videos))
     predictions = TrainingPredictions()
@@ -351,7 +362,7 @@ def score_window(
         else:
             # By dataset index: a video that failed to decode is absent from ``scored`` (never shifted).
             scored = evaluate_classifier(
-                model, fixed, select_tuples, runtime, batch_size=local_batch, workers=config.workers
+                model, fixed, select_tuples, runtime, batch_size=local_batch, workers=config.data.workers
             )
             scores.add(epoch, scored.index, scored.p_true, scored.correct)
             reporter.info(f"window epoch {epoch}/{window}: fixed tuples ordered right {scored.accuracy:.1%}")
@@ -475,8 +486,8 @@ def curriculum_sample(
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
-    _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.resume)
-    if base.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
+    _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.run.resume)
+    if base.run.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
         reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
         scores = json.loads((root / "scores.json").read_text())
         hard = listing.read_text().splitlines()
@@ -498,9 +509,9 @@ def curriculum_sample(
         reporter.warn("every training sample is easy at this threshold: nothing left to continue on")
         return result
     cont = continuing(base, windowed)
-    result.continued = pretrain(replace(cont, train_list=str(listing), out=str(root / "hard")), reporter=reporter)
+    result.continued = pretrain(cont.with_options(train_list=str(listing), out=str(root / "hard")), reporter=reporter)
     if compare_plain:
-        result.plain = pretrain(replace(cont, out=str(root / "plain")), reporter=reporter)
+        result.plain = pretrain(cont.with_options(out=str(root / "plain")), reporter=reporter)
         table = Table(title="Continued training: hard samples (*) vs all samples, same epochs")
         table.add_column("run")
         table.add_column("training videos", justify="right")

@@ -52,7 +52,7 @@ class DemoConfig:
         """The VCOP run of the demo."""
         epochs = self.epochs or (2 if self.quick else 30)
         size = (24, 32) if self.quick else (40, 52)
-        return PretrainConfig(
+        return PretrainConfig.from_options(
             arch=self.arch,
             width=(4 if self.quick else 16) if self.width is None else self.width,
             clip_len=4 if self.quick else 8,
@@ -111,25 +111,25 @@ def run_demo(config: DemoConfig | None = None, /, *, reporter: Reporter | None =
         data, made = ensure_synthetic(spec, workers=2, on_progress=lambda d, t: bar.advance(d - bar.done))
     reporter.note(f"{'generated' if made else 'using'} the built-in synthetic dataset at {data}")
     pre = config.pretrain_config(data)
-    cache_frames(data, resize=pre.resize, workers=2, reporter=reporter)
+    cache_frames(data, resize=pre.geometry.resize, workers=2, reporter=reporter)
     vcop = pretrain(pre, reporter=reporter)
-    result = DemoResult(Path(config.out), vcop.test_accuracy, 1 / pre.tuple_spec().num_orders)
+    result = DemoResult(Path(config.out), vcop.test_accuracy, 1 / pre.tuples.num_orders)
     sources = {
         "VCOP": ModelSource(checkpoint=str(vcop.best_checkpoint)),
         "random": ModelSource(
             random=True,
-            arch=pre.arch,
-            width=pre.width,
+            arch=pre.model.arch,
+            width=pre.model.width,
             seed=config.seed,
-            clip_len=pre.clip_len,
-            resize=pre.resize,
-            crop=pre.crop,
+            clip_len=pre.tuples.clip_len,
+            resize=pre.geometry.resize,
+            crop=pre.geometry.crop,
         ),
     }
     ft_epochs = config.finetune_epochs or (1 if config.quick else 10)
     for name, source in sources.items():
         tuned = finetune(
-            FinetuneConfig(
+            FinetuneConfig.from_options(
                 source=source,
                 data=str(data),
                 epochs=ft_epochs,

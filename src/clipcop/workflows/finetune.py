@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from torch import nn
 
 from clipcop.backbones.base import TAPS
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
+from clipcop.config import DataSpec, FlatOptions, RunSpec, TrainingSpec, from_flat
 from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -52,39 +53,29 @@ from clipcop.workflows.data import (
 )
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.models import now_iso
-from clipcop.workflows.pretrain import check_training_options, make_optimizer
+from clipcop.workflows.pretrain import make_optimizer
+
+
+def _finetune_training() -> TrainingSpec:
+    return TrainingSpec(epochs=150)
 
 
 @dataclass(frozen=True, kw_only=True)
-class FinetuneConfig:
-    """Every option of ``clipcop finetune``; defaults are the paper's (Sec. IV-C)."""
+class FinetuneConfig(FlatOptions):
+    """Every option of ``clipcop finetune``; defaults are the paper's (Sec. IV-C): 150 epochs, else
+    pretraining's optimiser settings. ``FinetuneConfig.from_options(source=..., epochs=5)`` takes flat
+    keywords."""
 
     source: ModelSource
-    data: str | None = "synthetic"
-    dataset: str | None = None
-    split: int = 1
+    data: DataSpec = field(default_factory=DataSpec)
+    training: TrainingSpec = field(default_factory=_finetune_training)
+    run: RunSpec = field(default_factory=RunSpec)
     freeze_until: str | None = None
-    epochs: int = 150
-    batch_size: int = 8
-    optimizer: str = "sgd"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "constant"
-    val_size: int = 800
+    """Freeze every layer up to and including this tap (Fig. 10)."""
     test_clips: int = 10
-    workers: int = 4
-    device: str = "auto"
-    precision: str = "auto"
-    seed: int = 0
-    out: str | None = None
-    resume: bool = False
-    steps_per_epoch: int | None = None
-    backend: str = "auto"
-    frame_cache: str | None = "auto"
+    """Evenly spaced clips per test video, their softmax averaged."""
 
     def __post_init__(self) -> None:
-        check_training_options(self)
         if self.test_clips < 1:
             raise UsageError(f"--test-clips must be at least 1, not {self.test_clips}")
         if self.freeze_until is not None and self.freeze_until not in TAPS:
@@ -127,42 +118,44 @@ RESUME_KEYS = ("source", "freeze_until", *TRAINING_KEYS)
 
 def _settings(config: FinetuneConfig) -> dict[str, Any]:
     """The run's options as checkpoint metadata records them (the model source as a nested dict)."""
-    settings = {k: v for k, v in asdict(config).items() if k != "source"}
-    return {**settings, "data": recorded_data(config.data), "source": asdict(config.source)}
+    settings = {k: v for k, v in config.flat().items() if k != "source"}
+    return {**settings, "data": recorded_data(config.data.folder), "source": asdict(config.source)}
 
 
 def finetune(
     config: FinetuneConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
 ) -> FinetuneResult:
     """Fine-tune a backbone for action recognition and test it with 10 clips per video."""
-    config = replace(config, **options) if config else FinetuneConfig(**options)
+    config = from_flat(FinetuneConfig, options, base=config)
     reporter = reporter or Reporter()
     source_name = Path(config.source.checkpoint).parent.name if config.source.checkpoint else "random"
-    run_dir = Path(config.out) if config.out else Path("runs") / f"finetune-{source_name}"
-    check_run_dir(run_dir, config.resume, TEST_OUTPUTS)
-    if config.resume:
+    run_dir = Path(config.run.out) if config.run.out else Path("runs") / f"finetune-{source_name}"
+    check_run_dir(run_dir, config.run.resume, TEST_OUTPUTS)
+    if config.run.resume:
         check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
-    runtime = resolve_runtime(config.device, config.precision)
+    runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
     backbone, source_meta, clip_len, geometry = config.source.build()
     prepared = prepare_videos(
-        config.data,
-        split=config.split,
-        dataset=config.dataset,
-        workers=config.workers,
-        backend=config.backend,
+        config.data.folder,
+        split=config.data.split,
+        dataset=config.data.layout,
+        workers=config.data.workers,
+        backend=config.data.backend,
         reporter=reporter,
     )
     _labelled(prepared)
     classes = prepared.dataset.classes
-    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
-    if config.resume:
+    train_videos, val_videos = hold_out(
+        prepared.train, config.training.val_size, reporter, listed=listed_training(prepared)
+    )
+    if config.run.resume:
         check_resume_validation(run_dir, validation_fingerprint(val_videos))
     note_short_videos(prepared.train + prepared.test, clip_len, reporter)
-    seed_everything(config.seed)
+    seed_everything(config.training.seed)
     model = ActionClassifier(backbone, len(classes), config.freeze_until)
     model = cast(ActionClassifier, runtime.prepare(model))
-    frames = frame_reader(config.frame_cache)
+    frames = frame_reader(config.data.frame_cache)
 
     def clip_set(videos: list[Any], train: bool) -> TrainClipDataset:
         return TrainClipDataset(
@@ -170,13 +163,13 @@ def finetune(
             clip_len=clip_len,
             geometry=geometry,
             train=train,
-            seed=config.seed,
-            backend=config.backend,
+            seed=config.training.seed,
+            backend=config.data.backend,
             frames=frames,
         )
 
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(config, trainable)
+    optimizer = make_optimizer(config.training, trainable)
     frozen = f", frozen through {config.freeze_until}" if config.freeze_until else ""
     reporter.info(
         f"fine-tuning {source_meta.get('kind')} {source_meta.get('arch')} width {backbone.width} "
@@ -196,7 +189,7 @@ def finetune(
             "freeze_until": config.freeze_until,
             "init": source_meta.get("source"),
             "init_kind": source_meta.get("kind"),
-            "seed": config.seed,
+            "seed": config.training.seed,
             "epoch": info["epoch"],
             "step": info["step"],
             "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
@@ -207,12 +200,12 @@ def finetune(
         }
 
     fit_config = FitConfig(
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        workers=config.workers,
-        seed=config.seed,
-        schedule=config.schedule,
-        steps_per_epoch=config.steps_per_epoch,
+        epochs=config.training.epochs,
+        batch_size=config.training.batch_size,
+        workers=config.data.workers,
+        seed=config.training.seed,
+        schedule=config.training.schedule,
+        steps_per_epoch=config.training.steps_per_epoch,
         skip_lone_sample=True,
     )
     result = fit(
@@ -225,7 +218,7 @@ def finetune(
         runtime=runtime,
         run_dir=run_dir,
         describe=describe,
-        resume=config.resume,
+        resume=config.run.resume,
         reporter=reporter,
         unit="clips",
     )
@@ -236,10 +229,12 @@ def finetune(
         clip_len=clip_len,
         num_clips=config.test_clips,
         geometry=geometry,
-        backend=config.backend,
+        backend=config.data.backend,
         frames=frames,
     )
-    outcome = test_videos(model, test, runtime, batch_size=max(1, config.batch_size // 2), workers=config.workers)
+    outcome = test_videos(
+        model, test, runtime, batch_size=max(1, config.training.batch_size // 2), workers=config.data.workers
+    )
     if outcome.unreadable:
         names = [str(prepared.test[i].path) for i in outcome.unreadable]
         reporter.warn(

@@ -10,18 +10,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import torch
 from rich.table import Table
 from torch import nn
 
-from clipcop.backbones import ARCHS, build_backbone
+from clipcop.backbones import build_backbone
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
-from clipcop.config import ClipGeometry, TupleSpec, check_seed
+from clipcop.config import (
+    ClipGeometry,
+    DataSpec,
+    FlatOptions,
+    ModelSpec,
+    RunSpec,
+    TrainingSpec,
+    TupleSpec,
+    from_flat,
+)
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from clipcop.engine.device import resolve_runtime
@@ -46,133 +54,30 @@ from clipcop.workflows.data import (
 )
 from clipcop.workflows.models import load_backbone_weights, now_iso
 
-OPTIMIZERS = ("sgd", "adam")
-
-
-class TrainingOptions(Protocol):
-    """The options pretraining and fine-tuning share (read from either config)."""
-
-    @property
-    def epochs(self) -> int: ...
-
-    @property
-    def batch_size(self) -> int: ...
-
-    @property
-    def optimizer(self) -> str: ...
-
-    @property
-    def lr(self) -> float: ...
-
-    @property
-    def momentum(self) -> float: ...
-
-    @property
-    def weight_decay(self) -> float: ...
-
-    @property
-    def schedule(self) -> str: ...
-
-    @property
-    def val_size(self) -> int: ...
-
-    @property
-    def workers(self) -> int: ...
-
-    @property
-    def seed(self) -> int: ...
-
-    @property
-    def steps_per_epoch(self) -> int | None: ...
-
-
-def check_training_options(options: TrainingOptions) -> None:
-    """Refuse training options that cannot work, naming the flag, before any video is read.
-
-    Shared by pretraining and fine-tuning. NaN fails every comparison, so ranges are written to reject it.
-    """
-    epochs, batch_size, lr, seed = options.epochs, options.batch_size, options.lr, options.seed
-    momentum, weight_decay, workers = options.momentum, options.weight_decay, options.workers
-    optimizer, val_size, steps_per_epoch = options.optimizer, options.val_size, options.steps_per_epoch
-    if optimizer not in OPTIMIZERS:
-        raise UsageError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise UsageError(f"--lr must be a positive number, not {lr}")
-    if not 0 <= momentum < 1:
-        raise UsageError(f"--momentum must be at least 0 and below 1, not {momentum}")
-    if not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise UsageError(f"--weight-decay must be 0 or more, not {weight_decay}")
-    for flag, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--val-size", val_size)):
-        if value < 1:
-            raise UsageError(f"{flag} must be at least 1, not {value}")
-    if steps_per_epoch is not None and steps_per_epoch < 1:
-        raise UsageError(f"--steps-per-epoch must be at least 1 when given, not {steps_per_epoch}")
-    if workers < 0:
-        raise UsageError(f"--workers must be 0 or more, not {workers}")
-    check_seed(seed)
-    FitConfig(epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, schedule=options.schedule)
-
 
 @dataclass(frozen=True, kw_only=True)
-class PretrainConfig:
-    """Every option of ``clipcop pretrain``, with the paper's defaults (Sec. IV-A).
+class PretrainConfig(FlatOptions):
+    """Every option of ``clipcop pretrain``, as specs with the paper's defaults (Sec. IV-A).
 
     cl 16, it 8, tl 3; frames resized to 128x171, 112 crops; SGD lr 1e-3, momentum 0.9, weight decay
-    5e-4; 8 tuples per batch; 300 epochs; 800 training videos held out for validation.
+    5e-4; 8 tuples per batch; 300 epochs; 800 training videos held out for validation. Build it from flat
+    keywords with ``PretrainConfig.from_options(arch="r3d", epochs=5)``.
     """
 
-    arch: str = "r3d"
-    width: int = 64
-    clip_len: int = 16
-    interval: int = 8
-    tuple_len: int = 3
-    resize: tuple[int, int] = (128, 171)
-    crop: int = 112
-    data: str | None = "synthetic"
-    dataset: str | None = None
-    split: int = 1
-    epochs: int = 300
-    batch_size: int = 8
-    optimizer: str = "sgd"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "constant"
-    dropout: float = 0.5
-    val_size: int = 800
-    workers: int = 4
-    device: str = "auto"
-    precision: str = "auto"
-    seed: int = 0
-    out: str | None = None
-    resume: bool = False
+    model: ModelSpec = field(default_factory=ModelSpec)
+    tuples: TupleSpec = field(default_factory=TupleSpec)
+    geometry: ClipGeometry = field(default_factory=ClipGeometry)
+    data: DataSpec = field(default_factory=DataSpec)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+    run: RunSpec = field(default_factory=RunSpec)
     init: str | None = None
+    """Start from this VCOP checkpoint (any tl): the task curriculum's stages chain this way."""
     train_list: str | None = None
-    steps_per_epoch: int | None = None
-    backend: str = "auto"
-    frame_cache: str | None = "auto"
-    compile: bool = False
-
-    def __post_init__(self) -> None:
-        self.tuple_spec()  # validates cl/it/tl
-        ClipGeometry(resize=self.resize, crop=self.crop)
-        check_training_options(self)
-        if not 0 <= self.dropout < 1:
-            raise UsageError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
-        if self.arch not in ARCHS:
-            raise UsageError(f"unknown arch {self.arch!r}; choose one of: {', '.join(ARCHS)}")
-
-    def tuple_spec(self) -> TupleSpec:
-        """The tuple this run samples."""
-        return TupleSpec(clip_len=self.clip_len, interval=self.interval, tuple_len=self.tuple_len)
-
-    def geometry(self) -> ClipGeometry:
-        """Resize and crop."""
-        return ClipGeometry(resize=self.resize, crop=self.crop)
+    """Train only on the videos listed in this file (the sample curriculum's hard samples)."""
 
     def run_name(self) -> str:
         """The default run folder name, e.g. ``vcop-r3d-16-8-3``."""
-        return f"vcop-{self.arch}-{self.tuple_spec().label()}"
+        return f"vcop-{self.model.arch}-{self.tuples.label()}"
 
 
 @dataclass
@@ -199,7 +104,9 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
     For the task-based curriculum (Sec. III-D.1) a checkpoint with another ``tl`` gives the backbone and
     the pair layer; the ``tl!``-way output layer starts fresh. The same ``tl`` gives everything.
     """
-    model = VCOPModel(build_backbone(config.arch, width=config.width), config.tuple_len, config.dropout)
+    model = VCOPModel(
+        build_backbone(config.model.arch, width=config.model.width), config.tuples.tuple_len, config.model.dropout
+    )
     if config.init is None:
         return model
     check_init(config)
@@ -208,7 +115,7 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
     load_backbone_weights(model.backbone, ckpt)
     head = ckpt.section("head")
     carried = {k: v for k, v in head.items() if k.startswith("pair_fc.")}
-    if meta.get("tuple_len") == config.tuple_len:
+    if meta.get("tuple_len") == config.tuples.tuple_len:
         carried = head
     model.head.load_state_dict(carried, strict=False)
     what = "backbone and whole head" if carried is head else "backbone and pair layer (new order layer)"
@@ -226,9 +133,10 @@ def check_init(config: PretrainConfig) -> None:
     meta = read_meta(config.init)
     if meta.get("kind") != "vcop":
         raise CheckpointError(f"{config.init} is a {meta.get('kind', 'unknown')!r} checkpoint, not 'vcop'")
-    if meta.get("arch") != config.arch or meta.get("width") != config.width:
+    if meta.get("arch") != config.model.arch or meta.get("width") != config.model.width:
         raise CheckpointError(
-            f"{config.init} holds {meta.get('arch')} width {meta.get('width')}, not {config.arch} width {config.width}"
+            f"{config.init} holds {meta.get('arch')} width {meta.get('width')}, "
+            f"not {config.model.arch} width {config.model.width}"
         )
 
 
@@ -267,7 +175,7 @@ def _listed(line: str, root: Path) -> str:
     return line.replace("\\", "/")
 
 
-def make_optimizer(config: TrainingOptions, params: Any) -> torch.optim.Optimizer:
+def make_optimizer(config: TrainingSpec, params: Any) -> torch.optim.Optimizer:
     """SGD with momentum and weight decay (the paper), or Adam (handy on tiny CPU runs); pretraining and
     fine-tuning alike."""
     if config.optimizer == "adam":
@@ -299,20 +207,20 @@ def prepare_tuple_videos(config: PretrainConfig, reporter: Reporter) -> Prepared
 
     Raises :class:`DataError` when no training video is long enough for ``cl``/``it``/``tl``.
     """
-    spec = config.tuple_spec()
+    spec = config.tuples
     prepared = prepare_videos(
-        config.data,
-        split=config.split,
-        dataset=config.dataset,
+        config.data.folder,
+        split=config.data.split,
+        dataset=config.data.layout,
         min_frames=spec.span,
-        workers=config.workers,
-        backend=config.backend,
+        workers=config.data.workers,
+        backend=config.data.backend,
         reporter=reporter,
     )
     if not prepared.train:
         listed = prepared.dataset.subset("train")
         if not listed:
-            raise DataError(f"split {config.split} of {prepared.dataset.data_root} has no training videos")
+            raise DataError(f"split {config.data.split} of {prepared.dataset.data_root} has no training videos")
         if not any(item.path in prepared.too_short for item in listed):
             raise DataError(f"none of the {len(listed)} training videos could be read (see the warning above)")
         raise DataError(
@@ -329,56 +237,70 @@ def pretrain(
 
     Options are the fields of :class:`PretrainConfig` (given as a config, keywords, or both).
     """
-    config = replace(config, **options) if config else PretrainConfig(**options)
+    config = from_flat(PretrainConfig, options, base=config)
     reporter = reporter or Reporter()
-    run_dir = Path(config.out) if config.out else Path("runs") / config.run_name()
-    check_run_dir(run_dir, config.resume, TEST_OUTPUTS)
-    if config.resume:
-        check_resume_settings(run_dir, asdict(config), RESUME_KEYS)
+    run_dir = Path(config.run.out) if config.run.out else Path("runs") / config.run_name()
+    check_run_dir(run_dir, config.run.resume, TEST_OUTPUTS)
+    if config.run.resume:
+        check_resume_settings(run_dir, config.flat(), RESUME_KEYS)
     check_init(config)
-    runtime = resolve_runtime(config.device, config.precision)
+    runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
-    spec = config.tuple_spec()
+    spec = config.tuples
     prepared = prepare_tuple_videos(config, reporter)
-    train_videos, val_videos = hold_out(prepared.train, config.val_size, reporter, listed=listed_training(prepared))
-    if config.resume:
+    train_videos, val_videos = hold_out(
+        prepared.train, config.training.val_size, reporter, listed=listed_training(prepared)
+    )
+    if config.run.resume:
         check_resume_validation(run_dir, validation_fingerprint(val_videos))
     if config.train_list is not None:
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
-    seed_everything(config.seed)
-    geometry = config.geometry()
-    frames = frame_reader(config.frame_cache)
+    seed_everything(config.training.seed)
+    geometry = config.geometry
+    frames = frame_reader(config.data.frame_cache)
     datasets = {
         "train": VCOPTupleDataset(
-            train_videos, spec, geometry, train=True, seed=config.seed, backend=config.backend, frames=frames
+            train_videos,
+            spec,
+            geometry,
+            train=True,
+            seed=config.training.seed,
+            backend=config.data.backend,
+            frames=frames,
         ),
         "val": VCOPTupleDataset(
-            val_videos, spec, geometry, train=False, seed=config.seed, backend=config.backend, frames=frames
+            val_videos,
+            spec,
+            geometry,
+            train=False,
+            seed=config.training.seed,
+            backend=config.data.backend,
+            frames=frames,
         ),
     }
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
-    optimizer = make_optimizer(config, model.parameters())
-    forward_model = cast(nn.Module, torch.compile(model)) if config.compile else model
+    optimizer = make_optimizer(config.training, model.parameters())
+    forward_model = cast(nn.Module, torch.compile(model)) if config.run.compile else model
     reporter.info(
-        f"VCOP {config.arch} width {config.width}, tuples {spec.label()} (span {spec.span}), "
+        f"VCOP {config.model.arch} width {config.model.width}, tuples {spec.label()} (span {spec.span}), "
         f"{len(train_videos)} train / {len(val_videos)} val videos, device {runtime.device} ({runtime.precision})"
     )
 
     def describe(info: dict[str, Any]) -> dict[str, Any]:
         return {
             "kind": "vcop",
-            "arch": config.arch,
-            "width": config.width,
-            "clip_len": config.clip_len,
-            "interval": config.interval,
-            "tuple_len": config.tuple_len,
-            "resize": list(config.resize),
-            "crop": config.crop,
-            "seed": config.seed,
+            "arch": config.model.arch,
+            "width": config.model.width,
+            "clip_len": config.tuples.clip_len,
+            "interval": config.tuples.interval,
+            "tuple_len": config.tuples.tuple_len,
+            "resize": list(config.geometry.resize),
+            "crop": config.geometry.crop,
+            "seed": config.training.seed,
             "epoch": info["epoch"],
             "step": info["step"],
             "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
-            "config": {**asdict(config), "data": recorded_data(config.data)},
+            "config": {**config.flat(), "data": recorded_data(config.data.folder)},
             "data": prepared.describe(),
             "validation": validation_fingerprint(val_videos),
             "created": now_iso(),
@@ -386,12 +308,12 @@ def pretrain(
         }
 
     fit_config = FitConfig(
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        workers=config.workers,
-        seed=config.seed,
-        schedule=config.schedule,
-        steps_per_epoch=config.steps_per_epoch,
+        epochs=config.training.epochs,
+        batch_size=config.training.batch_size,
+        workers=config.data.workers,
+        seed=config.training.seed,
+        schedule=config.training.schedule,
+        steps_per_epoch=config.training.steps_per_epoch,
     )
     result = fit(
         forward_model,
@@ -403,7 +325,7 @@ def pretrain(
         runtime=runtime,
         run_dir=run_dir,
         describe=describe,
-        resume=config.resume,
+        resume=config.run.resume,
         reporter=reporter,
         unit="tuples",
     )
@@ -426,18 +348,18 @@ def _test(
     if not prepared.test:
         reporter.warn("the test split has no usable video: no test order accuracy")
         return PretrainResult(run_dir, best, result, float("nan"), float("nan"))
-    frames = frame_reader(config.frame_cache)
+    frames = frame_reader(config.data.frame_cache)
     test_set = VCOPTupleDataset(
         prepared.test,
-        config.tuple_spec(),
-        config.geometry(),
+        config.tuples,
+        config.geometry,
         train=False,
-        seed=config.seed,
-        backend=config.backend,
+        seed=config.training.seed,
+        backend=config.data.backend,
         frames=frames,
     )
     outcome = evaluate_classifier(
-        model, test_set, select_tuples, runtime, batch_size=config.batch_size, workers=config.workers
+        model, test_set, select_tuples, runtime, batch_size=config.training.batch_size, workers=config.data.workers
     )
     classes = prepared.dataset.classes
     per_class = {classes[k]: c / n for k, (c, n) in outcome.per_label().items()} if classes else {}
@@ -450,7 +372,8 @@ def _test(
             "test_acc": outcome.accuracy,
         }
         save_checkpoint(best, ckpt.tensors, meta)
-    table = Table(title=f"Test order accuracy, tl={config.tuple_len} (chance {1 / config.tuple_spec().num_orders:.1%})")
+    tuples = config.tuples
+    table = Table(title=f"Test order accuracy, tl={tuples.tuple_len} (chance {1 / tuples.num_orders:.1%})")
     table.add_column("class")
     table.add_column("videos", justify="right")
     table.add_column("order accuracy", justify="right")
