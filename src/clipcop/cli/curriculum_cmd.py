@@ -9,40 +9,40 @@ import typer
 from clipcop.cli.options import (
     Arch,
     Backend,
+    BatchSize,
     ClipLen,
+    Compile,
+    ConfigFile,
     Crop,
     Data,
     Dataset,
     Device,
+    Dropout,
+    Epochs,
     FrameCache,
+    Init,
     Interval,
     Json,
     LoaderWorkers,
-    Precision,
-    Quiet,
-    Resize,
-    Seed,
-    Split,
-    Width,
-)
-from clipcop.cli.output import emit
-from clipcop.cli.pretrain_cmd import (
-    BatchSize,
-    Compile,
-    Dropout,
-    Epochs,
-    Init,
+    Log,
     Lr,
     Momentum,
     Optimizer,
+    Precision,
+    Quiet,
+    Resize,
     Resume,
     Schedule,
+    Seed,
+    Split,
     StepsPerEpoch,
     TrainList,
     ValSize,
     WeightDecay,
-    pretrain_options,
+    Width,
 )
+from clipcop.cli.output import emit
+from clipcop.cli.settings import given_flags, resolve
 from clipcop.engine.reporting import Reporter
 
 app = typer.Typer(help="Curriculum learning: tuple length 3 -> 4 -> 5, or hard samples.", no_args_is_help=True)
@@ -63,6 +63,8 @@ SampleOut = Annotated[
 
 @app.command("task")
 def task(
+    ctx: typer.Context,
+    config_file: ConfigFile = None,
     tl_schedule: TlSchedule = "3,4,5",
     stage_epochs: StageEpochs = None,
     arch: Arch = "r3d",
@@ -91,7 +93,8 @@ def task(
     resume: Resume = False,
     init: Init = None,
     steps_per_epoch: StepsPerEpoch = None,
-    compile_model: Compile = False,
+    compile: Compile = False,
+    log: Log = None,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
     train_list: TrainList = None,
@@ -107,19 +110,21 @@ def task(
       clipcop curriculum task --arch r3d --data ~/data/UCF101 --out runs/r3d-curriculum
       clipcop curriculum task --tl-schedule 3,4 --stage-epochs 300,100 --data ~/data/UCF101
     """
-    values = dict(locals())
     from clipcop.workflows.curriculum import curriculum_task, parse_schedule, parse_stage_epochs
-    from clipcop.workflows.pretrain import PretrainConfig
+    from clipcop.workflows.curriculum_config import TaskCurriculumConfig
 
-    stages_tl = parse_schedule(str(values.pop("tl_schedule")))
-    raw_epochs = values.pop("stage_epochs")
-    out_dir = values["out"]
-    values["out"] = None
-    values["tuple_len"] = stages_tl[0]
-    epochs_per_stage = parse_stage_epochs(raw_epochs) if raw_epochs else None
-    base = PretrainConfig.from_options(**pretrain_options(values))
+    options = given_flags(ctx, locals())
+    if "tl_schedule" in options:
+        options["tl_schedule"] = parse_schedule(options["tl_schedule"])
+    if options.get("stage_epochs") is not None:
+        options["stage_epochs"] = parse_stage_epochs(options["stage_epochs"])
+    config = resolve(TaskCurriculumConfig, config_file, options)
     stages = curriculum_task(
-        base, schedule=stages_tl, epochs=epochs_per_stage, out=out_dir, reporter=Reporter(quiet=quiet)
+        config.base(),
+        schedule=config.tl_schedule,
+        epochs=config.stage_epochs,
+        out=config.run.out,
+        reporter=Reporter(quiet=quiet),
     )
     emit(
         {
@@ -135,7 +140,9 @@ def task(
 
 @app.command("sample")
 def sample(
-    checkpoint: Annotated[str, typer.Option("--checkpoint", help="A converged VCOP checkpoint.")],
+    ctx: typer.Context,
+    checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="A converged VCOP checkpoint.")] = None,
+    config_file: ConfigFile = None,
     window: Annotated[int, typer.Option("--window", help="Epochs whose scores decide easy samples.")] = 5,
     threshold: Annotated[
         float, typer.Option("--threshold", help="Softmax of the right order that makes it easy.")
@@ -170,7 +177,8 @@ def sample(
     out: SampleOut = None,
     resume: Resume = False,
     steps_per_epoch: StepsPerEpoch = None,
-    compile_model: Compile = False,
+    compile: Compile = False,
+    log: Log = None,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
     json_out: Json = False,
@@ -185,23 +193,18 @@ def sample(
     Examples:
       clipcop curriculum sample --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101 --epochs 100
     """
-    values = dict(locals())
     from clipcop.workflows.curriculum import curriculum_sample
-    from clipcop.workflows.pretrain import PretrainConfig
+    from clipcop.workflows.curriculum_config import SampleCurriculumConfig
 
-    for key in ("checkpoint", "window", "threshold", "scoring", "compare_plain"):
-        values.pop(key)
-    out_dir = values["out"]
-    values.update(out=None, init=None, train_list=None)  # the model's own options: from the checkpoint
-    base = PretrainConfig.from_options(**pretrain_options(values))
+    config = resolve(SampleCurriculumConfig, config_file, given_flags(ctx, locals()))
     result = curriculum_sample(
-        checkpoint,
-        base,
-        window=window,
-        threshold=threshold,
-        scoring=scoring,
-        out=out_dir,
-        compare_plain=compare_plain,
+        config.checkpoint,
+        config.base(),
+        window=config.window,
+        threshold=config.threshold,
+        scoring=config.scoring,
+        out=config.run.out,
+        compare_plain=config.compare_plain,
         reporter=Reporter(quiet=quiet),
     )
     payload: dict[str, object] = {

@@ -10,6 +10,7 @@ from clipcop.cli.options import (
     Backend,
     BatchVideos,
     Checkpoint,
+    ConfigFile,
     Data,
     Dataset,
     Device,
@@ -29,12 +30,15 @@ from clipcop.cli.options import (
     Split,
 )
 from clipcop.cli.output import emit
-from clipcop.cli.source import model_source
+from clipcop.cli.settings import given_flags, resolve
+from clipcop.cli.source import source_keys, with_source
 from clipcop.engine.reporting import Reporter
 from clipcop.videos.layouts import parse_subset
 
 
 def extract(
+    ctx: typer.Context,
+    config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
     arch: MaybeArch = None,
@@ -72,25 +76,10 @@ def extract(
     from clipcop.workflows.extract import ExtractConfig
     from clipcop.workflows.extract import extract as run
 
-    source = model_source(checkpoint, random, arch, width, clip_len, resize, crop, seed)
-    config = ExtractConfig(
-        source=source,
-        data=data,
-        dataset=dataset,
-        split=split,
-        subset=parse_subset(subset),
-        clips=clips,
-        layer=layer,
-        pool=pool,  # type: ignore[arg-type]
-        batch_size=batch_size,
-        workers=workers,
-        device=device,
-        precision=precision,
-        dtype=dtype,
-        backend=backend,
-        frame_cache=frame_cache,
-        out=out,
-    )
+    options = given_flags(ctx, locals())
+    if "subset" in options:
+        options["subset"] = parse_subset(options["subset"])
+    config = resolve(ExtractConfig, config_file, options, keys=source_keys(), build=with_source(ExtractConfig))
     stats = run(config, reporter=Reporter(quiet=quiet))
     emit(
         {

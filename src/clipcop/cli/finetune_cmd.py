@@ -9,41 +9,45 @@ import typer
 from clipcop.cli.options import (
     Backend,
     Checkpoint,
+    Compile,
+    ConfigFile,
     Data,
     Dataset,
     Device,
     FrameCache,
     Json,
     LoaderWorkers,
+    Log,
+    Lr,
     MaybeArch,
     MaybeClipLen,
     MaybeCrop,
     MaybeResize,
     MaybeWidth,
+    Momentum,
+    Optimizer,
     Precision,
     Quiet,
     Random,
-    Seed,
-    Split,
-)
-from clipcop.cli.output import emit
-from clipcop.cli.pretrain_cmd import (
-    Lr,
-    Momentum,
-    Optimizer,
     Resume,
     Schedule,
+    Seed,
+    Split,
     StepsPerEpoch,
     ValSize,
     WeightDecay,
 )
-from clipcop.cli.source import model_source
+from clipcop.cli.output import emit
+from clipcop.cli.settings import given_flags, resolve
+from clipcop.cli.source import source_keys, with_source
 from clipcop.engine.reporting import Reporter
 
 ClipBatchSize = Annotated[int, typer.Option("--batch-size", help="Clips per step over all processes (the paper: 8).")]
 
 
 def finetune(
+    ctx: typer.Context,
+    config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
     arch: MaybeArch = None,
@@ -73,6 +77,8 @@ def finetune(
     out: Annotated[str | None, typer.Option("--out", help="Run folder (default runs/finetune-SOURCE).")] = None,
     resume: Resume = False,
     steps_per_epoch: StepsPerEpoch = None,
+    compile: Compile = False,
+    log: Log = None,
     frame_cache: FrameCache = "auto",
     backend: Backend = "auto",
     json_out: Json = False,
@@ -91,31 +97,9 @@ def finetune(
     from clipcop.workflows.finetune import FinetuneConfig
     from clipcop.workflows.finetune import finetune as run
 
-    config = FinetuneConfig.from_options(
-        source=model_source(checkpoint, random, arch, width, clip_len, resize, crop, seed),
-        data=data,
-        dataset=dataset,
-        split=split,
-        freeze_until=freeze_until,
-        epochs=epochs,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        schedule=schedule,
-        val_size=val_size,
-        test_clips=test_clips,
-        workers=workers,
-        device=device,
-        precision=precision,
-        seed=seed,
-        out=out,
-        resume=resume,
-        steps_per_epoch=steps_per_epoch,
-        frame_cache=frame_cache,
-        backend=backend,
-    )
+    options = given_flags(ctx, locals())
+    build = with_source(FinetuneConfig.from_options, shared_seed=True)
+    config = resolve(FinetuneConfig, config_file, options, keys=source_keys(shared_seed="training.seed"), build=build)
     result = run(config, reporter=Reporter(quiet=quiet))
     emit(
         {

@@ -55,3 +55,34 @@ MaybeResize = Annotated[
 MaybeCrop = Annotated[int | None, typer.Option("--crop", help="Centre crop (default: the checkpoint's, or 112).")]
 Layer = Annotated[str, typer.Option("--layer", help="Tap: conv1 .. conv5.")]
 BatchVideos = Annotated[int, typer.Option("--batch-size", help="Videos per batch.")]
+Epochs = Annotated[int, typer.Option("--epochs", help="Training epochs (the paper: 300).")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Tuples per step over all processes (the paper: 8).")]
+Lr = Annotated[float, typer.Option("--lr", help="Learning rate (the paper: 1e-3).")]
+Momentum = Annotated[float, typer.Option("--momentum", help="SGD momentum (the paper: 0.9).")]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", help="Weight decay (the paper: 5e-4).")]
+Dropout = Annotated[float, typer.Option("--dropout", help="Dropout before the order layer (the paper: 0.5).")]
+Optimizer = Annotated[str, typer.Option("--optimizer", help="sgd (the paper) or adam.")]
+Schedule = Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or plateau.")]
+ValSize = Annotated[
+    int,
+    typer.Option(
+        "--val-size", help="Training videos held out for validation (the paper: 800; at most 10% of them, said so)."
+    ),
+]
+Out = Annotated[str | None, typer.Option("--out", help="Run folder (default runs/vcop-ARCH-CL-IT-TL).")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
+Init = Annotated[str | None, typer.Option("--init", help="Start from this VCOP checkpoint (any tl).")]
+TrainList = Annotated[
+    str | None,
+    typer.Option("--train-list", help="Train only on the videos listed in this file (paths under the data)."),
+]
+StepsPerEpoch = Annotated[int | None, typer.Option("--steps-per-epoch", help="Cap steps per epoch (quick checks).")]
+Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model (pays off on long GPU runs).")]
+ConfigFile = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        help="Settings from this TOML file (a run folder's config.toml reproduces that run); flags given here win.",
+    ),
+]
+Log = Annotated[str | None, typer.Option("--log", help="Experiment tracking: tensorboard (into the run folder).")]

@@ -2,72 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from clipcop.cli.options import (
     Arch,
     Backend,
+    BatchSize,
     ClipLen,
+    Compile,
+    ConfigFile,
     Crop,
     Data,
     Dataset,
     Device,
+    Dropout,
+    Epochs,
     FrameCache,
+    Init,
     Interval,
     Json,
     LoaderWorkers,
+    Log,
+    Lr,
+    Momentum,
+    Optimizer,
+    Out,
     Precision,
     Quiet,
     Resize,
+    Resume,
+    Schedule,
     Seed,
     Split,
+    StepsPerEpoch,
+    TrainList,
     TupleLen,
+    ValSize,
+    WeightDecay,
     Width,
 )
 from clipcop.cli.output import emit
-from clipcop.config import parse_size
+from clipcop.cli.settings import given_flags, resolve
 from clipcop.engine.reporting import Reporter
-
-Epochs = Annotated[int, typer.Option("--epochs", help="Training epochs (the paper: 300).")]
-BatchSize = Annotated[int, typer.Option("--batch-size", help="Tuples per step over all processes (the paper: 8).")]
-Lr = Annotated[float, typer.Option("--lr", help="Learning rate (the paper: 1e-3).")]
-Momentum = Annotated[float, typer.Option("--momentum", help="SGD momentum (the paper: 0.9).")]
-WeightDecay = Annotated[float, typer.Option("--weight-decay", help="Weight decay (the paper: 5e-4).")]
-Dropout = Annotated[float, typer.Option("--dropout", help="Dropout before the order layer (the paper: 0.5).")]
-Optimizer = Annotated[str, typer.Option("--optimizer", help="sgd (the paper) or adam.")]
-Schedule = Annotated[str, typer.Option("--schedule", help="Learning-rate schedule: constant, cosine or plateau.")]
-ValSize = Annotated[
-    int,
-    typer.Option(
-        "--val-size", help="Training videos held out for validation (the paper: 800; at most 10% of them, said so)."
-    ),
-]
-Out = Annotated[str | None, typer.Option("--out", help="Run folder (default runs/vcop-ARCH-CL-IT-TL).")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
-Init = Annotated[str | None, typer.Option("--init", help="Start from this VCOP checkpoint (any tl).")]
-TrainList = Annotated[
-    str | None,
-    typer.Option("--train-list", help="Train only on the videos listed in this file (paths under the data)."),
-]
-StepsPerEpoch = Annotated[int | None, typer.Option("--steps-per-epoch", help="Cap steps per epoch (quick checks).")]
-Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model (pays off on long GPU runs).")]
-
-
-CLI_ONLY = ("json_out", "quiet")
-
-
-def pretrain_options(values: dict[str, object]) -> dict[str, object]:
-    """:class:`PretrainConfig` keywords from a command's parameters (``locals()``), shared by curriculum."""
-    options = {k: v for k, v in values.items() if k not in CLI_ONLY}
-    if "resize" in options:  # curriculum sample takes it from the checkpoint
-        options["resize"] = parse_size(str(options["resize"]))
-    options["compile"] = options.pop("compile_model")
-    return options
 
 
 def pretrain(
+    ctx: typer.Context,
+    config_file: ConfigFile = None,
     arch: Arch = "r3d",
     tuple_len: TupleLen = 3,
     clip_len: ClipLen = 16,
@@ -95,7 +76,8 @@ def pretrain(
     resume: Resume = False,
     init: Init = None,
     steps_per_epoch: StepsPerEpoch = None,
-    compile_model: Compile = False,
+    compile: Compile = False,
+    log: Log = None,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
     train_list: TrainList = None,
@@ -110,12 +92,13 @@ def pretrain(
     Examples:
       clipcop pretrain --arch r3d --tl 3 --data ~/data/UCF101
       clipcop pretrain --width 16 --cl 8 --it 4 --resize 40x52 --crop 32 --epochs 30 --optimizer adam
+      clipcop pretrain --config runs/vcop-r3d-16-8-3/config.toml --out runs/again
     """
-    options = pretrain_options(locals())
     from clipcop.workflows.pretrain import PretrainConfig
     from clipcop.workflows.pretrain import pretrain as run
 
-    result = run(PretrainConfig.from_options(**options), reporter=Reporter(quiet=quiet))
+    config = resolve(PretrainConfig, config_file, given_flags(ctx, locals()))
+    result = run(config, reporter=Reporter(quiet=quiet))
     emit(
         {
             "run_dir": str(result.run_dir),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -10,6 +10,7 @@ from clipcop.cli.options import (
     Backend,
     BatchVideos,
     Checkpoint,
+    ConfigFile,
     Dataset,
     Device,
     FrameCache,
@@ -28,11 +29,14 @@ from clipcop.cli.options import (
     Split,
 )
 from clipcop.cli.output import emit, emit_lines
-from clipcop.cli.source import model_source
+from clipcop.cli.settings import given_flags, resolve
+from clipcop.cli.source import SOURCE_FLAGS, source_keys, with_source
 from clipcop.engine.reporting import Reporter
 
 
 def retrieve(
+    ctx: typer.Context,
+    config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
     arch: MaybeArch = None,
@@ -92,33 +96,15 @@ def retrieve(
     from clipcop.workflows.retrieve import retrieve as run
 
     reporter = Reporter(quiet=quiet)
-    source = None
-    if checkpoint is not None or random:
-        source = model_source(checkpoint, random, arch, width, clip_len, resize, crop, seed)
-    config = RetrieveConfig(
-        source=source,
-        data=data,
-        dataset=dataset,
-        split=split,
-        query_split=query_split,
-        gallery=gallery,
-        queries=queries,
-        query=query,
-        level=level,
-        ks=parse_ks(k),
-        layer=layer,
-        pool=pool,
-        clips=clips,
-        index=IndexSpec(kind=index),
-        save_index=save_index,
-        neighbours_csv=neighbours,
-        batch_size=batch_size,
-        workers=workers,
-        device=device,
-        precision=precision,
-        backend=backend,
-        frame_cache=frame_cache,
-    )
+    options = given_flags(ctx, locals())
+    options.pop("grid", None)
+    if "k" in options:
+        options["ks"] = parse_ks(options.pop("k"))
+    if "index" in options:
+        options["index"] = IndexSpec(kind=options["index"])
+    if "neighbours" in options:
+        options["neighbours_csv"] = options.pop("neighbours")
+    config = resolve(RetrieveConfig, config_file, options, keys=source_keys(), build=_build)
     if grid is not None:
         from clipcop.workflows.samples import check_grid_level
 
@@ -145,3 +131,14 @@ def retrieve(
     if result.neighbours_file is not None:
         payload["neighbours_file"] = str(result.neighbours_file)
     emit(payload, as_json=json_out)
+
+
+def _build(options: dict[str, Any]) -> Any:
+    """A retrieval config from flat options: a model source only when a model flag was given (a gallery
+    and query files need none)."""
+    from clipcop.workflows.retrieve import RetrieveConfig
+
+    if any(flag in options for flag in SOURCE_FLAGS if flag != "seed"):
+        return with_source(RetrieveConfig)(options)
+    options.pop("seed", None)
+    return RetrieveConfig(**options)

@@ -1,35 +1,36 @@
-"""Turning ``--checkpoint`` / ``--random --arch`` and geometry flags into a :class:`ModelSource`."""
+"""Turning ``--checkpoint`` / ``--random --arch`` and geometry flags into a :class:`ModelSource`, with or
+without a settings file (whose ``[source]`` table holds the same keys)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from clipcop.config import parse_size
+C = TypeVar("C")
 
-if TYPE_CHECKING:
-    from clipcop.workflows.extract import ModelSource
+SOURCE_FLAGS = ("checkpoint", "random", "arch", "width", "clip_len", "resize", "crop", "seed")
+"""The flags that describe the model a command reads; in a settings file, the keys of ``[source]``."""
 
 
-def model_source(
-    checkpoint: str | None,
-    random: bool,
-    arch: str | None,
-    width: int | None,
-    clip_len: int | None,
-    resize: str | None,
-    crop: int | None,
-    seed: int = 0,
-) -> ModelSource:
-    """The model the features come from, with the geometry overrides the user gave."""
-    from clipcop.workflows.extract import ModelSource  # imports torch: only once a command runs
+def source_keys(*, shared_seed: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Settings keys of the source flags (``checkpoint`` -> ``source.checkpoint``); ``shared_seed`` names a
+    second key that ``--seed`` also sets (fine-tuning's ``training.seed``)."""
+    keys: dict[str, tuple[str, ...]] = {flag: (f"source.{flag}",) for flag in SOURCE_FLAGS}
+    if shared_seed is not None:
+        keys["seed"] = ("source.seed", shared_seed)
+    return keys
 
-    return ModelSource(
-        checkpoint=checkpoint,
-        random=random,
-        arch=arch,
-        width=width,
-        seed=seed,
-        clip_len=clip_len,
-        resize=parse_size(resize) if resize else None,
-        crop=crop,
-    )
+
+def with_source(make: Callable[..., C], *, shared_seed: bool = False) -> Callable[[dict[str, Any]], C]:
+    """A builder for flat options that gathers the source flags into ``source=ModelSource(...)`` first
+    (``--seed`` stays a training option too when ``shared_seed``)."""
+
+    def build(options: dict[str, Any]) -> C:
+        from clipcop.workflows.extract import ModelSource
+
+        source = {flag: options.pop(flag) for flag in SOURCE_FLAGS if flag in options}
+        if shared_seed and "seed" in source:
+            options["seed"] = source["seed"]
+        return make(source=ModelSource(**source), **options)
+
+    return build

@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from clipcop.cli.options import Device, Json, Quiet, Seed
+from clipcop.cli.options import ConfigFile, Device, Json, Quiet, Seed
 from clipcop.cli.output import emit
+from clipcop.cli.settings import given_flags, resolve
 from clipcop.engine.reporting import Reporter
+from clipcop.errors import UsageError
 
 app = typer.Typer(
     help="Video question answering with E-SA on clip features (ActivityNet-QA format).", no_args_is_help=True
@@ -22,6 +24,10 @@ Glove = Annotated[
     str | None,
     typer.Option("--glove", help="GloVe text vectors (e.g. glove.6B.300d.txt); default: learned embeddings."),
 ]
+MaybeFeatures = Annotated[
+    str | None, typer.Option("--features", help="Feature file of 20 clips per video (required here or in --config).")
+]
+MaybeQaDir = Annotated[str | None, typer.Option("--qa", help="ActivityNet-QA folder (required here or in --config).")]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Questions per step.")]
 
 
@@ -33,8 +39,10 @@ def _row(accuracy: Any) -> dict[str, Any] | None:
 
 @app.command("train")
 def train(
-    features: Features,
-    qa: QaDir,
+    ctx: typer.Context,
+    config_file: ConfigFile = None,
+    features: MaybeFeatures = None,
+    qa: MaybeQaDir = None,
     glove: Glove = None,
     tune_embeddings: Annotated[
         bool, typer.Option("--tune-embeddings", help="Fine-tune GloVe embeddings (default: frozen).")
@@ -67,25 +75,7 @@ def train(
     """
     from clipcop.vqa.train import VQAConfig, train_vqa
 
-    config = VQAConfig(
-        features=features,
-        qa=qa,
-        glove=glove,
-        tune_embeddings=tune_embeddings,
-        out=out,
-        answers=answers,
-        min_word_count=min_word_count,
-        embed_dim=embed_dim,
-        hidden=hidden,
-        dropout=dropout,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        val_split=val_split,
-        device=device,
-        seed=seed,
-    )
+    config = resolve(VQAConfig, config_file, given_flags(ctx, locals()), build=_vqa_config)
     result = train_vqa(config, reporter=Reporter(quiet=quiet))
     final = result.test if result.test is not None else result.val
     summary = {
@@ -153,3 +143,13 @@ def evaluate(
         "issues": result.issues.as_dict(),
     }
     emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)
+
+
+def _vqa_config(options: dict[str, Any]) -> Any:
+    """``VQAConfig`` from flags alone: the feature file and the QA folder must be among them."""
+    from clipcop.vqa.train import VQAConfig
+
+    for flag, key in (("--features", "features"), ("--qa", "qa")):
+        if options.get(key) is None:
+            raise UsageError(f"vqa train needs {flag} (on the command line or in --config)")
+    return VQAConfig(**options)

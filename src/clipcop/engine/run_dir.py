@@ -8,10 +8,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from clipcop._version import __version__
 from clipcop.engine.checkpoint import read_meta
 from clipcop.errors import UsageError
+from clipcop.settings_file import write_settings
+from clipcop.torchrun_env import env_rank
 
 LAST, BEST, METRICS = "last.safetensors", "best.safetensors", "metrics.jsonl"
+SETTINGS = "config.toml"
+"""The complete resolved settings of the run, written at its start: ``--config`` with it reruns the run."""
 STATE_PATTERN = "last.state.e{epoch:05d}.safetensors"
 """Training state beside ``last.safetensors``; named by epoch so that weights and state always match."""
 
@@ -58,6 +63,16 @@ def check_run_dir(run_dir: Path, resume: bool, outputs: tuple[str, ...] = ()) ->
             f"{run_dir} already holds {', '.join(taken[:3])}{more} but no {LAST} to resume from: "
             "choose another --out, or move those files away"
         )
+
+
+def write_run_settings(run_dir: Path, config: Any, command: str) -> Path:
+    """Write ``config`` as ``run_dir/config.toml`` (atomically; rank 0 alone under torchrun)."""
+    path = run_dir / SETTINGS
+    if env_rank() == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        header = f"clipcop {__version__}: every setting of this run. Rerun it with\n  {command} --config {path}"
+        write_settings(path, config, header=header)
+    return path
 
 
 def taken_files(run_dir: Path, outputs: tuple[str, ...]) -> list[str]:
@@ -180,6 +195,7 @@ __all__ = [
     "BEST",
     "LAST",
     "METRICS",
+    "SETTINGS",
     "STATE_PATTERN",
     "TRAINING_KEYS",
     "changed_settings",
@@ -189,4 +205,5 @@ __all__ = [
     "read_metrics",
     "state_path",
     "taken_files",
+    "write_run_settings",
 ]

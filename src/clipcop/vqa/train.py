@@ -28,6 +28,7 @@ from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.fit import check_finite
 from clipcop.engine.reporting import Reporter
+from clipcop.engine.run_dir import write_run_settings
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, TrainingError, UsageError
 from clipcop.metrics.qa import QAAccuracy
@@ -241,12 +242,13 @@ def train_vqa(
     }
     meta = _meta(config, model, vocab, answers, extra)
     made = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    settings = write_run_settings(run_dir, config, "clipcop vqa train")
     try:
         best_epoch, history = _fit(model, train, val, config, run_dir, meta, reporter)
     except TrainingError:
-        if made and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # a run that diverged in its first epoch leaves no empty folder
+        if made and {p.name for p in run_dir.iterdir()} == {settings.name}:
+            settings.unlink()
+            run_dir.rmdir()  # a run that diverged in its first epoch leaves no folder behind
         raise
     best = load_checkpoint(run_dir / BEST, kind=KIND)
     model.load_state_dict(best.tensors)

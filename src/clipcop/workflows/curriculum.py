@@ -44,6 +44,7 @@ from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.curriculum_config import SCORINGS
 from clipcop.workflows.data import hold_out, listed_training
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
@@ -227,13 +228,6 @@ HARD_SAMPLES = "hard_samples.txt"
 WINDOW_CHECKPOINT = "window.safetensors"
 """The model at the end of the scoring window, inside the sample curriculum's folder: both continued runs
 (hard samples and, with ``compare_plain``, all samples) start from it."""
-
-
-SCORINGS = ("training", "fixed")
-"""How the window scores a video in each of its epochs. ``training``: the predictions made on it while it
-trains (a fresh tuple, random crops, dropout on), the paper's "softmax value of the predictions in several
-convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre crops, the model in eval
-mode, after each epoch (every epoch sees the same clips; an extra pass over the videos per epoch)."""
 
 
 class WindowScores:

@@ -35,7 +35,14 @@ from clipcop.engine.distributed import init_distributed, is_main, rank, world_si
 from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_resume_validation, check_run_dir
+from clipcop.engine.run_dir import (
+    BEST,
+    TRAINING_KEYS,
+    check_resume_settings,
+    check_resume_validation,
+    check_run_dir,
+    write_run_settings,
+)
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, UsageError
@@ -133,6 +140,7 @@ def finetune(
     check_run_dir(run_dir, config.run.resume, TEST_OUTPUTS)
     if config.run.resume:
         check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
+    write_run_settings(run_dir, config, "clipcop finetune")
     runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
     backbone, source_meta, clip_len, geometry = config.source.build()

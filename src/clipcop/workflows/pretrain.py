@@ -38,7 +38,14 @@ from clipcop.engine.evaluate import EvalResult, evaluate_classifier
 from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
 from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import BEST, TRAINING_KEYS, check_resume_settings, check_resume_validation, check_run_dir
+from clipcop.engine.run_dir import (
+    BEST,
+    TRAINING_KEYS,
+    check_resume_settings,
+    check_resume_validation,
+    check_run_dir,
+    write_run_settings,
+)
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
@@ -244,6 +251,7 @@ def pretrain(
     if config.run.resume:
         check_resume_settings(run_dir, config.flat(), RESUME_KEYS)
     check_init(config)
+    write_run_settings(run_dir, config, "clipcop pretrain")
     runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
     spec = config.tuples

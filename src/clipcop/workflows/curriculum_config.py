@@ -1,0 +1,68 @@
+"""The settings of ``clipcop curriculum task`` and ``curriculum sample`` (Sec. III-D): pretraining's specs
+and the options of each curriculum, so a settings file holds a whole curriculum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from clipcop.errors import UsageError
+from clipcop.workflows.pretrain import PretrainConfig
+
+SCORINGS = ("training", "fixed")
+"""How the window scores a video in each of its epochs. ``training``: the predictions made on it while it
+trains (a fresh tuple, random crops, dropout on), the paper's "softmax value of the predictions in several
+convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre crops, the model in eval
+mode, after each epoch (every epoch sees the same clips; an extra pass over the videos per epoch)."""
+
+
+def _pretrain_part(config: PretrainConfig) -> PretrainConfig:
+    return PretrainConfig(**{f.name: getattr(config, f.name) for f in fields(PretrainConfig)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCurriculumConfig(PretrainConfig):
+    """Task-based curriculum: pretraining's settings, the tuple lengths of its stages and their epochs
+    (default: ``training.epochs`` each). ``run.out`` is the curriculum's folder, one run per stage."""
+
+    tl_schedule: tuple[int, ...] = (3, 4, 5)
+    stage_epochs: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        schedule = self.tl_schedule
+        if len(schedule) < 2 or list(schedule) != sorted(set(schedule)) or schedule[0] < 2 or schedule[-1] > 5:
+            raise UsageError(f"--tl-schedule must increase within 2..5 with at least two stages, not {schedule}")
+        if self.stage_epochs is not None:
+            if len(self.stage_epochs) != len(schedule):
+                raise UsageError(f"--stage-epochs gives {len(self.stage_epochs)} values for {len(schedule)} stages")
+            if min(self.stage_epochs) < 1:
+                raise UsageError(f"--stage-epochs values must be at least 1, not {self.stage_epochs}")
+
+    def base(self) -> PretrainConfig:
+        """The first stage's pretraining settings (each stage then sets its tl, epochs, init and folder)."""
+        return _pretrain_part(self).with_options(tuple_len=self.tl_schedule[0], out=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SampleCurriculumConfig(PretrainConfig):
+    """Sample-based curriculum: a converged checkpoint, the scoring window, the threshold, and pretraining's
+    settings for the continued training (its model, tuple and geometry come from the checkpoint)."""
+
+    checkpoint: str = ""
+    window: int = 5
+    threshold: float = 0.8
+    scoring: str = "training"
+    compare_plain: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint:
+            raise UsageError("the sample curriculum needs --checkpoint, a converged VCOP checkpoint")
+        if not 0 < self.threshold < 1:
+            raise UsageError(f"--threshold must be between 0 and 1, not {self.threshold}")
+        if self.window < 1:
+            raise UsageError(f"--window must be at least 1 epoch, not {self.window}")
+        if self.scoring not in SCORINGS:
+            raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {self.scoring!r}")
+
+    def base(self) -> PretrainConfig:
+        """The pretraining settings the window and the continued runs start from."""
+        return _pretrain_part(self).with_options(out=None, init=None, train_list=None)
