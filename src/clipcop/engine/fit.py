@@ -49,6 +49,7 @@ from clipcop.engine.run_dir import (
 )
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
+from clipcop.engine.tracking import Tracker, is_tracking
 from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
 
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -148,13 +149,16 @@ def fit(
     resume: bool = False,
     reporter: Reporter | None = None,
     unit: str = "samples",
+    tracker: Tracker | None = None,
 ) -> FitResult:
     """Train ``model`` (already on ``runtime.device``) and keep best/last checkpoints in ``run_dir``.
 
     ``select`` maps a batch to ``(uint8 inputs, targets)``; ``describe(info)`` returns the checkpoint
-    metadata for ``info = {"epoch", "step", "metrics"}``.
+    metadata for ``info = {"epoch", "step", "metrics"}``. ``tracker`` (rank 0's is used) receives every
+    step's loss and learning rate and every epoch's metrics; ``fit`` closes it when training ends or fails.
     """
     reporter = reporter or Reporter()
+    logged = tracker if is_tracking(tracker) and is_main() else None  # None: no per-step loss read
     world = world_size()
     if config.batch_size % world:
         raise UsageError(f"batch size {config.batch_size} must divide evenly over {world} processes")
@@ -195,45 +199,58 @@ def fit(
     train_model = wrap_ddp(model, runtime.device)
 
     history = [m for m in read_metrics(run_dir) if m["epoch"] < start_epoch]
-    for epoch in range(start_epoch, config.epochs + 1):
-        sampler.set_epoch(epoch)
-        record = train_one_epoch(
-            train_model,
-            loader,
-            select,
-            optimizer,
-            scheduler,
-            runtime,
-            reporter,
-            epoch=epoch,
-            epochs=config.epochs,
-            steps=steps,
-            unit=unit,
-            world=world,
-        )
-        step += record.pop("steps")
-        check_finite(epoch, "training", record["train_loss"])
-        val = evaluate_classifier(model, val_set, select, runtime, batch_size=local_batch, workers=config.workers)
-        check_finite(epoch, "validation", val.mean_loss)
-        record.update(epoch=epoch, step=step, val_loss=val.mean_loss, val_acc=val.accuracy)
-        record["lr"] = optimizer.param_groups[0]["lr"]
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(val.mean_loss)
-        improved = val.mean_loss < best_loss
-        if improved:
-            best_loss, best_epoch = val.mean_loss, epoch
-        record["best_epoch"] = best_epoch
-        history.append(record)
-        if is_main():
-            _save_epoch(run_dir, model, optimizer, scheduler, describe, record, improved, best_loss, best_epoch)
-        barrier()
-        reporter.info(
-            f"epoch {epoch}/{config.epochs}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
-            f"val loss {val.mean_loss:.4f} acc {val.accuracy:.3f}  "
-            f"{record['throughput']:.1f} {unit}/s  data wait {record['data_wait_s']:.1f}s"
-            + ("  *best*" if improved else "")
-        )
+    try:
+        for epoch in range(start_epoch, config.epochs + 1):
+            sampler.set_epoch(epoch)
+            record = train_one_epoch(
+                train_model,
+                loader,
+                select,
+                optimizer,
+                scheduler,
+                runtime,
+                reporter,
+                epoch=epoch,
+                epochs=config.epochs,
+                steps=steps,
+                unit=unit,
+                world=world,
+                tracker=logged,
+                steps_before=step,
+            )
+            step += record.pop("steps")
+            check_finite(epoch, "training", record["train_loss"])
+            val = evaluate_classifier(model, val_set, select, runtime, batch_size=local_batch, workers=config.workers)
+            check_finite(epoch, "validation", val.mean_loss)
+            record.update(epoch=epoch, step=step, val_loss=val.mean_loss, val_acc=val.accuracy)
+            record["lr"] = optimizer.param_groups[0]["lr"]
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(val.mean_loss)
+            improved = val.mean_loss < best_loss
+            if improved:
+                best_loss, best_epoch = val.mean_loss, epoch
+            record["best_epoch"] = best_epoch
+            history.append(record)
+            if logged is not None:
+                numbers = {k: float(v) for k, v in record.items() if k not in ("epoch", "step") and _is_number(v)}
+                logged.epoch(epoch, numbers, global_step=step)
+            if is_main():
+                _save_epoch(run_dir, model, optimizer, scheduler, describe, record, improved, best_loss, best_epoch)
+            barrier()
+            reporter.info(
+                f"epoch {epoch}/{config.epochs}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
+                f"val loss {val.mean_loss:.4f} acc {val.accuracy:.3f}  "
+                f"{record['throughput']:.1f} {unit}/s  data wait {record['data_wait_s']:.1f}s"
+                + ("  *best*" if improved else "")
+            )
+    finally:
+        if tracker is not None:
+            tracker.close()
     return FitResult(run_dir, best_epoch, best_loss, history, resumed_from)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_finite(epoch: int, which: str, loss: float) -> None:
@@ -288,12 +305,16 @@ def train_one_epoch(
     unit: str,
     world: int,
     observe: Observe | None = None,
+    tracker: Tracker | None = None,
+    steps_before: int = 0,
 ) -> dict[str, Any]:
     """Train ``model`` for one pass over ``loader`` (at most ``steps`` steps) and return its metrics.
 
     The loader's sampler must already be set to ``epoch``. Throughput, data-wait and compute time
     (GPU busy time from CUDA events on GPUs) are measured on the way. ``observe(batch, logits, targets)``
-    sees every training prediction (detached), e.g. to score samples as they train.
+    sees every training prediction (detached), e.g. to score samples as they train. ``tracker`` receives
+    each step's loss and learning rate at global step ``steps_before + n`` (this process's loss; reading it
+    waits for the GPU, so only a tracker pays that).
     """
     model.train()
     cuda = runtime.device.type == "cuda"
@@ -323,6 +344,8 @@ def train_one_epoch(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if tracker is not None:  # the learning rate this step used, before the scheduler moves it
+                tracker.step(steps_before + done + 1, {"loss": loss.item(), "lr": optimizer.param_groups[0]["lr"]})
             if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
                 scheduler.step()
             if cuda:
