@@ -10,19 +10,30 @@ import typer
 from rich.table import Table
 
 from clipcop.cli.options import Json
-from clipcop.cli.output import emit
+from clipcop.cli.output import emit, emit_lines
 from clipcop.engine.reporting import Reporter
 
 
 def info(
     checkpoint: Annotated[Path, typer.Argument(help="A clipcop .safetensors checkpoint.")],
+    settings: Annotated[
+        bool, typer.Option("--config", help="Print the TOML settings the checkpoint was trained with (for --config).")
+    ] = False,
     json_out: Json = False,
 ) -> None:
     """Print what a checkpoint is: kind, arch, width, cl/it/tl, epoch, metrics, provenance.
 
-    Example: clipcop info runs/vcop-r3d-16-8-3/best.safetensors
+    Examples:
+      clipcop info runs/vcop-r3d-16-8-3/best.safetensors
+      clipcop info runs/vcop-r3d-16-8-3/best.safetensors --config > again.toml
     """
     from clipcop.engine.checkpoint import read_meta
+
+    if settings:
+        from clipcop.workflows.checkpoint_settings import checkpoint_settings_toml
+
+        emit_lines([checkpoint_settings_toml(checkpoint).rstrip("\n")])
+        return
 
     meta = read_meta(checkpoint)
     if json_out:

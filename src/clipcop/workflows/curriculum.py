@@ -38,13 +38,13 @@ from clipcop.engine.evaluate import evaluate_classifier
 from clipcop.engine.fit import check_finite, train_one_epoch, unwrap
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import changed_settings, check_run_dir, read_metrics
+from clipcop.engine.run_dir import changed_settings, check_run_dir, read_metrics, write_run_settings
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
-from clipcop.workflows.curriculum_config import SCORINGS
+from clipcop.workflows.curriculum_config import SCORINGS, SampleCurriculumConfig, TaskCurriculumConfig
 from clipcop.workflows.data import hold_out, listed_training
 from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
@@ -138,6 +138,7 @@ def curriculum_task(
         if out
         else Path("runs") / f"curriculum-task-{base.model.arch}-{base.tuples.clip_len}-{base.tuples.interval}"
     )
+    write_run_settings(root, TaskCurriculumConfig.of(base, schedule, epochs, str(root)), "clipcop curriculum task")
     results: list[StageResult] = []
     init = base.init
     for tl, stage_epochs in zip(schedule, epochs, strict=True):
@@ -481,6 +482,16 @@ def curriculum_sample(
     listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
     _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.run.resume)
+    curriculum = SampleCurriculumConfig.of(
+        base,
+        str(root),
+        checkpoint=str(checkpoint),
+        window=window,
+        threshold=threshold,
+        scoring=scoring,
+        compare_plain=compare_plain,
+    )
+    write_run_settings(root, curriculum, "clipcop curriculum sample")
     if base.run.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
         reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
         scores = json.loads((root / "scores.json").read_text())

@@ -4,6 +4,7 @@ and the options of each curriculum, so a settings file holds a whole curriculum.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any, Self
 
 from clipcop.errors import UsageError
 from clipcop.workflows.pretrain import PretrainConfig
@@ -16,7 +17,11 @@ mode, after each epoch (every epoch sees the same clips; an extra pass over the 
 
 
 def _pretrain_part(config: PretrainConfig) -> PretrainConfig:
-    return PretrainConfig(**{f.name: getattr(config, f.name) for f in fields(PretrainConfig)})
+    return PretrainConfig(**_pretrain_fields(config))
+
+
+def _pretrain_fields(config: PretrainConfig) -> dict[str, Any]:
+    return {f.name: getattr(config, f.name) for f in fields(PretrainConfig)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +41,12 @@ class TaskCurriculumConfig(PretrainConfig):
                 raise UsageError(f"--stage-epochs gives {len(self.stage_epochs)} values for {len(schedule)} stages")
             if min(self.stage_epochs) < 1:
                 raise UsageError(f"--stage-epochs values must be at least 1, not {self.stage_epochs}")
+
+    @classmethod
+    def of(cls, base: PretrainConfig, schedule: tuple[int, ...], epochs: tuple[int, ...] | None, out: str) -> Self:
+        """The curriculum that :func:`~clipcop.workflows.curriculum.curriculum_task` runs, for its settings file."""
+        settings = _pretrain_fields(base.with_options(out=out))
+        return cls(**settings, tl_schedule=schedule, stage_epochs=epochs)
 
     def base(self) -> PretrainConfig:
         """The first stage's pretraining settings (each stage then sets its tl, epochs, init and folder)."""
@@ -62,6 +73,12 @@ class SampleCurriculumConfig(PretrainConfig):
             raise UsageError(f"--window must be at least 1 epoch, not {self.window}")
         if self.scoring not in SCORINGS:
             raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {self.scoring!r}")
+
+    @classmethod
+    def of(cls, base: PretrainConfig, out: str, **options: Any) -> Self:
+        """The curriculum that :func:`~clipcop.workflows.curriculum.curriculum_sample` runs (``options``: its
+        checkpoint, window, threshold, scoring and compare_plain), for its settings file."""
+        return cls(**_pretrain_fields(base.with_options(out=out)), **options)
 
     def base(self) -> PretrainConfig:
         """The pretraining settings the window and the continued runs start from."""

@@ -45,6 +45,7 @@ from clipcop.engine.run_dir import (
 )
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
+from clipcop.engine.tracking import make_tracker
 from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
@@ -141,6 +142,7 @@ def finetune(
     if config.run.resume:
         check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
     write_run_settings(run_dir, config, "clipcop finetune")
+    tracker = make_tracker(config.run.log, run_dir)  # before any work: a missing extra is said at once
     runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
     backbone, source_meta, clip_len, geometry = config.source.build()
@@ -216,8 +218,9 @@ def finetune(
         steps_per_epoch=config.training.steps_per_epoch,
         skip_lone_sample=True,
     )
+    forward_model = cast(nn.Module, torch.compile(model)) if config.run.compile else model
     result = fit(
-        model,
+        forward_model,
         train_set=clip_set(train_videos, True),
         val_set=clip_set(val_videos, False),
         select=_select,
@@ -227,6 +230,7 @@ def finetune(
         run_dir=run_dir,
         describe=describe,
         resume=config.run.resume,
+        tracker=tracker,
         reporter=reporter,
         unit="clips",
     )

@@ -47,6 +47,7 @@ from clipcop.engine.run_dir import (
     write_run_settings,
 )
 from clipcop.engine.seeding import seed_everything
+from clipcop.engine.tracking import make_tracker
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
@@ -252,6 +253,7 @@ def pretrain(
         check_resume_settings(run_dir, config.flat(), RESUME_KEYS)
     check_init(config)
     write_run_settings(run_dir, config, "clipcop pretrain")
+    tracker = make_tracker(config.run.log, run_dir)  # before any work: a missing extra is said at once
     runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
     spec = config.tuples
@@ -334,6 +336,7 @@ def pretrain(
         run_dir=run_dir,
         describe=describe,
         resume=config.run.resume,
+        tracker=tracker,
         reporter=reporter,
         unit="tuples",
     )

@@ -1,0 +1,49 @@
+"""The settings a checkpoint was trained with, as the TOML a ``--config`` file holds (``clipcop info CKPT
+--config``): the flat settings recorded in its metadata, rebuilt into the command's config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from clipcop.engine.checkpoint import read_meta
+from clipcop.errors import CheckpointError, UsageError
+from clipcop.settings_file import config_to_settings, dumps_settings
+from clipcop.workflows.extract import ModelSource
+from clipcop.workflows.finetune import FinetuneConfig
+from clipcop.workflows.pretrain import PretrainConfig
+
+COMMANDS: dict[str, tuple[str, Any]] = {
+    "vcop": ("clipcop pretrain", PretrainConfig),
+    "finetune": ("clipcop finetune", FinetuneConfig),
+}
+"""Checkpoint kind -> the command that trains it and its config type."""
+
+
+def _typed(flat: dict[str, Any]) -> dict[str, Any]:
+    """JSON's lists back to the tuples the configs hold."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}
+
+
+def checkpoint_config(path: str | Path) -> tuple[str, Any]:
+    """The command and the config a checkpoint was trained with."""
+    meta = read_meta(path)
+    kind = meta.get("kind")
+    recorded = meta.get("config")
+    if kind not in COMMANDS or not isinstance(recorded, dict):
+        raise CheckpointError(f"{path} records no training settings (a {kind or 'unknown'!r} checkpoint)")
+    command, config_type = COMMANDS[str(kind)]
+    flat = _typed(recorded)
+    if isinstance(flat.get("source"), dict):
+        flat["source"] = ModelSource(**_typed(flat["source"]))
+    try:
+        return command, config_type.from_options(**flat)
+    except (UsageError, TypeError) as err:
+        raise CheckpointError(f"{path} records settings this clipcop cannot read ({err})") from None
+
+
+def checkpoint_settings_toml(path: str | Path) -> str:
+    """The TOML of the settings ``path`` was trained with; ``COMMAND --config FILE`` with it reruns the run."""
+    command, config = checkpoint_config(path)
+    header = f"the settings {path} was trained with. Rerun with\n  {command} --config THIS_FILE --out NEW_FOLDER"
+    return dumps_settings(config_to_settings(config), header=header)
