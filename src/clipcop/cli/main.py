@@ -27,9 +27,9 @@ from clipcop.cli import (
     retrieve_cmd,
     vqa_cmd,
 )
-from clipcop.cli.launch import INTERRUPTED
-from clipcop.engine import interrupts
 from clipcop.errors import ClipcopError
+from clipcop.processes import interrupts
+from clipcop.processes.interrupts import INTERRUPTED
 
 app = typer.Typer(
     name="clipcop",

@@ -21,7 +21,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
@@ -50,6 +49,7 @@ from clipcop.engine.run_dir import (
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
 from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
+from clipcop.processes import interrupts
 
 SCHEDULES = ("constant", "cosine", "plateau")
 

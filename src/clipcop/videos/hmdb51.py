@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.layouts import DatasetSplit, VideoItem, read_lines
+from clipcop.videos.split import DatasetSplit, VideoItem, read_lines
 
 LISTS = "testTrainMulti_7030_splits"
 _SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<k>[123])\.txt$")
