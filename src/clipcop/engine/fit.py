@@ -134,7 +134,7 @@ def _resume(
     return counters
 
 
-def fit(
+def fit(  # noqa: C901
     model: nn.Module,
     *,
     train_set: Dataset[Batch],
@@ -273,7 +273,7 @@ def _save_epoch(
             old.unlink(missing_ok=True)
 
 
-def train_one_epoch(
+def train_one_epoch(  # noqa: C901
     model: nn.Module,
     loader: Any,
     select: Select,
