@@ -19,7 +19,7 @@ import re
 import secrets
 import tomllib
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
@@ -242,42 +242,69 @@ def _all_keys(cls: type, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
 
 def _check(value: Any, hint: Any) -> Any:
     """``value`` converted to ``hint`` (int to float, list to tuple, str to Path), else ``_MismatchError``."""
-    origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
         return value
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for arm in (a for a in args if a is not type(None)):
-            try:
-                return _check(value, arm)
-            except _MismatchError:
-                pass
-    elif origin is Literal:
-        if any(type(value) is type(a) and value == a for a in args):
-            return value
-    elif origin is tuple and isinstance(value, list | tuple):
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_check(v, args[0]) for v in value)
-        if len(value) == len(args):
-            return tuple(_check(v, a) for v, a in zip(value, args, strict=True))
-    elif origin is list and isinstance(value, list | tuple):
-        return [_check(v, args[0]) for v in value] if args else list(value)
-    elif origin in (dict, Mapping) and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return {k: _check(v, args[1]) for k, v in value.items()} if args else dict(value)
-    elif hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+    origin = get_origin(hint)
+    checker = _CHECKERS.get(types.UnionType if origin is Union else origin)
+    if checker is not None:
+        return checker(value, get_args(hint))
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
         with contextlib.suppress(OverflowError):
             return float(value)
     elif hint is Path and isinstance(value, str):
         return Path(value)
-    elif (
-        isinstance(hint, type)
-        and origin is None
-        and isinstance(value, hint)
-        and (hint is bool or not isinstance(value, bool))
-    ):
+    elif isinstance(hint, type) and isinstance(value, hint) and (hint is bool or not isinstance(value, bool)):
         return value  # True is an int to Python, not to a settings file
     raise _MismatchError
+
+
+def _check_union(value: Any, args: tuple[Any, ...]) -> Any:
+    if value is None and type(None) in args:
+        return None
+    for arm in (a for a in args if a is not type(None)):
+        try:
+            return _check(value, arm)
+        except _MismatchError:
+            pass
+    raise _MismatchError
+
+
+def _check_literal(value: Any, args: tuple[Any, ...]) -> Any:
+    if any(type(value) is type(a) and value == a for a in args):
+        return value
+    raise _MismatchError
+
+
+def _check_tuple(value: Any, args: tuple[Any, ...]) -> Any:
+    if isinstance(value, list | tuple):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_check(v, args[0]) for v in value)
+        if len(value) == len(args):
+            return tuple(_check(v, a) for v, a in zip(value, args, strict=True))
+    raise _MismatchError
+
+
+def _check_list(value: Any, args: tuple[Any, ...]) -> Any:
+    if isinstance(value, list | tuple):
+        return [_check(v, args[0]) for v in value] if args else list(value)
+    raise _MismatchError
+
+
+def _check_dict(value: Any, args: tuple[Any, ...]) -> Any:
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _check(v, args[1]) for k, v in value.items()} if args else dict(value)
+    raise _MismatchError
+
+
+_CHECKERS: dict[Any, Callable[[Any, tuple[Any, ...]], Any]] = {
+    types.UnionType: _check_union,
+    Literal: _check_literal,
+    tuple: _check_tuple,
+    list: _check_list,
+    dict: _check_dict,
+    Mapping: _check_dict,
+}
+"""How a value is checked against a generic hint, by the hint's origin (``X | None`` and ``Union`` alike)."""
 
 
 def _flag_pattern(flag: str) -> re.Pattern[str]:

@@ -23,7 +23,7 @@ import typer
 from clipcop.cli import launch
 from clipcop.cli import main as cli_main
 from clipcop.errors import UsageError
-from clipcop.torchrun_env import env_local_rank
+from clipcop.processes.torchrun_env import env_local_rank
 from tests.cli.run import one_error_line, run_cli
 from tests.vqa.helpers import qa_pair, write_features, write_split
 from tests.workflows.test_pretrain import TINY

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from clipcop.clips.transforms import MEAN, STD, gather_windows, normalize
+from clipcop.clips.transforms import gather_windows
 from clipcop.engine.device import resolve_runtime
+from clipcop.engine.pixels import MEAN, STD, normalize
 
 
 def test_normalize_moves_channels_forward_in_either_memory_layout() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from clipcop.engine.children import spawned_map
 from clipcop.errors import HelperError
+from clipcop.processes.children import spawned_map
 from tests.conftest import write_index_video
 
 

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from clipcop.engine import interrupts
+from clipcop.processes import interrupts
 
 
 class _Reader:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ def reference_head(head: VCOPHead, features: torch.Tensor) -> torch.Tensor:
     pairs = []
     for i, j in itertools.combinations(range(features.shape[1]), 2):
         pairs.append(torch.relu(head.pair_fc(torch.cat([features[:, i], features[:, j]], dim=1))))
-    return head.order_fc(torch.cat(pairs, dim=1))
+    return cast(torch.Tensor, head.order_fc(torch.cat(pairs, dim=1)))
 
 
 @pytest.mark.parametrize("tl", [2, 3, 4, 5])

@@ -11,8 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from clipcop.videos.decoder import VideoInfo
-from clipcop.videos.isolated import probe_file
+from clipcop.videos.decoder import VideoInfo, probe_file
 
 DIE = "CLIPCOP_TEST_WORKER_DIES"
 """Set in the parent after importing this module: every worker process that imports it exits."""

@@ -7,8 +7,7 @@ import os
 import signal
 import time
 
-from clipcop.videos.decoder import VideoInfo
-from clipcop.videos.isolated import probe_file
+from clipcop.videos.decoder import VideoInfo, probe_file
 
 
 def hang_or_crash(path: str, backend: str) -> tuple[VideoInfo | None, str | None]:

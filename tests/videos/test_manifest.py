@@ -7,10 +7,12 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from clipcop.videos.isolated import probe_isolated
+from clipcop.processes.isolated import probe_isolated
+from clipcop.videos.decoder import VideoInfo
 from clipcop.videos.manifest import Manifest, build_manifest, manifest_location
 from tests.conftest import write_index_video
 from tests.videos import dying_worker
@@ -131,7 +133,7 @@ def test_probing_workers_leave_ctrl_c_to_the_command(tmp_path: Path) -> None:
 def test_what_says_nothing_about_the_file_is_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file without read permission, a broken link and a probe the machine could not start are
     reported but never saved: once fixed, the next run probes them. ``reprobe`` probes everything."""
-    from clipcop.videos.isolated import ProbeOutcome
+    from clipcop.processes.isolated import ProbeOutcome
 
     for name in ("a.avi", "b.avi", "c.avi"):
         write_index_video(tmp_path / name, 9)
@@ -141,12 +143,13 @@ def test_what_says_nothing_about_the_file_is_not_saved(tmp_path: Path, monkeypat
     # Root may read anything: stand in for a file without read permission at the check itself.
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "a.avi")
 
-    def workers_cannot_start(paths: list[Path], **kwargs: object) -> Iterator[ProbeOutcome]:
+    def workers_cannot_start(paths: list[Path], **kwargs: Any) -> Iterator[ProbeOutcome[VideoInfo]]:
         for index, path in enumerate(paths):
             if path.name == "b.avi":
                 yield ProbeOutcome(index, None, "probe workers keep exiting at start (exit code 255)", unprobed=True)
             else:
-                for outcome in probe_isolated([path], **kwargs):  # type: ignore[arg-type]
+                outcomes: Iterator[ProbeOutcome[VideoInfo]] = probe_isolated([path], **kwargs)
+                for outcome in outcomes:
                     yield ProbeOutcome(index, outcome.info, outcome.error)
 
     monkeypatch.setattr("clipcop.videos.manifest.probe_isolated", workers_cannot_start)

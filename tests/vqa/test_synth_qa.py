@@ -7,7 +7,7 @@ import re
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -69,9 +69,9 @@ def _expected(question: str, qtype: int, video: dict[str, Any]) -> str | None:
     if question == "how many objects are there":
         return str(len(objects))
     if match := re.fullmatch(r"what color is the (\w+)", question):
-        return next(o["colour"] for o in objects if o["shape"] == match[1])
+        return cast(str, next(o["colour"] for o in objects if o["shape"] == match[1]))
     if match := re.fullmatch(r"what shape is the (\w+) object", question):
-        return next(o["shape"] for o in objects if o["colour"] == match[1])
+        return cast(str, next(o["shape"] for o in objects if o["colour"] == match[1]))
     if match := re.fullmatch(r"is there a (\w+) (\w+) in the video", question):
         return "yes" if any((o["colour"], o["shape"]) == (match[1], match[2]) for o in objects) else "no"
     if question == "which way do the objects move" and video["motion"] == "MoveHorizontal":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -55,7 +56,7 @@ class VideoBackbone(nn.Module):
     def forward_head(self, x: torch.Tensor, pre_logits: bool = True) -> torch.Tensor:
         """Global spatiotemporal average of a conv5 map: ``(B, C, T', H', W')`` -> ``(B, C)``."""
         del pre_logits  # the backbone has no classifier; heads live in clipcop.heads
-        return self.pool(x).flatten(1)
+        return cast(torch.Tensor, self.pool(x)).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Clips ``(B, 3, T, H, W)`` -> pooled features ``(B, C)``."""

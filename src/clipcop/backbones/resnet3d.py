@@ -11,7 +11,7 @@ Shortcuts that change shape are a strided 1x1x1 convolution with BN (type B).
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Protocol, cast
 
 import torch
 from torch import nn
@@ -68,7 +68,7 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.conv2(self.conv1(x)) + self.shortcut(x))
+        return cast(torch.Tensor, self.relu(self.conv2(self.conv1(x)) + self.shortcut(x)))
 
 
 class ResNet3D(VideoBackbone):

@@ -9,8 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-INTERRUPTED = 130
-"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+from clipcop.processes.interrupts import INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import typer
 
@@ -27,9 +28,9 @@ from clipcop.cli import (
     retrieve_cmd,
     vqa_cmd,
 )
-from clipcop.cli.launch import INTERRUPTED
-from clipcop.engine import interrupts
 from clipcop.errors import ClipcopError
+from clipcop.processes import interrupts
+from clipcop.processes.interrupts import INTERRUPTED
 
 app = typer.Typer(
     name="clipcop",
@@ -119,44 +120,82 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+class _Ending(NamedTuple):
+    """How a command ends: its exit code (Typer's may be any object, see :func:`_exit_code`) and the text
+    for stderr and stdout ("" for none)."""
+
+    code: object
+    stderr: str = ""
+    stdout: str = ""
+
+
+def _aborted(err: typer.Abort) -> _Ending:
+    if isinstance(err.__context__, KeyboardInterrupt):  # Click without Typer's Exit(130)
+        return _Ending(INTERRUPTED)
+    return _Ending(INTERRUPTED, "clipcop: aborted\n")
+
+
+def _help(err: click_exceptions.NoArgsIsHelpError) -> _Ending:
+    return _Ending(0, stdout=err.ctx.get_help() + "\n" if err.ctx else "")
+
+
+def _usage(err: click_exceptions.UsageError) -> _Ending:
+    where = f" {err.ctx.command_path.removeprefix('clipcop').strip()}" if err.ctx else ""
+    return _Ending(2, f"clipcop{where}: error: {err.format_message()} (see --help)\n")
+
+
+def _os_error(err: OSError) -> _Ending | None:
+    if err.strerror is None:  # not from the operating system (e.g. re-raised from a worker): keep the traceback
+        return None
+    return _Ending(2, f"clipcop: error: {_os_error_line(err)}\n")
+
+
+_ERRORS: tuple[tuple[type[BaseException], Callable[[Any], _Ending | None]], ...] = (
+    (typer.Exit, lambda done: _Ending(done.exit_code)),
+    (typer.Abort, _aborted),
+    (click_exceptions.NoArgsIsHelpError, _help),
+    (click_exceptions.UsageError, _usage),
+    (click_exceptions.ClickException, lambda err: _Ending(err.exit_code, f"clipcop: error: {err.format_message()}\n")),
+    (ClipcopError, lambda err: _Ending(err.exit_code, f"clipcop: error: {' '.join(str(err).split())}\n")),
+    (KeyboardInterrupt, lambda _: _Ending(INTERRUPTED)),
+    (OSError, _os_error),
+)
+"""How each error a command may raise ends it, checked in order (the first row whose type matches); a row
+that answers None leaves the error to Python (a traceback)."""
+
+_CAUGHT = tuple(kind for kind, _ in _ERRORS)
+
+
+def _ending(err: BaseException) -> _Ending | None:
+    """The ending of the first row of :data:`_ERRORS` that ``err`` is an instance of."""
+    return next(handle(err) for kind, handle in _ERRORS if isinstance(err, kind))
+
+
+def _exit_code(code: object) -> int:
+    """A command's result as an exit code: an integer is one, anything else (None, a bool) is success."""
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
+
+
 def _run(argv: Sequence[str] | None) -> int:
     """The command's exit code; Typer turns Ctrl-C inside a command into 130, a command's integer result
-    is its exit code, and known errors become one line."""
+    is its exit code, and known errors become one line (:data:`_ERRORS`)."""
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     try:
         command = typer.main.get_command(app)
-        code = command.main(args=list(argv) if argv is not None else None, prog_name="clipcop", standalone_mode=False)
-    except typer.Exit as done:
-        code = done.exit_code
-    except typer.Abort as err:
-        if isinstance(err.__context__, KeyboardInterrupt):  # Click without Typer's Exit(130)
-            code = INTERRUPTED
-        else:
-            sys.stderr.write("clipcop: aborted\n")
-            return INTERRUPTED
-    except click_exceptions.NoArgsIsHelpError as err:
-        sys.stdout.write(err.ctx.get_help() + "\n" if err.ctx else "")
-        return 0
-    except click_exceptions.UsageError as err:
-        where = f" {err.ctx.command_path.removeprefix('clipcop').strip()}" if err.ctx else ""
-        sys.stderr.write(f"clipcop{where}: error: {err.format_message()} (see --help)\n")
-        return 2
-    except click_exceptions.ClickException as err:
-        sys.stderr.write(f"clipcop: error: {err.format_message()}\n")
-        return err.exit_code
-    except ClipcopError as err:
-        sys.stderr.write(f"clipcop: error: {' '.join(str(err).split())}\n")
-        return err.exit_code
-    except KeyboardInterrupt:
-        code = INTERRUPTED
-    except OSError as err:
-        if err.strerror is None:  # not from the operating system (e.g. re-raised from a worker): keep the traceback
+        ending = _Ending(
+            command.main(args=list(argv) if argv is not None else None, prog_name="clipcop", standalone_mode=False)
+        )
+    except _CAUGHT as err:
+        caught = _ending(err)
+        if caught is None:
             raise
-        sys.stderr.write(f"clipcop: error: {_os_error_line(err)}\n")
-        return 2
-    if code == INTERRUPTED:
-        sys.stderr.write("clipcop: interrupted\n")
-    return code if isinstance(code, int) and not isinstance(code, bool) else 0
+        ending = caught
+    if ending.stdout:
+        sys.stdout.write(ending.stdout)
+    line = ending.stderr or ("clipcop: interrupted\n" if ending.code == INTERRUPTED else "")
+    if line:
+        sys.stderr.write(line)
+    return _exit_code(ending.code)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import math
 import sys
 from typing import Any
 
-from clipcop.torchrun_env import env_rank
+from clipcop.processes.torchrun_env import env_rank
 
 
 def _clean(value: Any) -> Any:

@@ -91,20 +91,13 @@ def retrieve(
       clipcop retrieve --gallery ucf_train.safetensors --queries hmdb_test.safetensors
       clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query my_video.mp4
     """
-    from clipcop.index.faiss_index import IndexSpec
-    from clipcop.workflows.retrieve import RetrieveConfig, parse_ks
+    from clipcop.workflows.retrieve import RetrieveConfig
     from clipcop.workflows.retrieve import retrieve as run
 
     reporter = Reporter(quiet=quiet)
-    options = given_flags(ctx, locals())
-    options.pop("grid", None)
-    if "k" in options:
-        options["ks"] = parse_ks(options.pop("k"))
-    if "index" in options:
-        options["index"] = IndexSpec(kind=options["index"])
-    if "neighbours" in options:
-        options["neighbours_csv"] = options.pop("neighbours")
-    config = resolve(RetrieveConfig, config_file, options, keys=source_keys(), build=_build)
+    config = resolve(
+        RetrieveConfig, config_file, _options(given_flags(ctx, locals())), keys=source_keys(), build=_build
+    )
     if grid is not None:
         from clipcop.workflows.samples import check_grid_level
 
@@ -142,3 +135,18 @@ def _build(options: dict[str, Any]) -> Any:
         return with_source(RetrieveConfig)(options)
     options.pop("seed", None)
     return RetrieveConfig(**options)
+
+
+def _options(given: dict[str, Any]) -> dict[str, Any]:
+    """The flags given, under :class:`RetrieveConfig`'s names and types (``--grid`` is the command's own)."""
+    from clipcop.index.faiss_index import IndexSpec
+    from clipcop.workflows.retrieve import parse_ks
+
+    options = {k: v for k, v in given.items() if k != "grid"}
+    if "k" in options:
+        options["ks"] = parse_ks(options.pop("k"))
+    if "index" in options:
+        options["index"] = IndexSpec(kind=options["index"])
+    if "neighbours" in options:
+        options["neighbours_csv"] = options.pop("neighbours")
+    return options

@@ -2,7 +2,7 @@
 
 Each item is a pure function of (seed, epoch, index): the sampler hands out ``(epoch, index)`` keys, so
 any worker can produce any item and a resumed run sees exactly the same data. Items are uint8 tensors;
-clips are channels-last ``(..., T, H, W, 3)`` as decoded; :func:`clipcop.clips.transforms.normalize` moves the
+clips are channels-last ``(..., T, H, W, 3)`` as decoded; :func:`clipcop.engine.pixels.normalize` moves the
 channels forward and converts to float on the device.
 """
 

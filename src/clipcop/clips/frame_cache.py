@@ -16,6 +16,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -78,7 +79,7 @@ class CachedFrames:
                 self._open.move_to_end(entry)
                 return frames
         try:
-            frames = np.load(entry, mmap_mode="r")
+            frames = cast(np.ndarray, np.load(entry, mmap_mode="r"))
         except (OSError, ValueError):
             return None
         if frames.ndim != 4 or frames.dtype != np.uint8 or frames.shape[1:3] != tuple(size):

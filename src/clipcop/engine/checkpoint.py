@@ -7,6 +7,7 @@ its metrics, epoch, step, seed, and the clipcop version. ``clipcop info`` prints
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,11 @@ from clipcop.paths import why_not
 
 FORMAT = "clipcop.checkpoint/1"
 META_KEY = "clipcop"
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601, for the ``created`` field of a checkpoint's metadata."""
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True)

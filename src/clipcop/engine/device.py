@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from clipcop.clips.transforms import normalize
+from clipcop.engine.pixels import normalize
 from clipcop.errors import UsageError
-from clipcop.torchrun_env import env_local_rank, env_world_size
+from clipcop.processes.torchrun_env import env_local_rank, env_world_size
 
 PRECISIONS = ("auto", "bf16", "fp32")
 

@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from clipcop.torchrun_env import env_rank, env_world_size
+from clipcop.processes.torchrun_env import env_rank, env_world_size
 
 
 def launched_by_torchrun() -> bool:

@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from clipcop.engine import interrupts
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import gather_objects, rank, world_size
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.sampler import EpochSampler
+from clipcop.processes import interrupts
 
 Select = Callable[[Batch], tuple[torch.Tensor, torch.Tensor]]
 """Picks ``(uint8 inputs, integer targets)`` out of a collated batch."""

@@ -21,7 +21,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
@@ -51,6 +50,7 @@ from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
 from clipcop.engine.tracking import Tracker, is_tracking
 from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
+from clipcop.processes import interrupts
 
 SCHEDULES = ("constant", "cosine", "plateau")
 
@@ -135,7 +135,7 @@ def _resume(
     return counters
 
 
-def fit(
+def fit(  # noqa: C901
     model: nn.Module,
     *,
     train_set: Dataset[Batch],
@@ -290,7 +290,7 @@ def _save_epoch(
             old.unlink(missing_ok=True)
 
 
-def train_one_epoch(
+def train_one_epoch(  # noqa: C901
     model: nn.Module,
     loader: Any,
     select: Select,

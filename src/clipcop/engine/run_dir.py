@@ -11,8 +11,8 @@ from typing import Any
 from clipcop._version import __version__
 from clipcop.engine.checkpoint import read_meta
 from clipcop.errors import UsageError
+from clipcop.processes.torchrun_env import env_rank
 from clipcop.settings_file import write_settings
-from clipcop.torchrun_env import env_rank
 
 LAST, BEST, METRICS = "last.safetensors", "best.safetensors", "metrics.jsonl"
 SETTINGS = "config.toml"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -45,6 +46,11 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> d
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def _cuda_initialized() -> bool:
+    """Whether this process has set CUDA up (a typed face on torch's unannotated ``is_initialized``)."""
+    return cast(Callable[[], bool], torch.cuda.is_initialized)()
+
+
 def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Torch (CPU and this process's GPU), numpy-global and Python RNG states, as tensors plus JSON.
 
@@ -52,7 +58,7 @@ def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     (dropout), so rank 0's GPU state is every rank's, and each restores it into its own GPU.
     """
     tensors = {"rng.torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and _cuda_initialized():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
     py_state = random.getstate()
     np_state: tuple[Any, ...] = tuple(np.random.get_state())

@@ -6,10 +6,20 @@ On GPUs this is ``torch.nn.SyncBatchNorm``. It refuses CPU tensors, so for CPU p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_fn
 from torch import nn
+
+
+def _summed(stats: torch.Tensor) -> torch.Tensor:
+    """``stats`` summed over the process group, with gradients flowing back (a typed face on torch's
+    unannotated ``all_reduce``)."""
+    all_reduce = cast(Callable[[torch.Tensor], torch.Tensor], dist_fn.all_reduce)
+    return all_reduce(stats)
 
 
 class GroupBatchNorm3d(nn.BatchNorm3d):
@@ -21,7 +31,7 @@ class GroupBatchNorm3d(nn.BatchNorm3d):
         dims = (0, 2, 3, 4)
         count = torch.full((1,), x.numel() / x.shape[1], dtype=x.dtype, device=x.device)
         stats = torch.cat([x.sum(dim=dims), (x * x).sum(dim=dims), count])
-        stats = dist_fn.all_reduce(stats)  # (2C + 1,), summed over processes, gradients flow back
+        stats = _summed(stats)  # (2C + 1,), summed over processes, gradients flow back
         channels = x.shape[1]
         total = stats[-1]
         mean = stats[:channels] / total
@@ -57,5 +67,6 @@ def sync_batch_norm(model: nn.Module, device: torch.device) -> nn.Module:
     reuses them too), so optimizers and checkpoints are unaffected.
     """
     if device.type == "cuda":
-        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        convert = cast(Callable[[nn.Module], nn.Module], nn.SyncBatchNorm.convert_sync_batchnorm)
+        return convert(model)
     return _convert_cpu(model)

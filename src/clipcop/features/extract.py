@@ -18,7 +18,6 @@ from clipcop.backbones.base import VideoBackbone
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames
 from clipcop.config import ClipGeometry
-from clipcop.engine import interrupts
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank, world_size
 from clipcop.engine.loading import make_loader
@@ -26,6 +25,7 @@ from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.features.pooling import pool_tap, pooled_dim
 from clipcop.features.store import FeatureWriter, new_partial
+from clipcop.processes import interrupts
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ statistics), the hierarchical fine-tuning of Fig. 10; deeper stages and the clas
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -38,4 +40,4 @@ class ActionClassifier(nn.Module):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """Clips ``(B, 3, T, H, W)`` -> logits ``(B, num_classes)``."""
-        return self.classifier(self.backbone(clips))
+        return cast(torch.Tensor, self.classifier(self.backbone(clips)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -37,7 +38,7 @@ class VCOPHead(nn.Module):
         """``features`` ``(B, tl, D)`` in shuffled order -> logits ``(B, tl!)``."""
         pair_input = torch.cat([features[:, self.first], features[:, self.second]], dim=-1)  # (B, P, 2D)
         relations = self.relu(self.pair_fc(pair_input))  # (B, P, H)
-        return self.order_fc(self.dropout(relations.flatten(1)))  # (B, tl!)
+        return cast(torch.Tensor, self.order_fc(self.dropout(relations.flatten(1))))  # (B, tl!)
 
 
 class VCOPModel(nn.Module):
@@ -58,4 +59,4 @@ class VCOPModel(nn.Module):
         """Shuffled tuples ``(B, tl, 3, T, H, W)`` -> order logits ``(B, tl!)``."""
         batch, clips = tuples.shape[:2]
         features = self.backbone(tuples.flatten(0, 1))  # (B * tl, D)
-        return self.head(features.view(batch, clips, -1))
+        return cast(torch.Tensor, self.head(features.view(batch, clips, -1)))

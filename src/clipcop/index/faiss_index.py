@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -76,7 +76,7 @@ def build_index(xb: np.ndarray, spec: IndexSpec | None = None) -> faiss.Index:
         index.train(xb)
         index.nprobe = min(spec.nprobe, nlist)
     index.add(xb)
-    return index
+    return cast(faiss.Index, index)
 
 
 def search(index: faiss.Index, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ answer vocabulary (the "unknown" class) always counts as wrong, whatever was pre
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def answers_correct(predicted: np.ndarray, truth: np.ndarray, unknown: int = 0) 
     """Exact match of answer ids ``(Q,)``; a true answer equal to ``unknown`` is always wrong."""
     predicted = np.asarray(predicted)
     truth = np.asarray(truth)
-    return (predicted == truth) & (truth != unknown)
+    return cast(np.ndarray, (predicted == truth) & (truth != unknown))
 
 
 __all__ = [

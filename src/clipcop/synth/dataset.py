@@ -23,9 +23,9 @@ import numpy as np
 
 from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.children import spawned_map
 from clipcop.errors import UsageError
 from clipcop.paths import cache_dir
+from clipcop.processes.children import spawned_map
 from clipcop.synth.motions import MOTIONS
 from clipcop.synth.video import VideoFacts, render_video
 from clipcop.videos.writer import write_video

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -52,7 +53,7 @@ _profile = ["decelerate"]
 
 def _ramp(frames: int, start: float, stop: float) -> np.ndarray:
     u = np.linspace(0.0, 1.0, frames)
-    return start + (stop - start) * PROGRESS[_profile[0]](u)
+    return cast(np.ndarray, start + (stop - start) * PROGRESS[_profile[0]](u))
 
 
 def _no_camera(frames: int) -> np.ndarray:

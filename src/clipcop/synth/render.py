@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import colorsys
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def random_background(rng: np.random.Generator, height: int, width: int) -> np.n
     base = float(rng.uniform(0.08, 0.22))
     contrast = float(rng.uniform(0.05, 0.15))
     grain = rng.normal(0, 0.02, (height, width, 1))
-    return np.clip((base + contrast * smooth + grain) * tint, 0, 1)
+    return cast(np.ndarray, np.clip((base + contrast * smooth + grain) * tint, 0, 1))
 
 
 def shape_mask(
@@ -97,7 +98,7 @@ def shape_mask(
         d1 = -u - r * 0.5
         d2 = (u * 0.5 + np.abs(v) * 0.866) - r * 0.5
         dist = np.maximum(d1, d2) * 1.2
-    return np.clip(0.5 - dist, 0.0, 1.0)
+    return cast(np.ndarray, np.clip(0.5 - dist, 0.0, 1.0))
 
 
 def composite(background: np.ndarray, layers: list[tuple[np.ndarray, tuple[float, float, float]]]) -> np.ndarray:
@@ -113,4 +114,4 @@ def to_uint8(frame: np.ndarray, rng: np.random.Generator, noise: float) -> np.nd
     """Add sensor noise and quantise to uint8."""
     if noise > 0:
         frame = frame + rng.normal(0, noise, frame.shape)
-    return (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return cast(np.ndarray, (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8))

@@ -97,6 +97,17 @@ def probe_video(path: str | Path, *, backend: str = "auto") -> VideoInfo:
     raise VideoDecodeError(path, "; ".join(reasons))
 
 
+def probe_file(path: str, backend: str) -> tuple[VideoInfo | None, str | None]:
+    """:func:`probe_video` as ``(info, error)``: any decoder failure is the file's problem, reported not
+    raised (the probe :func:`clipcop.processes.isolated.probe_isolated` runs in its workers)."""
+    try:
+        return probe_video(path, backend=backend), None
+    except VideoDecodeError as err:
+        return None, err.reason
+    except Exception as err:
+        return None, f"{type(err).__name__}: {err}"[:200]
+
+
 def read_frames(
     path: str | Path,
     indices: Indices,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.layouts import DatasetSplit, VideoItem, list_videos, read_lines, stable_fraction
+from clipcop.videos.split import DatasetSplit, VideoItem, list_videos, read_lines, stable_fraction
 
 TEST_FRACTION = 0.3
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.layouts import DatasetSplit, VideoItem, read_lines
+from clipcop.videos.split import DatasetSplit, VideoItem, read_lines
 
 LISTS = "testTrainMulti_7030_splits"
 _SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<k>[123])\.txt$")
@@ -33,13 +33,8 @@ def _video_root(data: Path, classes: tuple[str, ...]) -> Path:
     return data
 
 
-def load(data: Path, split: int) -> DatasetSplit:
-    """Split ``split`` (1-3) of the HMDB51-layout dataset at ``data``."""
-    if split not in (1, 2, 3):
-        raise UsageError(f"HMDB51 has splits 1, 2 and 3, not {split}")
-    lists = find_lists(data)
-    if lists is None:
-        raise DataError(f"no {LISTS}/ folder found in or beside {data}")
+def _split_files(lists: Path, split: int) -> dict[str, Path]:
+    """Each class's split file for split ``split`` in ``lists``, by class name (at least one)."""
     files = {}
     for path in lists.iterdir():
         match = _SPLIT_FILE.match(path.name)
@@ -47,6 +42,17 @@ def load(data: Path, split: int) -> DatasetSplit:
             files[match["cls"]] = path
     if not files:
         raise DataError(f"{lists} has no *_test_split{split}.txt files")
+    return files
+
+
+def load(data: Path, split: int) -> DatasetSplit:
+    """Split ``split`` (1-3) of the HMDB51-layout dataset at ``data``."""
+    if split not in (1, 2, 3):
+        raise UsageError(f"HMDB51 has splits 1, 2 and 3, not {split}")
+    lists = find_lists(data)
+    if lists is None:
+        raise DataError(f"no {LISTS}/ folder found in or beside {data}")
+    files = _split_files(lists, split)
     classes = tuple(sorted(files))
     video_root = _video_root(data, classes)
     train: list[VideoItem] = []

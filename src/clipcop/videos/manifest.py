@@ -17,8 +17,8 @@ from pathlib import Path
 
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.paths import cache_dir, is_writable_dir
-from clipcop.videos.decoder import VideoInfo
-from clipcop.videos.isolated import probe_isolated
+from clipcop.processes.isolated import probe_isolated
+from clipcop.videos.decoder import VideoInfo, probe_file
 
 FORMAT_VERSION = 1
 
@@ -113,7 +113,7 @@ def build_manifest(
     """Probe the files ``rel_paths`` under ``video_root``, reusing cached entries of unchanged files.
 
     Files that vanished are dropped from the manifest; new or changed ones (every one with ``reprobe``)
-    are probed in isolated worker processes (see :func:`clipcop.videos.isolated.probe_isolated`). A file
+    are probed in isolated worker processes (see :func:`clipcop.processes.isolated.probe_isolated`). A file
     that cannot be opened or read, and a probe the machine could not run, are reported but not saved.
     """
     location = manifest_location(video_root)
@@ -145,7 +145,7 @@ def build_manifest(
         else:
             stale.append((rel, stat.st_size, stat.st_mtime_ns))
     outcomes = probe_isolated(
-        [video_root / rel for rel, _, _ in stale], workers=workers, timeout=timeout, backend=backend
+        [video_root / rel for rel, _, _ in stale], probe=probe_file, workers=workers, timeout=timeout, backend=backend
     )
     for done, outcome in enumerate(outcomes, start=1):
         rel, size, mtime_ns = stale[outcome.index]

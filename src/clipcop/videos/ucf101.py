@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.layouts import DatasetSplit, VideoItem, read_lines
+from clipcop.videos.split import DatasetSplit, VideoItem, read_lines
 
 LISTS = "ucfTrainTestlist"
 VIDEOS = "UCF-101"

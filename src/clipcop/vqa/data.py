@@ -91,7 +91,7 @@ class QATensors:
     def batches(self, batch_size: int, order: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
         """Question indices in batches of ``batch_size`` (in ``order`` when given)."""
         order = torch.arange(len(self)) if order is None else order
-        yield from order.split(batch_size)
+        yield from torch.split(order, batch_size)
 
     def inputs(self, index: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(tokens (B, L), lengths (B,), clips (B, N, D))`` of the questions ``index`` on ``device``."""

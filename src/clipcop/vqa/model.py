@@ -14,7 +14,7 @@ question and weighted video representation to predict the answer." Concretely:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -75,7 +75,7 @@ class ESA(nn.Module):
         words = self.dropout(self.embed(tokens))  # (B, L, E)
         packed = pack_padded_sequence(words, lengths.cpu().clamp_min(1), batch_first=True, enforce_sorted=False)
         _, (hidden, _) = self.lstm(packed)  # hidden: (1, B, H)
-        return hidden[-1]
+        return cast(torch.Tensor, hidden[-1])
 
     def attend(self, question: torch.Tensor, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Attended video ``(B, H)`` and attention weights ``(B, N)`` (summing to 1) for clips ``(B, N, D)``."""

@@ -109,6 +109,14 @@ def _header(parts: list[str]) -> int | None:
     return None
 
 
+def _vector(parts: list[str], dim: int) -> np.ndarray | None:
+    """The ``dim`` numbers that end a line's fields as a vector, or None when the line does not parse."""
+    try:
+        return np.asarray(parts[-dim:], dtype=np.float64) if len(parts) > dim > 0 else None
+    except ValueError:
+        return None
+
+
 def load_glove(path: str | Path, words: Sequence[str]) -> GloveVectors:
     """GloVe vectors for ``words`` read from a text file; missing words get the mean of all vectors.
 
@@ -134,10 +142,7 @@ def load_glove(path: str | Path, words: Sequence[str]) -> GloveVectors:
                 dim = header
                 continue
             dim = dim or len(parts) - 1
-            try:
-                vector = np.asarray(parts[-dim:], dtype=np.float64) if len(parts) > dim > 0 else None
-            except ValueError:
-                vector = None
+            vector = _vector(parts, dim)
             if vector is None:
                 malformed += 1
                 continue

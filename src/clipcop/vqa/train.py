@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, now_iso, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.fit import check_finite
 from clipcop.engine.reporting import Reporter
@@ -39,7 +39,6 @@ from clipcop.vqa.model import ESA, ESAConfig
 from clipcop.vqa.report import accuracy_json, accuracy_table, describe_source
 from clipcop.vqa.splits import Splits, load_splits
 from clipcop.vqa.text import AnswerVocabulary, Vocabulary, load_glove
-from clipcop.workflows.models import now_iso
 
 BEST, METRICS, RESULTS = "best.safetensors", "metrics.jsonl", "results.json"
 PAPER_CLIPS = 20

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
-from clipcop.engine.children import spawned_map
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
+from clipcop.processes.children import spawned_map
 from clipcop.videos.decoder import Size
 from clipcop.workflows.data import prepare_videos
 

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_meta, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import (
     barrier,
@@ -46,7 +46,6 @@ from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.curriculum_config import SCORINGS, SampleCurriculumConfig, TaskCurriculumConfig
 from clipcop.workflows.data import hold_out, listed_training
-from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import (
     RESUME_KEYS,
     TEST_OUTPUTS,

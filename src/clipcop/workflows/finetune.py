@@ -27,9 +27,8 @@ from torch import nn
 from clipcop.backbones.base import TAPS
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
 from clipcop.config import DataSpec, FlatOptions, RunSpec, TrainingSpec, from_flat
-from clipcop.engine import interrupts
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, now_iso, save_checkpoint
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
 from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
@@ -49,6 +48,7 @@ from clipcop.engine.tracking import make_tracker
 from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
+from clipcop.processes import interrupts
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import (
     PreparedVideos,
@@ -60,7 +60,6 @@ from clipcop.workflows.data import (
     validation_fingerprint,
 )
 from clipcop.workflows.extract import ModelSource
-from clipcop.workflows.models import now_iso
 from clipcop.workflows.pretrain import make_optimizer
 
 

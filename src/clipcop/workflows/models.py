@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,6 @@ from clipcop.engine.checkpoint import Checkpoint, load_checkpoint
 from clipcop.errors import CheckpointError, UsageError
 
 GEOMETRY_KEYS = ("clip_len", "interval", "tuple_len", "resize", "crop", "width", "arch")
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO 8601, for provenance."""
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def load_backbone_weights(backbone: VideoBackbone, ckpt: Checkpoint) -> None:

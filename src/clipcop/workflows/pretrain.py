@@ -31,7 +31,7 @@ from clipcop.config import (
     from_flat,
 )
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, read_meta, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_meta, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
 from clipcop.engine.evaluate import EvalResult, evaluate_classifier
@@ -60,7 +60,7 @@ from clipcop.workflows.data import (
     recorded_data,
     validation_fingerprint,
 )
-from clipcop.workflows.models import load_backbone_weights, now_iso
+from clipcop.workflows.models import load_backbone_weights
 
 
 @dataclass(frozen=True, kw_only=True)

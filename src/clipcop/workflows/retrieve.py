@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import faiss
 import numpy as np
 from rich.table import Table
 
@@ -198,6 +199,26 @@ def _model(features: FeatureFile) -> tuple[str, str]:
     return json.dumps([src.get("identity"), src.get("epoch"), words], sort_keys=True, default=str), words
 
 
+def _gallery_index(
+    config: RetrieveConfig, level: Level, gallery: FeatureFile, g: Vectors, *, last: bool
+) -> faiss.Index:
+    """The index over the gallery's ``level`` vectors; for the ``last`` level searched it is also saved
+    (``save_index``) with what a later query needs: which features, and each row's video and label."""
+    if not len(g.x):
+        raise FeatureFileError(f"{gallery.path} has no {level} features to search (every video failed to decode?)")
+    index = build_index(g.x, config.index)
+    if config.save_index and last:
+        meta = {
+            "level": level,
+            "features": str(gallery.path),
+            "kind": config.index.kind,
+            "video": g.video.tolist(),
+            "labels": g.labels.tolist(),
+        }
+        save_index(index, config.save_index, meta)
+    return index
+
+
 def retrieve(
     config: RetrieveConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
 ) -> RetrievalResult:
@@ -223,21 +244,7 @@ def retrieve(
     sides: dict[str, tuple[Side, Side]] = {}
     for level in levels:
         g, q = level_vectors(gallery, level), level_vectors(queries, level)
-        if not len(g.x):
-            raise FeatureFileError(f"{gallery.path} has no {level} features to search (every video failed to decode?)")
-        index = build_index(g.x, config.index)
-        if config.save_index and level == levels[-1]:
-            save_index(
-                index,
-                config.save_index,
-                {
-                    "level": level,
-                    "features": str(gallery.path),
-                    "kind": config.index.kind,
-                    "video": g.video.tolist(),
-                    "labels": g.labels.tolist(),
-                },
-            )
+        index = _gallery_index(config, level, gallery, g, last=level == levels[-1])
         if k_max > len(g.x):
             reporter.note(
                 f"top-{k_max} asks for more than the {len(g.x)} {level}-level gallery items: all are searched"

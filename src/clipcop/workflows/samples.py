@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ def _middle_frame(features: FeatureFile, number: int) -> torch.Tensor:
 
 def _label(image: torch.Tensor, text: str, colour: tuple[int, int, int]) -> torch.Tensor:
     box = torch.tensor([[1, 1, image.shape[2] - 2, image.shape[1] - 2]])
-    return draw_bounding_boxes(image, box, labels=[text], colors=[colour], width=3)
+    return cast(torch.Tensor, draw_bounding_boxes(image, box, labels=[text], colors=[colour], width=3))
 
 
 def _name(features: FeatureFile, label: int, number: int) -> str:
