@@ -92,15 +92,4 @@ def extract(
         out=out,
     )
     stats = run(config, reporter=Reporter(quiet=quiet))
-    emit(
-        {
-            "features": str(stats.path),
-            "videos": stats.videos,
-            "clips": stats.clips,
-            "dim": stats.dim,
-            "failed": len(stats.failed),
-            "failed_videos": stats.failed,
-            "skipped": stats.skipped,
-        },
-        as_json=json_out,
-    )
+    emit(stats.record(), as_json=json_out)

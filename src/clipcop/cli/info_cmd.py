@@ -22,11 +22,11 @@ def info(
 
     Example: clipcop info runs/vcop-r3d-16-8-3/best.safetensors
     """
-    from clipcop.engine.checkpoint import read_meta
+    from clipcop.engine.checkpoint import info_record, read_meta
 
     meta = read_meta(checkpoint)
     if json_out:
-        emit(meta, as_json=True)
+        emit(info_record(checkpoint, meta), as_json=True)
         return
     table = Table(title=str(checkpoint), show_header=False)
     table.add_column("key", style="bold")

@@ -116,15 +116,4 @@ def pretrain(
     from clipcop.workflows.pretrain import pretrain as run
 
     result = run(PretrainConfig(**options), reporter=Reporter(quiet=quiet))  # type: ignore[arg-type]
-    emit(
-        {
-            "run_dir": str(result.run_dir),
-            "checkpoint": str(result.best_checkpoint),
-            "best_epoch": result.fit.best_epoch,
-            "val_loss": result.fit.best_val_loss,
-            "test_order_accuracy": result.test_accuracy,
-            "per_class": result.per_class,
-            "skipped": result.skipped,
-        },
-        as_json=json_out,
-    )
+    emit(result.record(), as_json=json_out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -23,12 +23,6 @@ Glove = Annotated[
     typer.Option("--glove", help="GloVe text vectors (e.g. glove.6B.300d.txt); default: learned embeddings."),
 ]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Questions per step.")]
-
-
-def _row(accuracy: Any) -> dict[str, Any] | None:
-    from clipcop.vqa.report import accuracy_json
-
-    return accuracy_json(accuracy)
 
 
 @app.command("train")
@@ -87,20 +81,7 @@ def train(
         seed=seed,
     )
     result = train_vqa(config, reporter=Reporter(quiet=quiet))
-    final = result.test if result.test is not None else result.val
-    summary = {
-        "run_dir": str(result.run_dir),
-        "checkpoint": str(result.checkpoint),
-        "best_epoch": result.best_epoch,
-        "split": result.reported_split,
-        **{f"{k}_accuracy": v for k, v in final.row().items() if k in ("motion", "free", "all")},
-        "val": _row(result.val),
-        "test": _row(result.test),
-        "majority_baseline": _row(result.baseline),
-        "history": result.history,
-        "issues": result.issues.as_dict(),
-    }
-    emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)
+    emit(result.record(), as_json=json_out)
 
 
 @app.command("eval")
@@ -142,14 +123,4 @@ def evaluate(
         device=device,
     )
     result = eval_vqa(config, reporter=Reporter(quiet=quiet))
-    scores = result.accuracy.row() if result.accuracy else {}
-    summary = {
-        "split": result.split,
-        "predictions": str(result.predictions),
-        "questions": result.questions,
-        **{f"{k}_accuracy": v for k, v in scores.items() if k in ("motion", "free", "all")},
-        "accuracy": _row(result.accuracy),
-        "majority_baseline": _row(result.baseline),
-        "issues": result.issues.as_dict(),
-    }
-    emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)
+    emit(result.record(), as_json=json_out)
