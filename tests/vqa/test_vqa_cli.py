@@ -66,7 +66,7 @@ def test_train_then_eval_gives_a_table_vi_and_predictions(
     )
     assert evaluated.code == 0, evaluated.err
     scored = json.loads(evaluated.out)
-    assert scored["accuracy"] == result["test"] and scored["predictions"] == str(preds)
+    assert scored["scores"] == result["test"] and scored["predictions"] == str(preds)
     rows = json.loads(preds.read_text())
     test_ids = [q["question_id"] for q in json.loads((qa / "test_q.json").read_text())]
     assert [r["question_id"] for r in rows] == test_ids and all(set(r) == {"question_id", "answer"} for r in rows)

@@ -59,7 +59,7 @@ def test_task_curriculum_stages_start_from_the_previous_stage(
     result = run_cli(capsys, *args, "--json")
     assert result.code == 0, result.err
     stages = json.loads(result.out)["stages"]
-    assert [s["tl"] for s in stages] == [2, 3, 4]
+    assert [s["tuple_len"] for s in stages] == [2, 3, 4]
     assert "Task-based curriculum" in result.err
     for tl in (2, 3, 4):
         meta = load_checkpoint(workdir / "cur" / f"tl{tl}" / "best.safetensors", kind="vcop").meta

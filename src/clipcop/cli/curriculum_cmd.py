@@ -110,7 +110,7 @@ def task(
       clipcop curriculum task --arch r3d --data ~/data/UCF101 --out runs/r3d-curriculum
       clipcop curriculum task --tl-schedule 3,4 --stage-epochs 300,100 --data ~/data/UCF101
     """
-    from clipcop.workflows.curriculum import curriculum_task, parse_schedule, parse_stage_epochs
+    from clipcop.workflows.curriculum import curriculum_task, parse_schedule, parse_stage_epochs, task_record
     from clipcop.workflows.curriculum_config import TaskCurriculumConfig
 
     options = given_flags(ctx, locals())
@@ -126,16 +126,7 @@ def task(
         out=config.run.out,
         reporter=Reporter(quiet=quiet),
     )
-    emit(
-        {
-            "stages": [
-                {"tl": s.tuple_len, "checkpoint": str(s.checkpoint), "val_acc": s.val_acc, "test_acc": s.test_acc}
-                for s in stages
-            ],
-            "final_checkpoint": str(stages[-1].checkpoint),
-        },
-        as_json=json_out,
-    )
+    emit(task_record(stages), as_json=json_out)
 
 
 @app.command("sample")
@@ -207,16 +198,4 @@ def sample(
         compare_plain=config.compare_plain,
         reporter=Reporter(quiet=quiet),
     )
-    payload: dict[str, object] = {
-        "run_dir": str(result.run_dir),
-        "kept": result.kept,
-        "dropped": result.dropped,
-        "dropped_per_class": result.dropped_per_class,
-        "kept_per_class": result.kept_per_class,
-    }
-    if result.continued is not None:
-        payload["checkpoint"] = str(result.continued.best_checkpoint)
-        payload["test_order_accuracy"] = result.continued.test_accuracy
-    if result.plain is not None:
-        payload["plain_test_order_accuracy"] = result.plain.test_accuracy
-    emit(payload, as_json=json_out)
+    emit(result.record(), as_json=json_out)

@@ -11,6 +11,7 @@ from clipcop.cli.options import Backend, ClipLen, Dataset, Interval, Json, Quiet
 from clipcop.cli.output import emit
 from clipcop.config import parse_size
 from clipcop.engine.reporting import Reporter
+from clipcop.results import Record
 
 app = typer.Typer(
     help="Prepare data: write the synthetic dataset, index a dataset folder, cache decoded frames.",
@@ -39,7 +40,7 @@ def synth(
       clipcop data synth /tmp/synth --classes 10 --videos-per-class 40
       clipcop data synth /tmp/synth --qa    # plus OUT/qa/{train,val,test}_{q,a}.json for clipcop vqa
     """
-    from clipcop.synth.dataset import SynthSpec, write_synthetic
+    from clipcop.synth.dataset import SynthSpec, synth_record, write_synthetic
 
     reporter = Reporter(quiet=quiet)
     spec = SynthSpec(
@@ -48,16 +49,15 @@ def synth(
     total = spec.classes * spec.videos_per_class
     with reporter.progress(total, "writing videos", "videos") as bar:
         write_synthetic(out, spec, workers=workers, on_progress=lambda d, t: bar.advance(d - bar.done), qa=qa)
-    result: dict[str, object] = {"out": str(out), "videos": total, "classes": spec.classes}
     reporter.info(f"wrote {total} videos of {spec.classes} classes to {out}")
+    stats = None
     if qa:
         from clipcop.synth.qa import read_qa_stats
 
         stats = read_qa_stats(out)
         counts = ", ".join(f"{n} {split}" for split, n in stats.questions.items())
         reporter.info(f"wrote {stats.total} questions ({counts}) in the ActivityNet-QA format to {stats.out}")
-        result.update(qa=str(stats.out), questions=stats.total, questions_per_split=stats.questions)
-    emit(result, as_json=json_out)
+    emit(synth_record(out, spec, stats), as_json=json_out)
 
 
 @app.command("index")
@@ -94,8 +94,8 @@ def index(
         reprobe=reprobe,
         reporter=Reporter(quiet=quiet),
     )
-    result = report.as_dict()
-    if not json_out:
+    result: Record | dict[str, object] = report.record()
+    if not json_out:  # a short summary; --json prints everything
         result = {
             "layout": report.layout,
             "classes": report.classes,
@@ -139,14 +139,4 @@ def cache(
         backend=backend,
         reporter=Reporter(quiet=quiet),
     )
-    emit(
-        {
-            "cache": str(report.root),
-            "videos": report.videos,
-            "written": report.written,
-            "mib_written": round(report.bytes_written / 2**20, 1),
-            "failed": len(report.failed),
-            "failed_videos": list(report.failed),
-        },
-        as_json=json_out,
-    )
+    emit(report.record(), as_json=json_out)

@@ -44,9 +44,4 @@ def demo(
         quick=quick, out=out, epochs=epochs, width=width, arch=arch, seed=seed, device=device, workers=workers
     )
     result = run_demo(config, reporter=Reporter(quiet=quiet))
-    emit(
-        result.as_dict()
-        if json_out
-        else {"summary": str(result.run_dir / "summary.json"), "order_accuracy": result.order_accuracy},
-        as_json=json_out,
-    )
+    emit(result.record(), as_json=json_out)

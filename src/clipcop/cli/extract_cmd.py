@@ -81,15 +81,4 @@ def extract(
         options["subset"] = parse_subset(options["subset"])
     config = resolve(ExtractConfig, config_file, options, keys=source_keys(), build=with_source(ExtractConfig))
     stats = run(config, reporter=Reporter(quiet=quiet))
-    emit(
-        {
-            "features": str(stats.path),
-            "videos": stats.videos,
-            "clips": stats.clips,
-            "dim": stats.dim,
-            "failed": len(stats.failed),
-            "failed_videos": stats.failed,
-            "skipped": stats.skipped,
-        },
-        as_json=json_out,
-    )
+    emit(stats.record(), as_json=json_out)

@@ -101,15 +101,4 @@ def finetune(
     build = with_source(FinetuneConfig.from_options, shared_seed=True)
     config = resolve(FinetuneConfig, config_file, options, keys=source_keys(shared_seed="training.seed"), build=build)
     result = run(config, reporter=Reporter(quiet=quiet))
-    emit(
-        {
-            "run_dir": str(result.run_dir),
-            "checkpoint": str(result.best_checkpoint),
-            "best_epoch": result.fit.best_epoch,
-            "test_video_accuracy": result.video_accuracy,
-            "test_clip_accuracy": result.clip_accuracy,
-            "per_class": result.per_class,
-            "skipped": result.skipped,
-        },
-        as_json=json_out,
-    )
+    emit(result.record(), as_json=json_out)

@@ -27,7 +27,7 @@ def info(
       clipcop info runs/vcop-r3d-16-8-3/best.safetensors
       clipcop info runs/vcop-r3d-16-8-3/best.safetensors --config > again.toml
     """
-    from clipcop.engine.checkpoint import read_meta
+    from clipcop.engine.checkpoint import info_record, read_meta
 
     if settings:
         from clipcop.workflows.checkpoint_settings import checkpoint_settings_toml
@@ -37,7 +37,7 @@ def info(
 
     meta = read_meta(checkpoint)
     if json_out:
-        emit(meta, as_json=True)
+        emit(info_record(checkpoint, meta), as_json=True)
         return
     table = Table(title=str(checkpoint), show_header=False)
     table.add_column("key", style="bold")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from clipcop.processes.torchrun_env import env_rank
+from clipcop.results import Record, to_json, to_lines
 
 
 def _clean(value: Any) -> Any:
@@ -20,14 +21,21 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def emit(result: dict[str, Any], *, as_json: bool) -> None:
+def emit(result: Record | dict[str, Any], *, as_json: bool) -> None:
     """Write ``result`` to stdout: JSON when asked, else one ``key: value`` line per scalar entry.
+
+    A command's result is its :class:`~clipcop.results.Record` (JSON: :func:`~clipcop.results.to_json`, with
+    ``command``, ``schema_version`` and ``clipcop_version``); a plain dict is for ``key: value`` lines only.
 
     Under torchrun only rank 0 writes (torchrun's ``RANK``; read from the environment, so no torch import),
     so a script reading stdout sees one result, not one per process.
     """
     if env_rank() != 0:
         return
+    if isinstance(result, Record):
+        result = to_json(result) if as_json else to_lines(result)
+    elif as_json:
+        raise TypeError("--json prints a result record, not a dict")
     if as_json:
         sys.stdout.write(json.dumps(_clean(result), sort_keys=False) + "\n")
         return

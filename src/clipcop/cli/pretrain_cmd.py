@@ -99,15 +99,4 @@ def pretrain(
 
     config = resolve(PretrainConfig, config_file, given_flags(ctx, locals()))
     result = run(config, reporter=Reporter(quiet=quiet))
-    emit(
-        {
-            "run_dir": str(result.run_dir),
-            "checkpoint": str(result.best_checkpoint),
-            "best_epoch": result.fit.best_epoch,
-            "val_loss": result.fit.best_val_loss,
-            "test_order_accuracy": result.test_accuracy,
-            "per_class": result.per_class,
-            "skipped": result.skipped,
-        },
-        as_json=json_out,
-    )
+    emit(result.record(), as_json=json_out)

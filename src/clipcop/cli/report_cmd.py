@@ -26,7 +26,4 @@ def report(
     from clipcop.report.build import build_report
 
     result = build_report(run_dir)
-    emit(
-        {"page": str(result.page), "pictures": [str(p) for p in result.pictures], "count": len(result.pictures)},
-        as_json=json_out,
-    )
+    emit(result.record(), as_json=json_out)

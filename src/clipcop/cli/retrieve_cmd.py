@@ -103,10 +103,10 @@ def retrieve(
 
         check_grid_level(level)
     if query is not None:
-        from clipcop.workflows.query import query_video
+        from clipcop.workflows.query import query_record, query_video
 
         found = query_video(config, query, reporter=reporter)
-        emit({"query": query, "neighbours": found}, as_json=json_out)
+        emit(query_record(query, found), as_json=json_out)
         if not json_out:
             emit_lines([f"{r['rank']}\t{r['similarity']:.4f}\t{r['class']}\t{r['video']}" for r in found])
         return
@@ -115,15 +115,7 @@ def retrieve(
         from clipcop.workflows.samples import write_samples_grid
 
         write_samples_grid(result, grid, reporter=reporter)
-    payload: dict[str, object] = {"approximate": result.approximate}
-    for lvl, acc in result.accuracy.items():
-        for kk, value in acc.items():
-            payload[f"{lvl}_top{kk}"] = round(100 * value, 2)
-    payload["queries"] = result.queries
-    payload["gallery"] = result.gallery
-    if result.neighbours_file is not None:
-        payload["neighbours_file"] = str(result.neighbours_file)
-    emit(payload, as_json=json_out)
+    emit(result.record(grid=grid, index=save_index), as_json=json_out)
 
 
 def _build(options: dict[str, Any]) -> Any:

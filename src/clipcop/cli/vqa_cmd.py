@@ -31,12 +31,6 @@ MaybeQaDir = Annotated[str | None, typer.Option("--qa", help="ActivityNet-QA fol
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Questions per step.")]
 
 
-def _row(accuracy: Any) -> dict[str, Any] | None:
-    from clipcop.vqa.report import accuracy_json
-
-    return accuracy_json(accuracy)
-
-
 @app.command("train")
 def train(
     ctx: typer.Context,
@@ -77,20 +71,7 @@ def train(
 
     config = resolve(VQAConfig, config_file, given_flags(ctx, locals()), build=_vqa_config)
     result = train_vqa(config, reporter=Reporter(quiet=quiet))
-    final = result.test if result.test is not None else result.val
-    summary = {
-        "run_dir": str(result.run_dir),
-        "checkpoint": str(result.checkpoint),
-        "best_epoch": result.best_epoch,
-        "split": result.reported_split,
-        **{f"{k}_accuracy": v for k, v in final.row().items() if k in ("motion", "free", "all")},
-        "val": _row(result.val),
-        "test": _row(result.test),
-        "majority_baseline": _row(result.baseline),
-        "history": result.history,
-        "issues": result.issues.as_dict(),
-    }
-    emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)
+    emit(result.record(), as_json=json_out)
 
 
 @app.command("eval")
@@ -132,17 +113,7 @@ def evaluate(
         device=device,
     )
     result = eval_vqa(config, reporter=Reporter(quiet=quiet))
-    scores = result.accuracy.row() if result.accuracy else {}
-    summary = {
-        "split": result.split,
-        "predictions": str(result.predictions),
-        "questions": result.questions,
-        **{f"{k}_accuracy": v for k, v in scores.items() if k in ("motion", "free", "all")},
-        "accuracy": _row(result.accuracy),
-        "majority_baseline": _row(result.baseline),
-        "issues": result.issues.as_dict(),
-    }
-    emit({k: v for k, v in summary.items() if v is not None or json_out}, as_json=json_out)
+    emit(result.record(), as_json=json_out)
 
 
 def _vqa_config(options: dict[str, Any]) -> Any:

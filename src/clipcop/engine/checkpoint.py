@@ -21,6 +21,7 @@ from clipcop._version import __version__
 from clipcop.engine.atomic import write_atomic
 from clipcop.errors import CheckpointError
 from clipcop.paths import why_not
+from clipcop.results import InfoRecord
 
 FORMAT = "clipcop.checkpoint/1"
 META_KEY = "clipcop"
@@ -111,3 +112,9 @@ def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:
 def prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """``state`` with every key put under ``prefix.``."""
     return {f"{prefix}.{k}": v for k, v in state.items()}
+
+
+def info_record(path: str | Path, meta: dict[str, Any]) -> InfoRecord:
+    """What ``clipcop info --json`` prints (:mod:`clipcop.results`): the checkpoint at ``path`` and its
+    metadata (:func:`read_meta`)."""
+    return InfoRecord(checkpoint=str(path), kind=str(meta.get("kind", "")), metadata=dict(meta))

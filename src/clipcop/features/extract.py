@@ -26,6 +26,7 @@ from clipcop.engine.sampler import EpochSampler
 from clipcop.features.pooling import pool_tap, pooled_dim
 from clipcop.features.store import FeatureWriter, new_partial
 from clipcop.processes import interrupts
+from clipcop.results import ExtractRecord
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,18 @@ class ExtractionStats:
     skipped: dict[str, int] = field(default_factory=dict)
     """Videos of the dataset split (train and test alike) left out before extraction: ``missing``,
     ``unreadable``, ``too_short``."""
+
+    def record(self) -> ExtractRecord:
+        """What ``clipcop extract`` prints (:mod:`clipcop.results`)."""
+        return ExtractRecord(
+            features=str(self.path),
+            videos=self.videos,
+            clips=self.clips,
+            dim=self.dim,
+            failed=len(self.failed),
+            failed_videos=list(self.failed),
+            skipped=dict(self.skipped),
+        )
 
 
 def _gather_failed(local: list[int]) -> list[int]:

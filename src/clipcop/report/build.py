@@ -24,6 +24,7 @@ from clipcop.engine.run_dir import read_metrics
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
 from clipcop.report import figures
+from clipcop.results import ReportRecord
 
 REPORT = "report"
 
@@ -43,6 +44,10 @@ class Report:
 
     page: Path
     pictures: list[Path]
+
+    def record(self) -> ReportRecord:
+        """What ``clipcop report`` prints (:mod:`clipcop.results`)."""
+        return ReportRecord(page=str(self.page), pictures=[str(p) for p in self.pictures], count=len(self.pictures))
 
 
 def _slug(run_dir: Path, folder: Path) -> str:

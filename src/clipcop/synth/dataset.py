@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,9 +26,13 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.errors import UsageError
 from clipcop.paths import cache_dir
 from clipcop.processes.children import spawned_map
+from clipcop.results import SynthRecord
 from clipcop.synth.motions import MOTIONS
 from clipcop.synth.video import VideoFacts, render_video
 from clipcop.videos.writer import write_video
+
+if TYPE_CHECKING:
+    from clipcop.synth.qa import SynthQAStats
 
 CLIPS_PER_GROUP = 4
 UCF_GROUPS, UCF_TEST_GROUPS = 25, 7
@@ -240,3 +244,16 @@ def ensure_synthetic(
     except OSError:  # another process finished first
         shutil.rmtree(tmp, ignore_errors=True)
     return final, True
+
+
+def synth_record(out: str | Path, spec: SynthSpec, qa: SynthQAStats | None = None) -> SynthRecord:
+    """What ``clipcop data synth`` prints (:mod:`clipcop.results`): the dataset written at ``out`` with
+    ``spec``, and the questions when ``qa`` (:func:`clipcop.synth.qa.read_qa_stats`) is given."""
+    return SynthRecord(
+        data_dir=str(out),
+        videos=spec.classes * spec.videos_per_class,
+        classes=spec.classes,
+        qa_dir=None if qa is None else str(qa.out),
+        questions=None if qa is None else qa.total,
+        questions_per_split=None if qa is None else dict(qa.questions),
+    )

@@ -27,10 +27,11 @@ from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.metrics.qa import QAAccuracy, answers_correct, qa_accuracy
+from clipcop.results import VQAEvalRecord
 from clipcop.vqa.activitynet import Issues, QAItem, read_split
 from clipcop.vqa.data import QATensors, VideoFeatures, to_tensors
 from clipcop.vqa.model import ESA, ESAConfig, predict_answers
-from clipcop.vqa.report import accuracy_table, describe_source
+from clipcop.vqa.report import accuracy_table, describe_source, qa_scores
 from clipcop.vqa.text import AnswerVocabulary, Vocabulary, load_glove, tokenize
 
 KIND = "vqa"
@@ -155,6 +156,21 @@ class VQAEvalResult:
     accuracy: QAAccuracy | None
     baseline: QAAccuracy | None
     issues: Issues
+
+    def record(self) -> VQAEvalRecord:
+        """What ``clipcop vqa eval`` prints (:mod:`clipcop.results`)."""
+        scored = self.accuracy.row() if self.accuracy is not None else {}
+        return VQAEvalRecord(
+            split=self.split,
+            predictions=str(self.predictions),
+            questions=self.questions,
+            motion_accuracy=scored.get("motion"),
+            free_accuracy=scored.get("free"),
+            all_accuracy=scored.get("all"),
+            scores=qa_scores(self.accuracy),
+            majority_baseline=qa_scores(self.baseline),
+            issues=self.issues.as_dict(),
+        )
 
 
 def eval_vqa(

@@ -9,6 +9,7 @@ from rich import box
 from rich.table import Table
 
 from clipcop.metrics.qa import TYPE_COLUMNS, QAAccuracy
+from clipcop.results import QAScores
 
 COLUMNS = (*TYPE_COLUMNS, "Free", "All")
 """Table VI: Motion, Spat. Rel., Temp. Rel., Free (Y/N, Color, Obj., Loc., Num., Other), All; plus Free overall."""
@@ -40,6 +41,13 @@ def accuracy_json(accuracy: QAAccuracy | None) -> dict[str, Any] | None:
     return {"accuracy": accuracy.row(), "questions": accuracy.counts()}
 
 
+def qa_scores(accuracy: QAAccuracy | None) -> QAScores | None:
+    """The same as :func:`accuracy_json`, as the result records' part (None stays None)."""
+    if accuracy is None:
+        return None
+    return QAScores(accuracy=dict(accuracy.row()), questions=accuracy.counts())
+
+
 def describe_source(source: Any) -> str:
     """A short name for a feature file's ``source`` metadata (which model made the features)."""
     if not isinstance(source, dict):
@@ -48,4 +56,4 @@ def describe_source(source: Any) -> str:
     return f"{source.get('kind', '?')} {source.get('arch', '?')} width {source.get('width', '?')} ({origin})"
 
 
-__all__ = ["COLUMNS", "accuracy_json", "accuracy_table", "describe_source"]
+__all__ = ["COLUMNS", "accuracy_json", "accuracy_table", "describe_source", "qa_scores"]

@@ -32,11 +32,12 @@ from clipcop.engine.run_dir import write_run_settings
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, TrainingError, UsageError
 from clipcop.metrics.qa import QAAccuracy
+from clipcop.results import VQATrainRecord
 from clipcop.vqa.activitynet import Issues
 from clipcop.vqa.data import QATensors, VideoFeatures, feature_statistics, to_tensors
 from clipcop.vqa.evaluate import KIND, majority_accuracy, majority_answers, predict, score
 from clipcop.vqa.model import ESA, ESAConfig
-from clipcop.vqa.report import accuracy_json, accuracy_table, describe_source
+from clipcop.vqa.report import accuracy_json, accuracy_table, describe_source, qa_scores
 from clipcop.vqa.splits import Splits, load_splits
 from clipcop.vqa.text import AnswerVocabulary, Vocabulary, load_glove
 
@@ -100,6 +101,26 @@ class VQATrainResult:
     def reported_split(self) -> str:
         """The split of the final table: test when it was scored, else validation."""
         return "test" if self.test is not None else "val"
+
+    def record(self) -> VQATrainRecord:
+        """What ``clipcop vqa train`` prints (:mod:`clipcop.results`)."""
+        val, baseline = qa_scores(self.val), qa_scores(self.baseline)
+        assert val is not None and baseline is not None
+        final = (self.test if self.test is not None else self.val).row()
+        return VQATrainRecord(
+            run_dir=str(self.run_dir),
+            checkpoint=str(self.checkpoint),
+            best_epoch=self.best_epoch,
+            split=self.reported_split,
+            motion_accuracy=final["motion"],
+            free_accuracy=final["free"],
+            all_accuracy=final["all"],
+            val=val,
+            test=qa_scores(self.test),
+            majority_baseline=baseline,
+            history=[dict(h) for h in self.history],
+            issues=self.issues.as_dict(),
+        )
 
 
 def _embeddings(config: VQAConfig, vocab: Vocabulary, reporter: Reporter) -> tuple[torch.Tensor | None, int]:

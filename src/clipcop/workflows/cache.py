@@ -17,6 +17,7 @@ from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
 from clipcop.processes.children import spawned_map
+from clipcop.results import CacheRecord
 from clipcop.videos.decoder import Size
 from clipcop.workflows.data import prepare_videos
 
@@ -48,6 +49,17 @@ class CacheReport:
     written: int
     bytes_written: int
     failed: tuple[str, ...] = ()
+
+    def record(self) -> CacheRecord:
+        """What ``clipcop data cache`` prints (:mod:`clipcop.results`)."""
+        return CacheRecord(
+            cache_dir=str(self.root),
+            videos=self.videos,
+            written=self.written,
+            mib_written=round(self.bytes_written / 2**20, 1),
+            failed=len(self.failed),
+            failed_videos=list(self.failed),
+        )
 
 
 def _cache_one(task: tuple[str, str, int, tuple[int, int], str]) -> tuple[int, str | None]:

@@ -43,6 +43,7 @@ from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
+from clipcop.results import CurriculumSampleRecord, CurriculumTaskRecord, StageSummary
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.curriculum_config import SCORINGS, SampleCurriculumConfig, TaskCurriculumConfig
 from clipcop.workflows.data import hold_out, listed_training
@@ -94,6 +95,27 @@ class StageResult:
     best_epoch: int
     val_acc: float
     test_acc: float
+
+    def summary(self) -> StageSummary:
+        """This stage in ``clipcop curriculum task``'s result (:mod:`clipcop.results`)."""
+        return StageSummary(
+            tuple_len=self.tuple_len,
+            run_dir=str(self.run_dir),
+            checkpoint=str(self.checkpoint),
+            epochs=self.epochs,
+            best_epoch=self.best_epoch,
+            val_order_accuracy=self.val_acc,
+            test_order_accuracy=self.test_acc,
+        )
+
+
+def task_record(stages: list[StageResult]) -> CurriculumTaskRecord:
+    """What ``clipcop curriculum task`` prints for the stages :func:`curriculum_task` returned."""
+    return CurriculumTaskRecord(
+        run_dir=str(stages[-1].run_dir.parent),
+        checkpoint=str(stages[-1].checkpoint),
+        stages=[s.summary() for s in stages],
+    )
 
 
 def _finished(run_dir: Path) -> dict[str, Any] | None:
@@ -201,6 +223,19 @@ class HardSampleResult:
     kept_per_class: dict[str, int] = field(default_factory=dict)
     continued: PretrainResult | None = None
     plain: PretrainResult | None = None
+
+    def record(self) -> CurriculumSampleRecord:
+        """What ``clipcop curriculum sample`` prints (:mod:`clipcop.results`)."""
+        return CurriculumSampleRecord(
+            run_dir=str(self.run_dir),
+            kept=self.kept,
+            dropped=self.dropped,
+            dropped_per_class=dict(self.dropped_per_class),
+            kept_per_class=dict(self.kept_per_class),
+            checkpoint=None if self.continued is None else str(self.continued.best_checkpoint),
+            test_order_accuracy=None if self.continued is None else self.continued.test_accuracy,
+            plain_test_order_accuracy=None if self.plain is None else self.plain.test_accuracy,
+        )
 
 
 def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:

@@ -18,6 +18,7 @@ from rich.table import Table
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.reporting import Reporter
 from clipcop.report.build import build_report
+from clipcop.results import DemoRecord
 from clipcop.synth.dataset import SynthSpec, ensure_synthetic
 from clipcop.workflows.cache import cache_frames
 from clipcop.workflows.extract import ModelSource
@@ -27,6 +28,8 @@ from clipcop.workflows.retrieve import retrieve
 from clipcop.workflows.samples import write_samples_grid
 
 QUICK_SYNTH = SynthSpec(classes=5, videos_per_class=8, frames=40, size=(32, 40))
+SUMMARY = "summary.json"
+"""The demo's numbers, in its run folder."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,17 @@ class DemoResult:
         out = asdict(self)
         out["run_dir"] = str(self.run_dir)
         return out
+
+    def record(self) -> DemoRecord:
+        """What ``clipcop demo`` prints (:mod:`clipcop.results`)."""
+        return DemoRecord(
+            run_dir=str(self.run_dir),
+            summary=str(self.run_dir / SUMMARY),
+            order_accuracy=self.order_accuracy,
+            chance=self.chance,
+            retrieval={name: {str(k): v for k, v in acc.items()} for name, acc in self.retrieval.items()},
+            finetune=dict(self.finetune),
+        )
 
 
 def fresh_folder(path: Path) -> Path:
@@ -158,7 +172,7 @@ def run_demo(config: DemoConfig | None = None, /, *, reporter: Reporter | None =
         result.retrieval[name] = found.accuracy["video"]
         write_samples_grid(found, Path(config.out) / f"retrieval-samples-{name.lower()}.png")
     reporter.table(summary_table(result))
-    write_text_atomic(Path(config.out) / "summary.json", json.dumps(result.as_dict(), indent=2))
+    write_text_atomic(Path(config.out) / SUMMARY, json.dumps(result.as_dict(), indent=2))
     _pictures(Path(config.out), reporter)
     return result
 

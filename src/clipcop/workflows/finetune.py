@@ -49,6 +49,7 @@ from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
 from clipcop.processes import interrupts
+from clipcop.results import FinetuneRecord
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import (
     PreparedVideos,
@@ -101,6 +102,18 @@ class FinetuneResult:
     per_class: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     """Listed videos left out of the run: ``missing``, ``unreadable``, ``too_short``."""
+
+    def record(self) -> FinetuneRecord:
+        """What ``clipcop finetune`` prints (:mod:`clipcop.results`)."""
+        return FinetuneRecord(
+            run_dir=str(self.run_dir),
+            checkpoint=str(self.best_checkpoint),
+            best_epoch=self.fit.best_epoch,
+            test_video_accuracy=self.video_accuracy,
+            test_clip_accuracy=self.clip_accuracy,
+            per_class=dict(self.per_class),
+            skipped=dict(self.skipped),
+        )
 
 
 def _select(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from clipcop.config import TupleSpec
 from clipcop.engine.reporting import Reporter
+from clipcop.results import IndexRecord, SubsetCounts
 from clipcop.workflows.data import prepare_videos
 
 
@@ -49,6 +50,24 @@ class IndexReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+    def record(self) -> IndexRecord:
+        """What ``clipcop data index --json`` prints (:mod:`clipcop.results`)."""
+        return IndexRecord(
+            data=self.data,
+            layout=self.layout,
+            split=self.split,
+            classes=self.classes,
+            manifest=self.manifest,
+            probed=self.probed,
+            reused=self.reused,
+            span=self.span,
+            train=SubsetCounts(**asdict(self.train)),
+            test=SubsetCounts(**asdict(self.test)),
+            missing=list(self.missing),
+            notes=list(self.notes),
+            warnings=list(self.warnings),
+        )
 
 
 def index_data(

@@ -51,6 +51,7 @@ from clipcop.engine.tracking import make_tracker
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
+from clipcop.results import PretrainRecord
 from clipcop.workflows.cache import frame_reader
 from clipcop.workflows.data import (
     PreparedVideos,
@@ -100,6 +101,18 @@ class PretrainResult:
     per_class: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     """Listed videos left out of the run: ``missing``, ``unreadable``, ``too_short`` for the tuple span."""
+
+    def record(self) -> PretrainRecord:
+        """What ``clipcop pretrain`` prints (:mod:`clipcop.results`)."""
+        return PretrainRecord(
+            run_dir=str(self.run_dir),
+            checkpoint=str(self.best_checkpoint),
+            best_epoch=self.fit.best_epoch,
+            val_loss=self.fit.best_val_loss,
+            test_order_accuracy=self.test_accuracy,
+            per_class=dict(self.per_class),
+            skipped=dict(self.skipped),
+        )
 
 
 def select_tuples(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,6 +20,7 @@ from clipcop.features.pooling import pool_tap
 from clipcop.features.store import FeatureFile, read_features
 from clipcop.index.faiss_index import build_index, l2_normalize, search
 from clipcop.paths import why_not
+from clipcop.results import Neighbour, QueryRecord
 from clipcop.videos.decoder import probe_video
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
@@ -114,3 +115,14 @@ def query_video(
         table.add_row(str(row_["rank"]), f"{row_['similarity']:.3f}", str(row_["class"]), str(row_["video"]))
     reporter.table(table)
     return found
+
+
+def query_record(query: str | Path, found: list[dict[str, Any]]) -> QueryRecord:
+    """What ``clipcop retrieve --query`` prints (:mod:`clipcop.results`) for :func:`query_video`'s rows."""
+    return QueryRecord(
+        query=str(query),
+        neighbours=[
+            Neighbour(rank=r["rank"], similarity=r["similarity"], video=r["video"], class_name=r["class"])
+            for r in found
+        ],
+    )

@@ -27,6 +27,7 @@ from clipcop.errors import FeatureFileError, UsageError
 from clipcop.features.store import FeatureFile, read_features
 from clipcop.index.faiss_index import IndexSpec, build_index, l2_normalize, save_index, search
 from clipcop.metrics.retrieval import DEFAULT_KS, topk_accuracy
+from clipcop.results import RetrieveRecord
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
 from clipcop.workflows.neighbours import Side, neighbour_rows, render_neighbours, write_neighbours_csv
 
@@ -133,6 +134,19 @@ class RetrievalResult:
     neighbours: dict[str, np.ndarray] = field(default_factory=dict)
     similarities: dict[str, np.ndarray] = field(default_factory=dict)
     neighbours_file: Path | None = None
+
+    def record(self, *, grid: str | Path | None = None, index: str | Path | None = None) -> RetrieveRecord:
+        """What ``clipcop retrieve`` prints (:mod:`clipcop.results`); ``grid`` and ``index``: the picture and
+        the FAISS index when they were written."""
+        return RetrieveRecord(
+            accuracy={level: {str(k): v for k, v in acc.items()} for level, acc in self.accuracy.items()},
+            approximate=self.approximate,
+            queries=dict(self.queries),
+            gallery=dict(self.gallery),
+            neighbours_csv=None if self.neighbours_file is None else str(self.neighbours_file),
+            grid=None if grid is None else str(grid),
+            index=None if index is None else str(index),
+        )
 
 
 def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFile, FeatureFile]:
