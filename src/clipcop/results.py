@@ -67,7 +67,7 @@ class StageSummary:
     """One stage of the task curriculum."""
 
     tuple_len: int = field(metadata=doc("Clips per tuple of this stage."))
-    run_dir: str = field(metadata=doc("The stage's run folder (OUT/tl<N>)."))
+    run_dir: str = field(metadata=doc("The stage's run folder (`OUT/tlN`)."))
     checkpoint: str = field(metadata=doc("The stage's best checkpoint."))
     epochs: int = field(metadata=doc("Epochs the stage trained."))
     best_epoch: int = field(metadata=doc("Epoch of the lowest validation loss."))
