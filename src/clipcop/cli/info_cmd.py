@@ -22,9 +22,9 @@ def info(
 
     Example: clipcop info runs/vcop-r3d-16-8-3/best.safetensors
     """
-    from clipcop.engine.checkpoint import read_meta
+    from clipcop.engine.checkpoint import read_card
 
-    meta = read_meta(checkpoint)
+    meta = read_card(checkpoint).to_meta()
     if json_out:
         emit(meta, as_json=True)
         return
@@ -45,6 +45,7 @@ def info(
         "step",
         "seed",
         "version",
+        "torch",
         "created",
         "init",
         "source",

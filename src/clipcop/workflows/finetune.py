@@ -144,7 +144,7 @@ def finetune(
         check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
-    backbone, source_meta, clip_len, geometry = config.source.build()
+    backbone, source_card, clip_len, geometry = config.source.build()
     prepared = prepare_videos(
         config.data,
         split=config.split,
@@ -179,7 +179,7 @@ def finetune(
     optimizer = make_optimizer(config, trainable)
     frozen = f", frozen through {config.freeze_until}" if config.freeze_until else ""
     reporter.info(
-        f"fine-tuning {source_meta.get('kind')} {source_meta.get('arch')} width {backbone.width} "
+        f"fine-tuning {source_card.kind} {source_card.arch} width {backbone.width} "
         f"on {len(classes)} classes, {len(train_videos)} train / {len(val_videos)} val videos{frozen}"
     )
 
@@ -194,8 +194,8 @@ def finetune(
             "num_classes": len(classes),
             "classes": list(classes),
             "freeze_until": config.freeze_until,
-            "init": source_meta.get("source"),
-            "init_kind": source_meta.get("kind"),
+            "init": source_card.source,
+            "init_kind": source_card.kind,
             "seed": config.seed,
             "epoch": info["epoch"],
             "step": info["step"],
@@ -248,13 +248,8 @@ def finetune(
         )
     per_class = _report(run_dir, outcome, classes, reporter)
     if is_main():
-        meta = dict(best.meta)
-        meta["metrics"] = {
-            **meta["metrics"],
-            "test_video_acc": outcome.video_accuracy,
-            "test_clip_acc": outcome.clip_accuracy,
-        }
-        save_checkpoint(run_dir / BEST, best.tensors, meta)
+        scored = best.card.with_metrics(test_video_acc=outcome.video_accuracy, test_clip_acc=outcome.clip_accuracy)
+        save_checkpoint(run_dir / BEST, best.tensors, scored.to_meta())
     accuracy = (outcome.video_accuracy, outcome.clip_accuracy)
     return FinetuneResult(run_dir, run_dir / BEST, result, *accuracy, per_class, skipped=prepared.skipped())
 
