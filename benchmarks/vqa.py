@@ -34,7 +34,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from clipcop.engine.checkpoint import read_meta
+from clipcop.engine.checkpoint import read_card
 from clipcop.engine.reporting import Reporter
 from clipcop.metrics.qa import TYPE_KEYS
 from clipcop.synth.qa import write_synthetic_qa
@@ -49,14 +49,14 @@ HEADERS = ("Motion", "Spat.Rel.", "Temp.Rel.", "Y/N", "Color", "Obj.", "Loc.", "
 
 def sources(vcop: Path, supervised: Path | None, finetuned: Path | None) -> dict[str, ModelSource]:
     """VCOP, the same network at random initialisation, and optionally supervised / fine-tuned checkpoints."""
-    meta = read_meta(vcop)
+    card = read_card(vcop)
     random = ModelSource(
         random=True,
-        arch=meta["arch"],
-        width=meta["width"],
-        clip_len=meta["clip_len"],
-        resize=tuple(meta["resize"]),
-        crop=meta["crop"],
+        arch=card.arch,
+        width=card.width,
+        clip_len=card.clip_len,
+        resize=card.resize,
+        crop=card.crop,
         seed=0,
     )
     found = {"VCOP": ModelSource(checkpoint=str(vcop)), "random init": random}

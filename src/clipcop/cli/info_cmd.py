@@ -27,7 +27,7 @@ def info(
       clipcop info runs/vcop-r3d-16-8-3/best.safetensors
       clipcop info runs/vcop-r3d-16-8-3/best.safetensors --config > again.toml
     """
-    from clipcop.engine.checkpoint import info_record, read_meta
+    from clipcop.engine.checkpoint import info_record, read_card
 
     if settings:
         from clipcop.workflows.checkpoint_settings import checkpoint_settings_toml
@@ -35,7 +35,7 @@ def info(
         emit_lines([checkpoint_settings_toml(checkpoint).rstrip("\n")])
         return
 
-    meta = read_meta(checkpoint)
+    meta = read_card(checkpoint).to_meta()
     if json_out:
         emit(info_record(checkpoint, meta), as_json=True)
         return
@@ -56,6 +56,7 @@ def info(
         "step",
         "seed",
         "version",
+        "torch",
         "created",
         "init",
         "source",

@@ -2,7 +2,8 @@
 
 A clipcop checkpoint holds the model weights and, under the metadata key ``clipcop``, a JSON object with
 what the model is (``kind``, ``arch``, ``width``, ``tuple``...), how it was trained (the full run config),
-its metrics, epoch, step, seed, and the clipcop version. ``clipcop info`` prints that object.
+its metrics, epoch, step, seed, and the clipcop and torch versions. ``clipcop info`` prints that object;
+:class:`clipcop.engine.card.CheckpointCard` is its typed form, which every reader goes through.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from safetensors.torch import save_file
 
 from clipcop._version import __version__
 from clipcop.engine.atomic import write_atomic
+from clipcop.engine.card import CheckpointCard
 from clipcop.errors import CheckpointError
 from clipcop.paths import why_not
 from clipcop.results import InfoRecord
@@ -40,6 +43,11 @@ class Checkpoint:
     tensors: dict[str, torch.Tensor]
     meta: dict[str, Any]
 
+    @cached_property
+    def card(self) -> CheckpointCard:
+        """The checked metadata (a malformed header raises one-line :class:`CheckpointError`)."""
+        return CheckpointCard.from_meta(self.meta, self.path)
+
     def section(self, prefix: str) -> dict[str, torch.Tensor]:
         """The tensors under ``prefix.`` with the prefix removed (e.g. ``backbone``)."""
         cut = len(prefix) + 1
@@ -48,7 +56,7 @@ class Checkpoint:
 
 def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write ``tensors`` and ``meta`` (JSON-serialisable) to ``path`` atomically."""
-    payload = {"format": FORMAT, "version": __version__, **meta}
+    payload = {"format": FORMAT, "version": __version__, "torch": torch.__version__, **meta}
     header = {META_KEY: json.dumps(payload, sort_keys=True)}
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     return write_atomic(path, lambda tmp: save_file(cpu, str(tmp), metadata=header))
@@ -87,10 +95,18 @@ def read_meta(path: str | Path) -> dict[str, Any]:
             )
         raise CheckpointError(f"{path} is a safetensors file but not a clipcop checkpoint (no metadata)")
     try:
-        meta: dict[str, Any] = json.loads(header[META_KEY])
+        loaded = json.loads(header[META_KEY])
     except ValueError:
         raise CheckpointError(f"{path} has unreadable clipcop metadata") from None
+    if not isinstance(loaded, dict):
+        CheckpointCard.from_meta(loaded, path)  # raises, naming the file and the shape found
+    meta: dict[str, Any] = loaded
     return meta
+
+
+def read_card(path: str | Path) -> CheckpointCard:
+    """The checked metadata of a checkpoint, from its header alone (no tensor is read)."""
+    return CheckpointCard.from_meta(read_meta(path), path)
 
 
 def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clipcop._version import __version__
-from clipcop.engine.checkpoint import read_meta
+from clipcop.engine.checkpoint import read_card
 from clipcop.errors import UsageError
 from clipcop.processes.torchrun_env import env_rank
 from clipcop.settings_file import write_settings
@@ -42,7 +42,7 @@ def state_path(run_dir: Path) -> Path | None:
     """The training state that belongs to ``last.safetensors`` (None when there is no resumable run)."""
     if not (run_dir / LAST).is_file():
         return None
-    name = read_meta(run_dir / LAST).get("resume_state")
+    name = read_card(run_dir / LAST).resume_state
     return run_dir / name if name and (run_dir / name).is_file() else None
 
 
@@ -92,7 +92,7 @@ def first_epoch_cut_short(run_dir: Path, outputs: tuple[str, ...] = ()) -> bool:
         return False
     if any(p.name != STATE_PATTERN.format(epoch=1) for p in run_dir.glob("last.state.e*.safetensors")):
         return False
-    if (run_dir / BEST).exists() and read_meta(run_dir / BEST).get("epoch") != 1:
+    if (run_dir / BEST).exists() and read_card(run_dir / BEST).epoch != 1:
         return False
     path = run_dir / METRICS
     lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
@@ -137,7 +137,7 @@ def check_resume_settings(run_dir: Path, config: dict[str, Any], keys: tuple[str
     last = run_dir / LAST
     if not last.is_file():
         return
-    changed = changed_settings(read_meta(last).get("config", {}), config, keys)
+    changed = changed_settings(dict(read_card(last).config or {}), config, keys)
     if changed:
         key, old, new = changed[0]
         raise UsageError(f"cannot resume {run_dir}: it was run with {key}={old}, now {key}={new}")
@@ -151,7 +151,7 @@ def check_resume_validation(run_dir: Path, validation: dict[str, Any]) -> None:
     clipcop that chose them otherwise). Checkpoints that record no fingerprint are not checked.
     """
     last = run_dir / LAST
-    recorded = read_meta(last).get("validation") if last.is_file() else None
+    recorded = read_card(last).validation if last.is_file() else None
     if recorded is not None and recorded != validation:
         raise UsageError(
             f"cannot resume {run_dir}: it validated on other videos ({recorded.get('videos')} then, "

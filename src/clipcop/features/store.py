@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from clipcop.engine.atomic import file_mode
-from clipcop.errors import FeatureFileError
+from clipcop.engine.card import CheckpointCard
+from clipcop.errors import CheckpointError, FeatureFileError
 
 META_KEY = "clipcop"
 FORMAT = "clipcop.features/1"
@@ -180,6 +181,18 @@ class FeatureFile:
     def same_classes(self, other: FeatureFile) -> bool:
         """True when both files are labelled with the same class list, so class ids compare."""
         return bool(self.classes) and self.classes == other.classes
+
+    @property
+    def model(self) -> CheckpointCard | None:
+        """The card of the model that made these features, as extraction summarised it (kind, arch, width,
+        source, seed, tuple_len, epoch; ``extra["identity"]`` names the weights' file); None if unrecorded."""
+        source = self.meta.get("source")
+        if not isinstance(source, dict) or "kind" not in source:
+            return None
+        try:
+            return CheckpointCard.from_meta(source, self.path)
+        except CheckpointError as err:
+            raise FeatureFileError(f"{err} (the model that made these features)") from None
 
     @property
     def dim(self) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import read_meta
+from clipcop.engine.checkpoint import read_card
 from clipcop.engine.run_dir import read_metrics
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
@@ -57,7 +57,7 @@ def _slug(run_dir: Path, folder: Path) -> str:
 
 def _chance(folder: Path) -> float | None:
     try:
-        tl = int(read_meta(folder / "best.safetensors").get("tuple_len", 0))
+        tl = read_card(folder / "best.safetensors").tuple_len or 0
     except CheckpointError:
         return None
     return 1 / math.factorial(tl) if tl else None

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
@@ -89,25 +90,26 @@ def write_predictions(path: Path, data: QATensors, predicted: np.ndarray, answer
     return write_text_atomic(path, json.dumps(rows))
 
 
-def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary, AnswerVocabulary, dict[str, Any]]:
-    """An E-SA model with its vocabularies from a ``vqa`` checkpoint."""
+def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary, AnswerVocabulary, CheckpointCard]:
+    """An E-SA model with its vocabularies from a ``vqa`` checkpoint, and the checkpoint's card."""
     ckpt = load_checkpoint(path, kind=KIND)
+    card = ckpt.card
     try:
-        config = ESAConfig(**ckpt.meta["model"])
-        vocab = Vocabulary(tuple(ckpt.meta["vocabulary"]))
-        answers = AnswerVocabulary(tuple(ckpt.meta["answers"]))
+        config = ESAConfig(**card.entry("model", dict))
+        vocab = Vocabulary(tuple(card.entry("vocabulary", list)))
+        answers = AnswerVocabulary(tuple(card.entry("answers", list)))
         model = ESA(config)
         model.load_state_dict(ckpt.tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path} is a damaged vqa checkpoint ({str(err).splitlines()[0]})") from None
-    return model.to(device), vocab, answers, ckpt.meta
+    return model.to(device), vocab, answers, card
 
 
 def extend_with_glove(
-    model: ESA, vocab: Vocabulary, items: Sequence[QAItem], glove: str, meta: dict[str, Any], reporter: Reporter
+    model: ESA, vocab: Vocabulary, items: Sequence[QAItem], glove: str, card: CheckpointCard, reporter: Reporter
 ) -> tuple[ESA, Vocabulary]:
     """Give words unseen in training their GloVe vectors (only for models trained with frozen GloVe)."""
-    if meta.get("embeddings") != "glove":
+    if card.entry("embeddings", str, "") != "glove":
         reporter.note("--glove ignored: this model's embeddings were trained, not read from GloVe")
         return model, vocab
     new = [w for w in dict.fromkeys(t for item in items for t in tokenize(item.question)) if w not in vocab]
@@ -180,7 +182,8 @@ def eval_vqa(
     config = replace(config, **options) if config else VQAEvalConfig(**options)
     reporter = reporter or Reporter()
     device = resolve_runtime(config.device, "fp32").device
-    model, vocab, answers, meta = load_model(config.checkpoint, device)
+    model, vocab, answers, card = load_model(config.checkpoint, device)
+    trained_features = card.entry("features", dict, {})
     issues = Issues()
     features = VideoFeatures(config.features, issues)
     if features.dim != model.config.feature_dim:
@@ -188,20 +191,20 @@ def eval_vqa(
             f"{config.features} has {features.dim}-d features but the model was trained on "
             f"{model.config.feature_dim}-d ones"
         )
-    trained_clips = meta.get("features", {}).get("clips")
+    trained_clips = trained_features.get("clips")
     if trained_clips is not None and trained_clips != features.clips:
         reporter.warn(
             f"{config.features} has {features.clips} clips per video but the model was trained on {trained_clips}: "
             "attention spreads over a different number of clips (extract with the same --clips)"
         )
-    trained_on, given = meta.get("features", {}).get("source"), features.file.meta.get("source")
+    trained_on, given = trained_features.get("source"), features.file.meta.get("source")
     if trained_on and trained_on != given:
         reporter.warn(
             f"the model was trained on features of {describe_source(trained_on)}, not of {describe_source(given)}"
         )
     split = read_split(config.qa, config.split, issues, need_answers=False)
     if config.glove:
-        model, vocab = extend_with_glove(model, vocab, split.items, config.glove, meta, reporter)
+        model, vocab = extend_with_glove(model, vocab, split.items, config.glove, card, reporter)
     data = to_tensors(split.items, features, vocab, answers, issues, split=config.split)
     issues.report(reporter)
     result = predict(model, data, batch_size=config.batch_size, device=device)
@@ -215,7 +218,7 @@ def eval_vqa(
     accuracy = baseline = None
     if split.has_answers:
         accuracy = score(result.answer, data)
-        majority = {int(t): a for t, a in meta.get("majority", {}).items()}
+        majority = {int(t): a for t, a in card.entry("majority", dict, {}).items()}
         baseline = majority_accuracy(majority, data, answers) if majority else None
         rows = {"E-SA": accuracy, **({"majority": baseline} if baseline else {})}
         reporter.table(accuracy_table(rows, f"Video QA on {config.split} (Table VI layout)"))

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from clipcop.config import check_seed
 from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import load_checkpoint, now_iso, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.fit import check_finite
@@ -177,20 +178,21 @@ def _train_epoch(
     return loss_sum / len(data)
 
 
-def _meta(
+def _card(
     config: VQAConfig, model: ESA, vocab: Vocabulary, answers: AnswerVocabulary, extra: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "kind": KIND,
-        "model": model.config.as_dict(),
-        "vocabulary": list(vocab.words),
-        "answers": list(answers.answers),
-        "embeddings": "learned" if config.glove is None else ("glove-tuned" if config.tune_embeddings else "glove"),
-        "config": asdict(config),
-        "seed": config.seed,
-        "created": now_iso(),
+) -> CheckpointCard:
+    """The card every checkpoint of this run starts from: the model, its vocabularies, the run's settings."""
+    return CheckpointCard.for_run(
+        kind=KIND,
+        model=model.config.as_dict(),
+        vocabulary=list(vocab.words),
+        answers=list(answers.answers),
+        embeddings="learned" if config.glove is None else ("glove-tuned" if config.tune_embeddings else "glove"),
+        config=asdict(config),
+        seed=config.seed,
+        created=now_iso(),
         **extra,
-    }
+    )
 
 
 def _fit(
@@ -199,7 +201,7 @@ def _fit(
     val: QATensors,
     config: VQAConfig,
     run_dir: Path,
-    meta: dict[str, Any],
+    card: CheckpointCard,
     reporter: Reporter,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Train for ``config.epochs``, keeping the best validation accuracy in ``best.safetensors``."""
@@ -218,7 +220,7 @@ def _fit(
         improved = (val_acc, -outcome.loss) > best_key
         if improved:
             best_key, best_epoch = (val_acc, -outcome.loss), epoch
-            save_checkpoint(run_dir / BEST, model.state_dict(), {**meta, "epoch": epoch, "metrics": record})
+            save_checkpoint(run_dir / BEST, model.state_dict(), replace(card, epoch=epoch, metrics=record).to_meta())
         with open(run_dir / METRICS, "a") as handle:
             handle.write(json.dumps(record) + "\n")
         reporter.info(
@@ -260,11 +262,11 @@ def train_vqa(
         "features": {"path": str(config.features), "source": features.file.meta.get("source"), "clips": features.clips},
         "majority": {str(t): a for t, a in majority.items()},
     }
-    meta = _meta(config, model, vocab, answers, extra)
+    card = _card(config, model, vocab, answers, extra)
     made = not run_dir.exists()
     settings = write_run_settings(run_dir, config, "clipcop vqa train")
     try:
-        best_epoch, history = _fit(model, train, val, config, run_dir, meta, reporter)
+        best_epoch, history = _fit(model, train, val, config, run_dir, card, reporter)
     except TrainingError:
         if made and {p.name for p in run_dir.iterdir()} == {settings.name}:
             settings.unlink()
@@ -279,7 +281,7 @@ def train_vqa(
     result = VQATrainResult(
         run_dir, run_dir / BEST, best_epoch, history, scores[splits.val.name], test, baseline, issues
     )
-    _finish(result, best.meta, best.tensors, features, reporter)
+    _finish(result, best.card, best.tensors, features, reporter)
     return result
 
 
@@ -319,7 +321,7 @@ def _describe(
 
 def _finish(
     result: VQATrainResult,
-    meta: dict[str, Any],
+    card: CheckpointCard,
     tensors: dict[str, torch.Tensor],
     features: VideoFeatures,
     reporter: Reporter,
@@ -338,8 +340,8 @@ def _finish(
         "issues": result.issues.as_dict(),
     }
     write_text_atomic(result.run_dir / RESULTS, json.dumps(summary, indent=2))
-    metrics = {**meta["metrics"], "val": result.val.row(), **({"test": result.test.row()} if result.test else {})}
-    save_checkpoint(result.checkpoint, tensors, {**meta, "metrics": metrics})
+    scored = card.with_metrics(val=result.val.row(), **({"test": result.test.row()} if result.test else {}))
+    save_checkpoint(result.checkpoint, tensors, scored.to_meta())
 
 
 __all__ = ["VQAConfig", "VQATrainResult", "train_vqa"]

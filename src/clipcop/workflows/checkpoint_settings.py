@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from clipcop.engine.checkpoint import read_meta
+from clipcop.engine.checkpoint import read_card
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.settings_file import config_to_settings, dumps_settings
 from clipcop.workflows.extract import ModelSource
@@ -27,13 +27,11 @@ def _typed(flat: dict[str, Any]) -> dict[str, Any]:
 
 def checkpoint_config(path: str | Path) -> tuple[str, Any]:
     """The command and the config a checkpoint was trained with."""
-    meta = read_meta(path)
-    kind = meta.get("kind")
-    recorded = meta.get("config")
-    if kind not in COMMANDS or not isinstance(recorded, dict):
-        raise CheckpointError(f"{path} records no training settings (a {kind or 'unknown'!r} checkpoint)")
-    command, config_type = COMMANDS[str(kind)]
-    flat = _typed(recorded)
+    card = read_card(path)
+    if card.kind not in COMMANDS or not card.config:
+        raise CheckpointError(f"{path} records no training settings (a {card.kind!r} checkpoint)")
+    command, config_type = COMMANDS[card.kind]
+    flat = _typed(dict(card.config))
     if isinstance(flat.get("source"), dict):
         flat["source"] = ModelSource(**_typed(flat["source"]))
     try:

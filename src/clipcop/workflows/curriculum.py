@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +23,7 @@ from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_meta, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_card, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import (
     barrier,
@@ -126,12 +126,10 @@ def _finished(run_dir: Path) -> dict[str, Any] | None:
 def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:
     """Refuse to reuse a finished stage trained otherwise than ``config`` asks (model, clip geometry, data,
     optimiser, seed: everything a ``--resume`` must keep, and its number of epochs)."""
-    meta = read_meta(run_dir / "best.safetensors")
-    if meta.get("kind") != "vcop":
-        raise CheckpointError(
-            f"{run_dir / 'best.safetensors'} is a {meta.get('kind', 'unknown')!r} checkpoint, not 'vcop'"
-        )
-    changed = changed_settings(meta.get("config", {}), config.flat(), (*RESUME_KEYS, "epochs"))
+    card = read_card(run_dir / "best.safetensors")
+    if card.kind != "vcop":
+        raise CheckpointError(f"{run_dir / 'best.safetensors'} is a {card.kind!r} checkpoint, not 'vcop'")
+    changed = changed_settings(dict(card.config or {}), config.flat(), (*RESUME_KEYS, "epochs"))
     if changed:
         differs = ", ".join(f"{key} {old} (asked {new})" for key, old, new in changed)
         raise UsageError(f"{run_dir} holds a finished stage trained otherwise: {differs}; choose another --out")
@@ -241,21 +239,12 @@ class HardSampleResult:
 def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
     """``base`` continuing from ``checkpoint``: its architecture, cl/it/tl and clip geometry, initialised
     from it (a converged model goes on seeing clips as it was trained on them)."""
-    meta = load_checkpoint(checkpoint, kind="vcop").meta
-    missing = [k for k in ("arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop") if k not in meta]
+    card = load_checkpoint(checkpoint, kind="vcop").card
+    shape = ("arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop")
+    missing = [k for k in shape if getattr(card, k) is None]
     if missing:
         raise CheckpointError(f"{checkpoint} does not record its {', '.join(missing)}; cannot continue from it")
-    height, width = meta["resize"]
-    return base.with_options(
-        arch=meta["arch"],
-        width=meta["width"],
-        clip_len=meta["clip_len"],
-        interval=meta["interval"],
-        tuple_len=meta["tuple_len"],
-        resize=(int(height), int(width)),
-        crop=int(meta["crop"]),
-        init=str(checkpoint),
-    )
+    return base.with_options(**{k: getattr(card, k) for k in shape}, init=str(checkpoint))
 
 
 HARD_SAMPLES = "hard_samples.txt"
@@ -434,17 +423,16 @@ def _window_meta(checkpoint: str | Path, window: int, steps: int, threshold: flo
     The source's metrics describe another model and are not carried; the window's scores are in
     ``scores.json``.
     """
-    source = read_meta(checkpoint)
-    keep = ("kind", "arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop", "seed", "data")
-    return {
-        **{key: source[key] for key in keep if key in source},
-        "epoch": int(source.get("epoch", 0)) + window,
-        "step": int(source.get("step", 0)) + window * steps,
-        "metrics": {},
-        "created": now_iso(),
-        "init": str(checkpoint),
-        "window": {"epochs": window, "steps_per_epoch": steps, "threshold": threshold, "scoring": scoring},
-    }
+    source = read_card(checkpoint)
+    return replace(
+        source.model_only(),
+        epoch=(source.epoch or 0) + window,
+        step=(source.step or 0) + window * steps,
+        metrics={},
+        created=now_iso(),
+        init=str(checkpoint),
+        window={"epochs": window, "steps_per_epoch": steps, "threshold": threshold, "scoring": scoring},
+    ).to_meta()
 
 
 def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold: float, scoring: str) -> bool:
@@ -457,10 +445,10 @@ def _reusable_window(root: Path, checkpoint: str | Path, window: int, threshold:
             f"{root} has {HARD_SAMPLES} but no {WINDOW_CHECKPOINT} (an older clipcop continued from the original "
             "checkpoint): choose a new --out"
         )
-    meta = read_meta(windowed)
-    if Path(str(meta.get("init"))).resolve() != Path(checkpoint).resolve():
-        raise UsageError(f"cannot resume {root}: its samples were scored from {meta.get('init')}, not {checkpoint}")
-    scored = meta.get("window", {})
+    card = read_card(windowed)
+    if Path(str(card.init)).resolve() != Path(checkpoint).resolve():
+        raise UsageError(f"cannot resume {root}: its samples were scored from {card.init}, not {checkpoint}")
+    scored = card.window or {}
     for flag, old, new in (
         ("--window", scored.get("epochs"), window),
         ("--threshold", scored.get("threshold"), threshold),

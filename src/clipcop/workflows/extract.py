@@ -10,11 +10,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
 from clipcop.config import ClipGeometry, check_seed
+from clipcop.engine.card import CheckpointCard
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import broadcast_object, init_distributed, is_main
 from clipcop.engine.reporting import Reporter
@@ -30,6 +31,7 @@ from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_vi
 from clipcop.workflows.models import backbone_from
 
 DTYPES = ("float32", "float16")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,20 +61,20 @@ class ModelSource:
                 raise UsageError(f"{flag} must be at least 1, not {value}")
         check_seed(self.seed)
 
-    def build(self) -> tuple[VideoBackbone, dict[str, Any], int, ClipGeometry]:
-        """The backbone, its description, and the clip length and geometry to feed it."""
+    def build(self) -> tuple[VideoBackbone, CheckpointCard, int, ClipGeometry]:
+        """The backbone, its card, and the clip length and geometry to feed it."""
         if self.random:
             seed_everything(self.seed)
-            backbone, meta = backbone_from(random_arch=self.arch, width=self.width)
-            meta["seed"] = self.seed
-            defaults: dict[str, Any] = {"clip_len": 16, "resize": [128, 171], "crop": 112}
+            backbone, card = backbone_from(random_arch=self.arch, width=self.width)
+            card = replace(card, seed=self.seed)
+            defaults = CheckpointCard(kind="random", clip_len=16, resize=(128, 171), crop=112)
         else:
-            backbone, meta = backbone_from(checkpoint=self.checkpoint, arch=self.arch, width=self.width)
-            defaults = meta
-        clip_len = self.clip_len if self.clip_len is not None else int(defaults.get("clip_len", 16))
-        resize = self.resize if self.resize is not None else tuple(defaults.get("resize", (128, 171)))
-        crop = self.crop if self.crop is not None else int(defaults.get("crop", 112))
-        return backbone, meta, clip_len, ClipGeometry(resize=(int(resize[0]), int(resize[1])), crop=crop)
+            backbone, card = backbone_from(checkpoint=self.checkpoint, arch=self.arch, width=self.width)
+            defaults = card
+        clip_len = _first(self.clip_len, defaults.clip_len, 16)
+        resize = _first(self.resize, defaults.resize, (128, 171))
+        crop = _first(self.crop, defaults.crop, 112)
+        return backbone, card, clip_len, ClipGeometry(resize=(int(resize[0]), int(resize[1])), crop=crop)
 
     def identity(self) -> dict[str, Any]:
         """What determines the model's weights (for cache keys)."""
@@ -81,6 +83,11 @@ class ModelSource:
         path = Path(str(self.checkpoint)).resolve()
         stat = path.stat()
         return {"checkpoint": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _first(given: T | None, recorded: T | None, default: T) -> T:
+    """An option's value: as given, else as the checkpoint records it, else the paper's."""
+    return given if given is not None else recorded if recorded is not None else default
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,7 +199,7 @@ def extract(
         check_feature_out(Path(config.out), reporter)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
-    backbone, meta, clip_len, geometry = config.source.build()
+    backbone, card, clip_len, geometry = config.source.build()
     if prepared is None:
         prepared = prepare_videos(
             config.data,
@@ -224,7 +231,7 @@ def extract(
     model = cast(VideoBackbone, runtime.prepare(backbone))
     file_meta = {
         "source": {
-            **{k: v for k, v in meta.items() if k in ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch")},
+            **card.summary(),
             "identity": config.source.identity(),  # the weights' file, resolved: compares across folders
         },
         "dataset": {**prepared.describe(), "subset": config.subset, "video_root": str(root)},

@@ -157,7 +157,7 @@ def finetune(
     tracker = make_tracker(config.run.log, run_dir)  # before any work: a missing extra is said at once
     runtime = resolve_runtime(config.run.device, config.run.precision)
     init_distributed(runtime.device)
-    backbone, source_meta, clip_len, geometry = config.source.build()
+    backbone, source_card, clip_len, geometry = config.source.build()
     prepared = prepare_videos(
         config.data.folder,
         split=config.data.split,
@@ -194,7 +194,7 @@ def finetune(
     optimizer = make_optimizer(config.training, trainable)
     frozen = f", frozen through {config.freeze_until}" if config.freeze_until else ""
     reporter.info(
-        f"fine-tuning {source_meta.get('kind')} {source_meta.get('arch')} width {backbone.width} "
+        f"fine-tuning {source_card.kind} {source_card.arch} width {backbone.width} "
         f"on {len(classes)} classes, {len(train_videos)} train / {len(val_videos)} val videos{frozen}"
     )
 
@@ -209,8 +209,8 @@ def finetune(
             "num_classes": len(classes),
             "classes": list(classes),
             "freeze_until": config.freeze_until,
-            "init": source_meta.get("source"),
-            "init_kind": source_meta.get("kind"),
+            "init": source_card.source,
+            "init_kind": source_card.kind,
             "seed": config.training.seed,
             "epoch": info["epoch"],
             "step": info["step"],
@@ -267,13 +267,8 @@ def finetune(
         )
     per_class = _report(run_dir, outcome, classes, reporter)
     if is_main():
-        meta = dict(best.meta)
-        meta["metrics"] = {
-            **meta["metrics"],
-            "test_video_acc": outcome.video_accuracy,
-            "test_clip_acc": outcome.clip_accuracy,
-        }
-        save_checkpoint(run_dir / BEST, best.tensors, meta)
+        scored = best.card.with_metrics(test_video_acc=outcome.video_accuracy, test_clip_acc=outcome.clip_accuracy)
+        save_checkpoint(run_dir / BEST, best.tensors, scored.to_meta())
     accuracy = (outcome.video_accuracy, outcome.clip_accuracy)
     return FinetuneResult(run_dir, run_dir / BEST, result, *accuracy, per_class, skipped=prepared.skipped())
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from clipcop.backbones import build_backbone
 from clipcop.backbones.base import VideoBackbone
+from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import Checkpoint, load_checkpoint
 from clipcop.errors import CheckpointError, UsageError
 
@@ -33,26 +34,26 @@ def backbone_from(
     random_arch: str | None = None,
     width: int | None = None,
     arch: str | None = None,
-) -> tuple[VideoBackbone, dict[str, Any]]:
+) -> tuple[VideoBackbone, CheckpointCard]:
     """A backbone from a clipcop checkpoint, or randomly initialised (``random_arch``) as a baseline.
 
-    Returns the backbone and the metadata describing it (the checkpoint's, or one made for the random
-    model). ``arch``/``width`` given with a checkpoint must agree with it.
+    Returns the backbone and the card describing it (the checkpoint's with ``source`` set to its path, or
+    a ``random`` one made for the random model). ``arch``/``width`` given with a checkpoint must agree.
     """
     if (checkpoint is None) == (random_arch is None):
         raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
     if checkpoint is not None:
         ckpt = load_checkpoint(checkpoint)
-        meta = ckpt.meta
-        if "arch" not in meta or "width" not in meta:
+        card = ckpt.card
+        if card.arch is None or card.width is None:
             raise CheckpointError(f"{checkpoint} does not say which backbone it holds (no arch/width)")
-        if arch is not None and arch != meta["arch"]:
-            raise CheckpointError(f"{checkpoint} holds a {meta['arch']} backbone, not {arch}")
-        if width is not None and width != meta["width"]:
-            raise CheckpointError(f"{checkpoint} has width {meta['width']}, not {width}")
-        backbone = build_backbone(meta["arch"], width=int(meta["width"]))
+        if arch is not None and arch != card.arch:
+            raise CheckpointError(f"{checkpoint} holds a {card.arch} backbone, not {arch}")
+        if width is not None and width != card.width:
+            raise CheckpointError(f"{checkpoint} has width {card.width}, not {width}")
+        backbone = build_backbone(card.arch, width=card.width)
         load_backbone_weights(backbone, ckpt)
-        return backbone, {**meta, "source": str(checkpoint)}
+        return backbone, replace(card, source=str(checkpoint))
     assert random_arch is not None
     backbone = build_backbone(random_arch, width=width or 64)
-    return backbone, {"kind": "random", "arch": random_arch, "width": backbone.width, "source": "random"}
+    return backbone, CheckpointCard(kind="random", arch=random_arch, width=backbone.width, source="random")

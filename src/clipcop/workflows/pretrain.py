@@ -31,7 +31,7 @@ from clipcop.config import (
     from_flat,
 )
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_meta, save_checkpoint
+from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_card, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import init_distributed, is_main
 from clipcop.engine.evaluate import EvalResult, evaluate_classifier
@@ -132,15 +132,15 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
         return model
     check_init(config)
     ckpt = load_checkpoint(config.init, kind="vcop")
-    meta = ckpt.meta
+    tuple_len = ckpt.card.tuple_len
     load_backbone_weights(model.backbone, ckpt)
     head = ckpt.section("head")
     carried = {k: v for k, v in head.items() if k.startswith("pair_fc.")}
-    if meta.get("tuple_len") == config.tuples.tuple_len:
+    if tuple_len == config.tuples.tuple_len:
         carried = head
     model.head.load_state_dict(carried, strict=False)
     what = "backbone and whole head" if carried is head else "backbone and pair layer (new order layer)"
-    reporter.info(f"initialised from {config.init} (tl={meta.get('tuple_len')}): {what}")
+    reporter.info(f"initialised from {config.init} (tl={tuple_len}): {what}")
     return model
 
 
@@ -151,13 +151,12 @@ def check_init(config: PretrainConfig) -> None:
         return
     if not Path(config.init).is_file():
         raise UsageError(f"--init {config.init} {why_not(Path(config.init), 'file')}")
-    meta = read_meta(config.init)
-    if meta.get("kind") != "vcop":
-        raise CheckpointError(f"{config.init} is a {meta.get('kind', 'unknown')!r} checkpoint, not 'vcop'")
-    if meta.get("arch") != config.model.arch or meta.get("width") != config.model.width:
+    card = read_card(config.init)
+    if card.kind != "vcop":
+        raise CheckpointError(f"{config.init} is a {card.kind!r} checkpoint, not 'vcop'")
+    if card.arch != config.model.arch or card.width != config.model.width:
         raise CheckpointError(
-            f"{config.init} holds {meta.get('arch')} width {meta.get('width')}, "
-            f"not {config.model.arch} width {config.model.width}"
+            f"{config.init} holds {card.arch} width {card.width}, not {config.model.arch} width {config.model.width}"
         )
 
 
@@ -389,13 +388,8 @@ def _test(
     per_class = {classes[k]: c / n for k, (c, n) in outcome.per_label().items()} if classes else {}
     if is_main():
         _write_test_report(run_dir, outcome, classes)
-        meta = dict(ckpt.meta)
-        meta["metrics"] = {
-            **meta.get("metrics", {}),
-            "test_loss": outcome.mean_loss,
-            "test_acc": outcome.accuracy,
-        }
-        save_checkpoint(best, ckpt.tensors, meta)
+        scored = ckpt.card.with_metrics(test_loss=outcome.mean_loss, test_acc=outcome.accuracy)
+        save_checkpoint(best, ckpt.tensors, scored.to_meta())
     tuples = config.tuples
     table = Table(title=f"Test order accuracy, tl={tuples.tuple_len} (chance {1 / tuples.num_orders:.1%})")
     table.add_column("class")

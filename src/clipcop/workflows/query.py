@@ -56,10 +56,10 @@ def _gallery(config: RetrieveConfig, reporter: Reporter) -> FeatureFile:
 def _source_for(gallery: FeatureFile, config: RetrieveConfig) -> ModelSource:
     if config.source is not None:
         return config.source
-    src = gallery.meta.get("source", {})
-    if src.get("kind") == "random":
-        return ModelSource(random=True, arch=src["arch"], width=src["width"], seed=src.get("seed", 0))
-    checkpoint = src.get("source")
+    card = gallery.model
+    if card is not None and card.kind == "random":
+        return ModelSource(random=True, arch=card.arch, width=card.width, seed=card.seed or 0)
+    checkpoint = card.source if card is not None else None
     if not checkpoint or not Path(checkpoint).is_file():
         raise UsageError(f"the gallery was made from {checkpoint!r}, which is not here: pass --checkpoint")
     return ModelSource(checkpoint=checkpoint)

@@ -21,6 +21,7 @@ import faiss
 import numpy as np
 from rich.table import Table
 
+from clipcop.engine.card import CheckpointCard
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import FeatureFileError, UsageError
@@ -202,15 +203,16 @@ def _comparable(gallery: FeatureFile, queries: FeatureFile, reporter: Reporter) 
 
 def _model(features: FeatureFile) -> tuple[str, str]:
     """The model a feature file was extracted with: a key to compare two files by, and a few words."""
-    src = features.meta.get("source", {})
+    card = features.model or CheckpointCard(kind="?")
     layers = f"{features.meta.get('layer')}/{features.meta.get('pool')}"
-    if src.get("kind") == "random":
-        origin = f"seed {src.get('seed')}"
+    recorded = card.extra.get("identity")
+    if card.kind == "random":
+        origin = f"seed {card.seed}"
     else:  # the checkpoint as extraction resolved it (older files: as spelled then, resolved here)
-        identity = src.get("identity") or {"checkpoint": str(Path(str(src.get("source"))).resolve())}
+        identity = recorded or {"checkpoint": str(Path(str(card.source)).resolve())}
         origin = str(identity.get("checkpoint"))
-    words = f"{src.get('kind', '?')} {src.get('arch', '?')} width {src.get('width', '?')} ({origin}), {layers}"
-    return json.dumps([src.get("identity"), src.get("epoch"), words], sort_keys=True, default=str), words
+    words = f"{card.kind} {card.arch or '?'} width {card.width or '?'} ({origin}), {layers}"
+    return json.dumps([recorded, card.epoch, words], sort_keys=True, default=str), words
 
 
 def _gallery_index(
@@ -288,9 +290,9 @@ def retrieve(
 
 def render_accuracy(result: RetrievalResult, ks: tuple[int, ...], gallery: FeatureFile) -> Table:
     """The top-k table, one row per level, each labelled with what a query is."""
-    src = gallery.meta.get("source", {})
+    card = gallery.model or CheckpointCard(kind="?")
     title = (
-        f"Retrieval top-k accuracy (%), {src.get('kind', '?')} {src.get('arch', '')} "
+        f"Retrieval top-k accuracy (%), {card.kind} {card.arch or ''} "
         f"{gallery.meta.get('layer')}/{gallery.meta.get('pool')} {gallery.dim}-d"
     )
     table = Table(title=title + (" [approximate index]" if result.approximate else ""))
