@@ -90,7 +90,7 @@ def test_info_config_of_a_checkpoint_without_settings_is_one_line(
 
     from clipcop.engine.checkpoint import save_checkpoint
 
-    save_checkpoint(workdir / "w.safetensors", {"x": torch.zeros(1)}, {"kind": "vcop"})
+    save_checkpoint(workdir / "w.safetensors", {"x": torch.zeros(1)}, {"kind": "vcop", "arch": "r3d", "width": 4})
     line = one_error_line(run_cli(capsys, "info", "w.safetensors", "--config"))
     assert "records no training settings" in line
 
