@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 from _videos import ucf_like_videos
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames, cache_video
+from clipcop.clips.sources import DecodedVideos, StoredFrames
 from clipcop.clips.transforms import random_crop_origin
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.engine.device import Runtime, resolve_runtime
@@ -118,13 +119,19 @@ def main() -> None:
             VCOPTupleDataset(videos, spec, geometry, train=True), args, runtime
         ),
         "clipcop: frame cache, worker processes": tuples_per_second(
-            VCOPTupleDataset(videos, spec, geometry, train=True, frames=CachedFrames(cache_root)),
+            VCOPTupleDataset(
+                videos, spec, geometry, train=True, source=StoredFrames(CachedFrames(cache_root), DecodedVideos())
+            ),
             args,
             runtime,
             processes=True,
         ),
         "clipcop: frame cache, loader threads (default)": tuples_per_second(
-            VCOPTupleDataset(videos, spec, geometry, train=True, frames=CachedFrames(cache_root)), args, runtime
+            VCOPTupleDataset(
+                videos, spec, geometry, train=True, source=StoredFrames(CachedFrames(cache_root), DecodedVideos())
+            ),
+            args,
+            runtime,
         ),
     }
     base = next(iter(results.values()))

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset, VCOPTupleDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
+from clipcop.clips.sources import DecodedVideos, FrameSource, StoredFrames
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.engine.sampler import EpochSampler
 from tests.conftest import write_moving_video
@@ -27,10 +28,15 @@ def _cached_videos(tmp_path: Path, lengths: list[int]) -> tuple[list[VideoRef], 
     return videos, CachedFrames(root)
 
 
+def _source(cache: CachedFrames | None) -> FrameSource:
+    """The decoder alone, or the cache in front of it."""
+    return DecodedVideos("pyav") if cache is None else StoredFrames(cache, DecodedVideos("pyav"))
+
+
 def test_cached_items_equal_decoded_items(tmp_path: Path) -> None:
     videos, cache = _cached_videos(tmp_path, [30, 37])
     pairs = [
-        (VCOPTupleDataset(videos, SPEC, GEOMETRY, train=train, seed=3, backend="pyav", frames=frames), keys)
+        (VCOPTupleDataset(videos, SPEC, GEOMETRY, train=train, seed=3, source=_source(frames)), keys)
         for train in (True, False)
         for frames, keys in ((None, [(1, 0), (2, 1)]), (cache, [(1, 0), (2, 1)]))
     ]
@@ -38,8 +44,8 @@ def test_cached_items_equal_decoded_items(tmp_path: Path) -> None:
         for key in keys:
             assert torch.equal(decoded[key]["clips"], cached[key]["clips"])
     for make in (
-        lambda f: EvalClipsDataset(videos, clip_len=8, num_clips=3, geometry=GEOMETRY, backend="pyav", frames=f),
-        lambda f: TrainClipDataset(videos, clip_len=8, geometry=GEOMETRY, seed=1, backend="pyav", frames=f),
+        lambda f: EvalClipsDataset(videos, clip_len=8, num_clips=3, geometry=GEOMETRY, source=_source(f)),
+        lambda f: TrainClipDataset(videos, clip_len=8, geometry=GEOMETRY, seed=1, source=_source(f)),
     ):
         assert torch.equal(make(None)[(4, 1)]["clips"], make(cache)[(4, 1)]["clips"])
 
@@ -51,8 +57,10 @@ def test_a_missing_entry_is_decoded_and_workers_open_their_own_maps(tmp_path: Pa
     assert cache.open(videos[0].path, GEOMETRY.resize) is not None
     clone = pickle.loads(pickle.dumps(cache))
     assert clone.root == cache.root and not clone._open
-    data = VCOPTupleDataset([*videos, extra], SPEC, GEOMETRY, train=True, seed=2, backend="pyav", frames=cache)
-    plain = VCOPTupleDataset([*videos, extra], SPEC, GEOMETRY, train=True, seed=2, backend="pyav")
+    data = VCOPTupleDataset(
+        [*videos, extra], SPEC, GEOMETRY, train=True, seed=2, source=StoredFrames(cache, DecodedVideos("pyav"))
+    )
+    plain = VCOPTupleDataset([*videos, extra], SPEC, GEOMETRY, train=True, seed=2, source=DecodedVideos("pyav"))
     sampler = EpochSampler(4, shuffle=True, seed=2)
     sampler.set_epoch(1)
     spawned = DataLoader(data, batch_size=2, sampler=sampler, num_workers=2, multiprocessing_context="spawn")
@@ -65,6 +73,6 @@ def test_a_truncated_entry_counts_as_a_failed_read(tmp_path: Path) -> None:
     videos, cache = _cached_videos(tmp_path, [30, 30])
     entry = cache_entry(cache.root, videos[0].path, GEOMETRY.resize)
     np.save(entry, np.load(entry)[:5])  # a cache that lost frames: frames past 5 do not exist
-    data = VCOPTupleDataset(videos, SPEC, GEOMETRY, train=True, seed=0, frames=cache)
+    data = VCOPTupleDataset(videos, SPEC, GEOMETRY, train=True, seed=0, source=StoredFrames(cache, DecodedVideos()))
     item = data[(0, 0)]
     assert int(item["failed_reads"]) == 1 and int(item["index"]) == 1

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames, cache_video
+from clipcop.clips.sources import DecodedVideos, StoredFrames
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import resolve_runtime
@@ -30,7 +31,12 @@ def _dataset(tmp_path: Path, count: int, *, cached: int) -> VCOPTupleDataset:
     for video in videos[:cached]:
         cache_video(tmp_path / "cache", video.path, video.num_frames, GEOMETRY.resize, backend="pyav")
     return VCOPTupleDataset(
-        videos, SPEC, GEOMETRY, train=True, seed=5, backend="pyav", frames=CachedFrames(tmp_path / "cache")
+        videos,
+        SPEC,
+        GEOMETRY,
+        train=True,
+        seed=5,
+        source=StoredFrames(CachedFrames(tmp_path / "cache"), DecodedVideos("pyav")),
     )
 
 

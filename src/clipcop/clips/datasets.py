@@ -17,13 +17,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from clipcop.clips.frame_cache import CachedFrames
+from clipcop.clips.sources import DecodedVideos, FrameSource
 from clipcop.clips.transforms import centre_crop_origin, gather_windows, random_crop_origin
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.errors import VideoDecodeError
 from clipcop.sampling.clips import clip_indices, evenly_spaced_starts
 from clipcop.sampling.tuples import sample_tuple
-from clipcop.videos.decoder import read_frames
 
 Key = tuple[int, int] | int
 """A dataset key: ``(epoch, index)`` from an epoch sampler, or a bare index (epoch 0)."""
@@ -53,28 +52,20 @@ class _VideoDataset(Dataset[dict[str, torch.Tensor]]):
         *,
         geometry: ClipGeometry,
         seed: int,
-        backend: str,
-        frames: CachedFrames | None = None,
+        source: FrameSource | None = None,
     ) -> None:
         self.videos = list(videos)
         self.geometry = geometry
         self.seed = seed
-        self.backend = backend
-        self.frames = frames
+        self.source: FrameSource = source if source is not None else DecodedVideos()
 
     def _clips(self, path: Path, rows: np.ndarray, origins: Sequence[tuple[int, int]]) -> np.ndarray:
         """Frames ``rows (K, T)`` of ``path`` cropped at ``origins``: ``(K, T, crop, crop, 3)`` uint8.
 
-        From the frame cache when it holds the video (only the windows are read), else decoded.
+        The frame source decides how (:mod:`clipcop.clips.sources`).
         """
-        size = self.geometry.resize
-        source = self.frames.open(path, size) if self.frames is not None else None
-        if source is None:
-            source = read_frames(path, rows.reshape(-1), size=size, backend=self.backend)
-            rows = np.arange(rows.size).reshape(rows.shape)
-        elif rows.max() >= len(source):
-            raise VideoDecodeError(path, f"frame {int(rows.max())} requested but the cache holds {len(source)}")
-        return gather_windows(source, rows, origins, self.geometry.crop)
+        frames, rows = self.source.read(path, rows, self.geometry.resize)
+        return gather_windows(frames, rows, origins, self.geometry.crop)
 
     def _origin(self, rng: np.random.Generator | None) -> tuple[int, int]:
         """A random crop corner from ``rng``, or the centre's when None (evaluation)."""
@@ -86,9 +77,9 @@ class _VideoDataset(Dataset[dict[str, torch.Tensor]]):
         return len(self.videos)
 
     def fully_cached(self) -> bool:
-        """Whether the frame cache holds every video (items are then window copies, no decoding)."""
+        """Whether the frame source serves every video without decoding (items are then window copies)."""
         size = self.geometry.resize
-        return self.frames is not None and all(self.frames.contains(v.path, size) for v in self.videos)
+        return all(self.source.holds(v.path, size) for v in self.videos)
 
     @abstractmethod
     def _make(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
@@ -128,10 +119,9 @@ class VCOPTupleDataset(_VideoDataset):
         *,
         train: bool,
         seed: int = 0,
-        backend: str = "auto",
-        frames: CachedFrames | None = None,
+        source: FrameSource | None = None,
     ) -> None:
-        super().__init__(videos, geometry=geometry, seed=seed, backend=backend, frames=frames)
+        super().__init__(videos, geometry=geometry, seed=seed, source=source)
         self.spec = spec
         self.train = train
 
@@ -164,10 +154,9 @@ class EvalClipsDataset(_VideoDataset):
         clip_len: int,
         num_clips: int,
         geometry: ClipGeometry,
-        backend: str = "auto",
-        frames: CachedFrames | None = None,
+        source: FrameSource | None = None,
     ) -> None:
-        super().__init__(videos, geometry=geometry, seed=0, backend=backend, frames=frames)
+        super().__init__(videos, geometry=geometry, seed=0, source=source)
         self.clip_len = clip_len
         self.num_clips = num_clips
 
@@ -220,10 +209,9 @@ class TrainClipDataset(_VideoDataset):
         geometry: ClipGeometry,
         train: bool = True,
         seed: int = 0,
-        backend: str = "auto",
-        frames: CachedFrames | None = None,
+        source: FrameSource | None = None,
     ) -> None:
-        super().__init__(videos, geometry=geometry, seed=seed, backend=backend, frames=frames)
+        super().__init__(videos, geometry=geometry, seed=seed, source=source)
         self.clip_len = clip_len
         self.train = train
 

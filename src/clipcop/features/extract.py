@@ -16,7 +16,7 @@ import torch
 
 from clipcop.backbones.base import VideoBackbone
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
-from clipcop.clips.frame_cache import CachedFrames
+from clipcop.clips.sources import FrameSource
 from clipcop.config import ClipGeometry
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank, world_size
@@ -82,13 +82,12 @@ def extract_to_file(
     batch_size: int = 8,
     workers: int = 2,
     dtype: str = "float32",
-    backend: str = "auto",
-    frames: CachedFrames | None = None,
+    source: FrameSource | None = None,
     reporter: Reporter | None = None,
 ) -> ExtractionStats:
     """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`).
 
-    ``frames``: a frame cache at ``geometry.resize`` to read instead of decoding (when it holds a video).
+    ``source``: where frames come from (:mod:`clipcop.clips.sources`; default: decoded videos).
     """
     reporter = reporter or Reporter()
     backbone.eval()
@@ -111,9 +110,7 @@ def extract_to_file(
             out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main(), tmp=partial
         )
         barrier()
-        dataset = EvalClipsDataset(
-            videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, backend=backend, frames=frames
-        )
+        dataset = EvalClipsDataset(videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, source=source)
         sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
         loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
         with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:

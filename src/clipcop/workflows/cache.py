@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
+from clipcop.clips.sources import DecodedVideos, FrameSource, StoredFrames
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
@@ -30,14 +31,16 @@ def default_frame_cache() -> Path:
     return cache_dir() / "frames"
 
 
-def frame_reader(option: str | None) -> CachedFrames | None:
-    """The reader for ``--frame-cache``: ``auto`` (default folder), ``off``/None, or a folder."""
-    if option is None or option == "off":
-        return None
-    root = default_frame_cache() if option == "auto" else Path(option)
-    if option != "auto" and not root.is_dir():
+def frame_source(frame_cache: str | None = "auto", backend: str = "auto") -> FrameSource:
+    """The frame source for ``--frame-cache`` and ``--backend``: frames stored by ``clipcop data cache``
+    (``auto``: the default folder; or a folder) in front of the decoder, or the decoder alone (``off``)."""
+    decoded = DecodedVideos(backend)
+    if frame_cache is None or frame_cache == "off":
+        return decoded
+    root = default_frame_cache() if frame_cache == "auto" else Path(frame_cache)
+    if frame_cache != "auto" and not root.is_dir():
         raise UsageError(f"frame cache {root} {why_not(root, 'folder')} (build it with clipcop data cache)")
-    return CachedFrames(root)
+    return StoredFrames(CachedFrames(root), decoded)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.results import CurriculumSampleRecord, CurriculumTaskRecord, StageSummary
-from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.cache import frame_source
 from clipcop.workflows.curriculum_config import SCORINGS, SampleCurriculumConfig, TaskCurriculumConfig
 from clipcop.workflows.data import hold_out, listed_training
 from clipcop.workflows.pretrain import (
@@ -332,7 +332,7 @@ def score_window(
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
     optimizer = make_optimizer(config.training, model.parameters())
     train_model = wrap_ddp(model, runtime.device)
-    frames = frame_reader(config.data.frame_cache)
+    frames = frame_source(config.data.frame_cache, config.data.backend)
 
     def tuples(train: bool) -> VCOPTupleDataset:
         spec, geometry = config.tuples, config.geometry
@@ -342,8 +342,7 @@ def score_window(
             geometry,
             train=train,
             seed=config.training.seed,
-            backend=config.data.backend,
-            frames=frames,
+            source=frames,
         )
 
     local_batch = config.training.batch_size // world_size()

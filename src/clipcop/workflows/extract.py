@@ -26,7 +26,7 @@ from clipcop.features.pooling import POOLS
 from clipcop.features.store import read_features
 from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.videos.layouts import Subset
-from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_videos
 from clipcop.workflows.models import backbone_from
 
@@ -253,8 +253,7 @@ def extract(
         batch_size=config.batch_size,
         workers=config.workers,
         dtype=config.dtype,
-        backend=config.backend,
-        frames=frame_reader(config.frame_cache),
+        source=frame_source(config.frame_cache, config.backend),
         reporter=reporter,
     )
     return replace(stats, skipped=prepared.skipped())

@@ -50,7 +50,7 @@ from clipcop.heads.classifier import ActionClassifier
 from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
 from clipcop.processes import interrupts
 from clipcop.results import FinetuneRecord
-from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import (
     PreparedVideos,
     hold_out,
@@ -177,7 +177,7 @@ def finetune(
     seed_everything(config.training.seed)
     model = ActionClassifier(backbone, len(classes), config.freeze_until)
     model = cast(ActionClassifier, runtime.prepare(model))
-    frames = frame_reader(config.data.frame_cache)
+    frames = frame_source(config.data.frame_cache, config.data.backend)
 
     def clip_set(videos: list[Any], train: bool) -> TrainClipDataset:
         return TrainClipDataset(
@@ -186,8 +186,7 @@ def finetune(
             geometry=geometry,
             train=train,
             seed=config.training.seed,
-            backend=config.data.backend,
-            frames=frames,
+            source=frames,
         )
 
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -253,8 +252,7 @@ def finetune(
         clip_len=clip_len,
         num_clips=config.test_clips,
         geometry=geometry,
-        backend=config.data.backend,
-        frames=frames,
+        source=frames,
     )
     outcome = test_videos(
         model, test, runtime, batch_size=max(1, config.training.batch_size // 2), workers=config.data.workers

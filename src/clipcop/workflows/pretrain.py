@@ -52,7 +52,7 @@ from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
 from clipcop.results import PretrainRecord
-from clipcop.workflows.cache import frame_reader
+from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import (
     PreparedVideos,
     hold_out,
@@ -279,7 +279,7 @@ def pretrain(
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
     seed_everything(config.training.seed)
     geometry = config.geometry
-    frames = frame_reader(config.data.frame_cache)
+    frames = frame_source(config.data.frame_cache, config.data.backend)
     datasets = {
         "train": VCOPTupleDataset(
             train_videos,
@@ -287,8 +287,7 @@ def pretrain(
             geometry,
             train=True,
             seed=config.training.seed,
-            backend=config.data.backend,
-            frames=frames,
+            source=frames,
         ),
         "val": VCOPTupleDataset(
             val_videos,
@@ -296,8 +295,7 @@ def pretrain(
             geometry,
             train=False,
             seed=config.training.seed,
-            backend=config.data.backend,
-            frames=frames,
+            source=frames,
         ),
     }
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
@@ -371,15 +369,14 @@ def _test(
     if not prepared.test:
         reporter.warn("the test split has no usable video: no test order accuracy")
         return PretrainResult(run_dir, best, result, float("nan"), float("nan"))
-    frames = frame_reader(config.data.frame_cache)
+    frames = frame_source(config.data.frame_cache, config.data.backend)
     test_set = VCOPTupleDataset(
         prepared.test,
         config.tuples,
         config.geometry,
         train=False,
         seed=config.training.seed,
-        backend=config.data.backend,
-        frames=frames,
+        source=frames,
     )
     outcome = evaluate_classifier(
         model, test_set, select_tuples, runtime, batch_size=config.training.batch_size, workers=config.data.workers

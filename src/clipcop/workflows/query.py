@@ -12,6 +12,7 @@ from rich.table import Table
 
 from clipcop.backbones.base import VideoBackbone
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
+from clipcop.clips.sources import DecodedVideos
 from clipcop.config import ClipGeometry
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
@@ -86,7 +87,7 @@ def query_video(
         clip_len=clip_len,
         num_clips=int(meta["clips"]),
         geometry=ClipGeometry(resize=geometry.resize, crop=geometry.crop),
-        backend=config.backend,
+        source=DecodedVideos(config.backend),
     ).read(0)  # an unreadable query is an error, not the zero clips a gallery video would be counted as
     with torch.no_grad(), runtime.autocast():
         tap = backbone.forward_intermediates(runtime.clips(clips["clips"]), [meta["layer"]])[meta["layer"]]
