@@ -56,6 +56,15 @@ def write_moving_video(path: Path, count: int, height: int = 48, width: int = 64
 
 
 @pytest.fixture(autouse=True)
+def _denormals_kept() -> Iterator[None]:
+    """Running on the CPU flushes denormal floats for speed (process-wide); later tests get them back."""
+    yield
+    import torch
+
+    torch.set_flush_denormal(False)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own clipcop cache folder (nothing leaks into the user's)."""
     monkeypatch.setenv("CLIPCOP_CACHE", str(tmp_path_factory.mktemp("cache")))

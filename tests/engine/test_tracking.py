@@ -64,7 +64,7 @@ def train(run_dir: Path, *, tracker: Tracker | None, resume: bool = False) -> Fi
         config=FitConfig(epochs=2, batch_size=BATCH, workers=0, schedule="cosine"),
         runtime=resolve_runtime("cpu", "fp32"),
         run_dir=run_dir,
-        describe=lambda info: {"epoch": info["epoch"]},
+        describe=lambda info: {"kind": "vcop", "arch": "r3d", "width": 4, "epoch": info["epoch"]},
         resume=resume,
         tracker=tracker,
     )

@@ -242,7 +242,7 @@ def test_sample_window_refuses_a_batch_that_does_not_divide_over_the_processes(
     tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Checked before the window trains (as pretraining checks it), here with 3 processes faked."""
-    from clipcop.workflows import curriculum
+    from clipcop.workflows import curriculum_window as curriculum
 
     assert run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "base").code == 0
     monkeypatch.setattr(curriculum, "world_size", lambda: 3)

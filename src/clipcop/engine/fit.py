@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -25,7 +23,6 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import (
-    all_reduce_sum,
     barrier,
     broadcast_object,
     is_main,
@@ -33,6 +30,7 @@ from clipcop.engine.distributed import (
     world_size,
     wrap_ddp,
 )
+from clipcop.engine.epoch import Observe, train_one_epoch
 from clipcop.engine.evaluate import EvalResult, Select, evaluate_classifier
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
@@ -50,12 +48,8 @@ from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.state import load_state, save_state
 from clipcop.engine.tracking import Tracker, is_tracking
 from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
-from clipcop.processes import interrupts
 
 SCHEDULES = ("constant", "cosine", "plateau")
-
-Observe = Callable[[Batch, torch.Tensor, torch.Tensor], None]
-"""Sees ``(batch, logits, targets)`` of each training step; the tensors are detached, on the device."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +62,9 @@ class FitConfig:
     seed: int = 0
     schedule: str = "constant"
     steps_per_epoch: int | None = None
+    epoch_offset: int = 0
+    """Added to the epoch number the sampler and the data see: the sample curriculum's window continues a
+    run, and draws other tuples than that run's epochs did."""
     skip_lone_sample: bool = False
     """Leave out an epoch's last batch when it would hold one sample: batch norm cannot train on a single
     clip once its feature maps are 1x1x1 (small crops), so classifiers set this; a VCOP tuple is tl clips."""
@@ -87,11 +84,15 @@ class FitConfig:
 class FitResult:
     """What a finished run left: its folder, best epoch and loss, and every epoch's metrics."""
 
-    run_dir: Path
+    run_dir: Path | None
     best_epoch: int
     best_val_loss: float
     history: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: int | None = None
+    steps_per_epoch: int = 0
+    """The steps each epoch ran (``--steps-per-epoch`` may cut it)."""
+    full_steps: int = 0
+    """The steps of a whole pass over this process's share of the training set."""
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -135,27 +136,93 @@ def _resume(
     return counters
 
 
-def fit(  # noqa: C901
+class Callback:
+    """Hooks into :func:`fit`: ``on_step`` sees each training step's ``(batch, logits, targets)`` (detached, on
+    the device), ``on_epoch_end`` each epoch's record before it is saved. Subclass and override either."""
+
+    def on_step(self, batch: Batch, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        """Called after every training step."""
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> None:
+        """Called after every epoch (after validation, when there is one); may add keys to ``record``."""
+
+
+@dataclass
+class _Progress:
+    """Where a run stands: the next epoch, the global step, and the best validation loss so far."""
+
+    start_epoch: int = 1
+    step: int = 0
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    resumed_from: int | None = None
+
+
+def _steps_per_epoch(config: FitConfig, samples: int, local_batch: int) -> tuple[int, int]:
+    """``(steps, full)``: the steps an epoch runs, and the steps a whole pass over this process's share takes."""
+    full = steps = math.ceil(samples / local_batch)
+    if config.skip_lone_sample and local_batch > 1 and samples % local_batch == 1:
+        steps -= 1  # a different sample is left out each epoch (the order is shuffled)
+        if steps == 0:
+            raise DataError("training needs at least 2 samples per process: batch norm cannot train on one")
+    if config.steps_per_epoch is not None:
+        steps = min(steps, config.steps_per_epoch)
+    return steps, full
+
+
+def _start(
+    run_dir: Path, resume: bool, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, reporter: Reporter
+) -> _Progress:
+    """Open ``run_dir`` for a new run, or continue the one it holds when ``resume``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_run_dir(run_dir, resume)
+    if resume and (run_dir / LAST).exists():
+        counters = _resume(run_dir, model, optimizer, scheduler, reporter)
+        return _Progress(
+            counters["epoch"] + 1,
+            counters["step"],
+            counters["best_val_loss"],
+            counters["best_epoch"],
+            counters["epoch"],
+        )
+    if resume:
+        # check_run_dir let them through: a first epoch cut short while saving. Rank 0 looks and deletes;
+        # the others follow its decision (they might look after it deleted).
+        if broadcast_object(bool(taken_files(run_dir, ())) if is_main() else None):
+            if is_main():
+                for name in taken_files(run_dir, ()):
+                    (run_dir / name).unlink(missing_ok=True)
+            barrier()
+            reporter.note(f"{run_dir}: its first epoch was cut short while saving; starting the run over")
+        else:
+            reporter.note(f"nothing to resume in {run_dir}: starting a new run")
+    return _Progress()
+
+
+def fit(
     model: nn.Module,
     *,
     train_set: Dataset[Batch],
-    val_set: Dataset[Batch],
+    val_set: Dataset[Batch] | None,
     select: Select,
     optimizer: torch.optim.Optimizer,
     config: FitConfig,
     runtime: Runtime,
-    run_dir: Path,
-    describe: Callable[[dict[str, Any]], dict[str, Any]],
+    run_dir: Path | None,
+    describe: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     resume: bool = False,
     reporter: Reporter | None = None,
     unit: str = "samples",
     tracker: Tracker | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> FitResult:
     """Train ``model`` (already on ``runtime.device``) and keep best/last checkpoints in ``run_dir``.
 
     ``select`` maps a batch to ``(uint8 inputs, targets)``; ``describe(info)`` returns the checkpoint
     metadata for ``info = {"epoch", "step", "metrics"}``. ``tracker`` (rank 0's is used) receives every
     step's loss and learning rate and every epoch's metrics; ``fit`` closes it when training ends or fails.
+    Without ``val_set`` no epoch is validated (nor "best"); without ``run_dir`` nothing is written (no
+    checkpoint, no ``metrics.jsonl``, no resume): the sample curriculum's scoring window trains that way.
     """
     reporter = reporter or Reporter()
     logged = tracker if is_tracking(tracker) and is_main() else None  # None: no per-step loss read
@@ -167,41 +234,19 @@ def fit(  # noqa: C901
     loader = make_loader(
         train_set, sampler, batch_size=local_batch, workers=config.workers, runtime=runtime, persistent=True
     )
-    steps = math.ceil(len(sampler) / local_batch)
-    if config.skip_lone_sample and local_batch > 1 and len(sampler) % local_batch == 1:
-        steps -= 1  # a different sample is left out each epoch (the order is shuffled)
-        if steps == 0:
-            raise DataError("training needs at least 2 samples per process: batch norm cannot train on one")
-    if config.steps_per_epoch is not None:
-        steps = min(steps, config.steps_per_epoch)
+    steps, full_steps = _steps_per_epoch(config, len(sampler), local_batch)
     scheduler = _make_scheduler(optimizer, config.schedule, steps * config.epochs)
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-    start_epoch, step, best_loss, best_epoch, resumed_from = 1, 0, math.inf, 0, None
-    check_run_dir(run_dir, resume)
-    if resume and (run_dir / LAST).exists():
-        counters = _resume(run_dir, model, optimizer, scheduler, reporter)
-        start_epoch, step = counters["epoch"] + 1, counters["step"]
-        best_loss, best_epoch = counters["best_val_loss"], counters["best_epoch"]
-        resumed_from = counters["epoch"]
-    elif resume:
-        # check_run_dir let them through: a first epoch cut short while saving. Rank 0 looks and deletes;
-        # the others follow its decision (they might look after it deleted).
-        if broadcast_object(bool(taken_files(run_dir, ())) if is_main() else None):
-            if is_main():
-                for name in taken_files(run_dir, ()):
-                    (run_dir / name).unlink(missing_ok=True)
-            barrier()
-            reporter.note(f"{run_dir}: its first epoch was cut short while saving; starting the run over")
-        else:
-            reporter.note(f"nothing to resume in {run_dir}: starting a new run")
-
+    progress = _Progress() if run_dir is None else _start(run_dir, resume, model, optimizer, scheduler, reporter)
     train_model = wrap_ddp(model, runtime.device)
+    history = [] if run_dir is None else [m for m in read_metrics(run_dir) if m["epoch"] < progress.start_epoch]
 
-    history = [m for m in read_metrics(run_dir) if m["epoch"] < start_epoch]
+    def observe(batch: Batch, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        for callback in callbacks:
+            callback.on_step(batch, logits, targets)
+
     try:
-        for epoch in range(start_epoch, config.epochs + 1):
-            sampler.set_epoch(epoch)
+        for epoch in range(progress.start_epoch, config.epochs + 1):
+            sampler.set_epoch(config.epoch_offset + epoch)
             record = train_one_epoch(
                 train_model,
                 loader,
@@ -215,38 +260,81 @@ def fit(  # noqa: C901
                 steps=steps,
                 unit=unit,
                 world=world,
+                observe=observe if callbacks else None,
                 tracker=logged,
-                steps_before=step,
+                steps_before=progress.step,
             )
-            step += record.pop("steps")
+            progress.step += record.pop("steps")
             check_finite(epoch, "training", record["train_loss"])
-            val = evaluate_classifier(model, val_set, select, runtime, batch_size=local_batch, workers=config.workers)
-            check_finite(epoch, "validation", val.mean_loss)
-            record.update(epoch=epoch, step=step, val_loss=val.mean_loss, val_acc=val.accuracy)
-            record["lr"] = optimizer.param_groups[0]["lr"]
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(val.mean_loss)
-            improved = val.mean_loss < best_loss
-            if improved:
-                best_loss, best_epoch = val.mean_loss, epoch
-            record["best_epoch"] = best_epoch
+            improved = _validate(model, val_set, select, runtime, config, local_batch, record, progress, epoch)
+            _close_epoch(record, optimizer, scheduler, progress if val_set is not None else None, callbacks, logged)
             history.append(record)
-            if logged is not None:
-                numbers = {k: float(v) for k, v in record.items() if k not in ("epoch", "step") and _is_number(v)}
-                logged.epoch(epoch, numbers, global_step=step)
-            if is_main():
-                _save_epoch(run_dir, model, optimizer, scheduler, describe, record, improved, best_loss, best_epoch)
+            if run_dir is not None and describe is not None and is_main():
+                _save_epoch(run_dir, model, optimizer, scheduler, describe, record, improved, progress)
             barrier()
-            reporter.info(
-                f"epoch {epoch}/{config.epochs}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
-                f"val loss {val.mean_loss:.4f} acc {val.accuracy:.3f}  "
-                f"{record['throughput']:.1f} {unit}/s  data wait {record['data_wait_s']:.1f}s"
-                + ("  *best*" if improved else "")
-            )
+            reporter.info(_epoch_line(record, config.epochs, unit, improved))
     finally:
         if tracker is not None:
             tracker.close()
-    return FitResult(run_dir, best_epoch, best_loss, history, resumed_from)
+    return FitResult(
+        run_dir, progress.best_epoch, progress.best_loss, history, progress.resumed_from, steps, full_steps
+    )
+
+
+def _validate(
+    model: nn.Module,
+    val_set: Dataset[Batch] | None,
+    select: Select,
+    runtime: Runtime,
+    config: FitConfig,
+    local_batch: int,
+    record: dict[str, Any],
+    progress: _Progress,
+    epoch: int,
+) -> bool:
+    """Validate (when there is a validation set) into ``record``; whether the epoch is the best so far."""
+    record.update(epoch=epoch, step=progress.step)
+    if val_set is None:
+        return False
+    val = evaluate_classifier(model, val_set, select, runtime, batch_size=local_batch, workers=config.workers)
+    check_finite(epoch, "validation", val.mean_loss)
+    record.update(val_loss=val.mean_loss, val_acc=val.accuracy)
+    improved = val.mean_loss < progress.best_loss
+    if improved:
+        progress.best_loss, progress.best_epoch = val.mean_loss, epoch
+    return improved
+
+
+def _close_epoch(
+    record: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    validated: _Progress | None,
+    callbacks: Sequence[Callback],
+    tracker: Tracker | None,
+) -> None:
+    """The epoch's learning rate and best epoch into ``record``, the plateau schedule stepped, then the
+    callbacks and the tracker see the record."""
+    record["lr"] = optimizer.param_groups[0]["lr"]
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(record["val_loss"])
+    if validated is not None:
+        record["best_epoch"] = validated.best_epoch
+    for callback in callbacks:
+        callback.on_epoch_end(record["epoch"], record)
+    if tracker is not None:
+        numbers = {k: float(v) for k, v in record.items() if k not in ("epoch", "step") and _is_number(v)}
+        tracker.epoch(record["epoch"], numbers, global_step=record["step"])
+
+
+def _epoch_line(record: dict[str, Any], epochs: int, unit: str, improved: bool) -> str:
+    """The progress line of a finished epoch."""
+    val = f"val loss {record['val_loss']:.4f} acc {record['val_acc']:.3f}  " if "val_loss" in record else ""
+    return (
+        f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f} acc {record['train_acc']:.3f}  "
+        f"{val}{record['throughput']:.1f} {unit}/s  data wait {record['data_wait_s']:.1f}s"
+        + ("  *best*" if improved else "")
+    )
 
 
 def _is_number(value: object) -> bool:
@@ -267,8 +355,7 @@ def _save_epoch(
     describe: Callable[[dict[str, Any]], dict[str, Any]],
     record: dict[str, Any],
     improved: bool,
-    best_loss: float,
-    best_epoch: int,
+    progress: _Progress,
 ) -> None:
     """Metrics line, epoch-named state, then weights pointing at that state, then old states go.
 
@@ -277,7 +364,12 @@ def _save_epoch(
     """
     with open(run_dir / METRICS, "a") as handle:
         handle.write(json.dumps(record) + "\n")
-    counters = {"epoch": record["epoch"], "step": record["step"], "best_val_loss": best_loss, "best_epoch": best_epoch}
+    counters = {
+        "epoch": record["epoch"],
+        "step": record["step"],
+        "best_val_loss": progress.best_loss,
+        "best_epoch": progress.best_epoch,
+    }
     state = STATE_PATTERN.format(epoch=record["epoch"])
     save_state(run_dir / state, optimizer=optimizer, scheduler=scheduler, counters=counters)
     tensors = unwrap(model).state_dict()
@@ -290,102 +382,8 @@ def _save_epoch(
             old.unlink(missing_ok=True)
 
 
-def train_one_epoch(  # noqa: C901
-    model: nn.Module,
-    loader: Any,
-    select: Select,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    runtime: Runtime,
-    reporter: Reporter,
-    *,
-    epoch: int,
-    epochs: int,
-    steps: int,
-    unit: str,
-    world: int,
-    observe: Observe | None = None,
-    tracker: Tracker | None = None,
-    steps_before: int = 0,
-) -> dict[str, Any]:
-    """Train ``model`` for one pass over ``loader`` (at most ``steps`` steps) and return its metrics.
-
-    The loader's sampler must already be set to ``epoch``. Throughput, data-wait and compute time
-    (GPU busy time from CUDA events on GPUs) are measured on the way. ``observe(batch, logits, targets)``
-    sees every training prediction (detached), e.g. to score samples as they train. ``tracker`` receives
-    each step's loss and learning rate at global step ``steps_before + n`` (this process's loss; reading it
-    waits for the GPU, so only a tracker pays that).
-    """
-    model.train()
-    cuda = runtime.device.type == "cuda"
-    loss_sum = torch.zeros((), device=runtime.device)
-    correct = torch.zeros((), device=runtime.device, dtype=torch.long)
-    seen, failed, done = 0, 0, 0
-    wait = compute = 0.0
-    events: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
-    started = last = time.perf_counter()
-    total = steps * loader.batch_size * world
-    with reporter.progress(total, f"epoch {epoch}/{epochs}", unit) as bar:
-        for batch in loader:
-            interrupts.check()  # a Ctrl-C swallowed by a finalizer still stops the loop
-            fetched = time.perf_counter()
-            wait += fetched - last
-            inputs, targets = select(batch)
-            x = runtime.clips(inputs)
-            y = targets.to(runtime.device, non_blocking=True)
-            if cuda:
-                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                begin.record()
-            with runtime.autocast():
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
-            if observe is not None:
-                observe(batch, logits.detach(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if tracker is not None:  # the learning rate this step used, before the scheduler moves it
-                tracker.step(steps_before + done + 1, {"loss": loss.item(), "lr": optimizer.param_groups[0]["lr"]})
-            if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
-                scheduler.step()
-            if cuda:
-                end.record()
-                events.append((begin, end))
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.detach().argmax(1) == y).sum()
-            seen += len(y)
-            failed += int(batch["failed_reads"].sum())
-            done += 1
-            last = time.perf_counter()
-            if not cuda:
-                compute += last - fetched
-            if reporter.enabled and (done % 10 == 0 or done == steps):
-                bar.advance(seen * world - bar.done, loss=f"{loss_sum.item() / seen:.4f}")
-            if done >= steps:
-                break
-    if cuda:
-        torch.cuda.synchronize()
-        compute = sum(b.elapsed_time(e) for b, e in events) / 1000.0
-    elapsed = time.perf_counter() - started
-    totals = torch.tensor([loss_sum.item(), float(correct.item()), float(seen), float(failed)], dtype=torch.float64)
-    if world > 1:
-        totals = all_reduce_sum(totals.to(runtime.device)).cpu()
-    if totals[3] > 0:
-        reporter.warn(f"{int(totals[3])} video reads failed this epoch and were replaced by the next video")
-    return {
-        "train_loss": float(totals[0] / totals[2]),
-        "train_acc": float(totals[1] / totals[2]),
-        "samples": int(totals[2]),
-        "seconds": elapsed,
-        "throughput": float(totals[2]) / max(elapsed, 1e-9),
-        "data_wait_s": wait,
-        "compute_s": compute,
-        "failed_reads": int(totals[3]),
-        "steps": done,
-    }
-
-
 __all__ = [
+    "Callback",
     "EvalResult",
     "FitConfig",
     "FitResult",

@@ -17,7 +17,7 @@ from typing import Any
 from clipcop.clips.datasets import VideoRef
 from clipcop.engine.distributed import main_process_first
 from clipcop.engine.reporting import Reporter
-from clipcop.errors import DataError
+from clipcop.errors import DataError, UsageError
 from clipcop.synth.dataset import SynthSpec, ensure_synthetic
 from clipcop.videos.layouts import DatasetSplit, VideoItem, load_dataset, stable_fraction
 from clipcop.videos.manifest import Manifest, build_manifest
@@ -235,3 +235,38 @@ def _validation_rank(path: Path) -> tuple[float, str]:
 def listed_training(prepared: PreparedVideos) -> list[Path]:
     """Every training video the split lists, usable here or not: the population validation is drawn from."""
     return [prepared.dataset.path_of(item) for item in prepared.dataset.train]
+
+
+def restrict(videos: list[VideoRef], prepared: PreparedVideos, listing: str, reporter: Reporter) -> list[VideoRef]:
+    """Keep the training videos named in the file ``listing`` (one path relative to the video root per
+    line); validation is unaffected. The sample-based curriculum trains on its hard samples this way."""
+    path = Path(listing)
+    if not path.is_file():
+        raise UsageError(f"--train-list {path} does not exist")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read --train-list {path}: not a text file") from None
+    root = prepared.dataset.video_root
+    wanted = {_listed(line.strip(), root) for line in text.splitlines() if line.strip()}
+    kept = [v for v in videos if v.path.relative_to(root).as_posix() in wanted]
+    if not kept:
+        raise DataError(f"none of the videos in {path} is a usable training video of this dataset")
+    reporter.info(f"training on the {len(kept)} of {len(videos)} training videos listed in {path}")
+    unused = sorted(wanted - {v.path.relative_to(root).as_posix() for v in kept})
+    if unused:
+        reporter.warn(
+            f"{len(unused)} videos listed in {path} are not usable training videos here (missing, unreadable, "
+            f"too short, held out for validation or in the test split), e.g. {unused[0]}"
+        )
+    return kept
+
+
+def _listed(line: str, root: Path) -> str:
+    """A ``--train-list`` line as a path relative to the video root (absolute paths under it are fine)."""
+    path = Path(line)
+    if path.is_absolute():  # compared as real paths: --data may be relative or reached through a link
+        real, real_root = path.resolve(), root.resolve()
+        if real.is_relative_to(real_root):
+            return real.relative_to(real_root).as_posix()
+    return line.replace("\\", "/")

@@ -12,56 +12,34 @@ into the video prediction.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import torch
-from rich.table import Table
-from torch import nn
 
 from clipcop.backbones.base import TAPS
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
 from clipcop.config import DataSpec, FlatOptions, RunSpec, TrainingSpec, from_flat
-from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, now_iso, save_checkpoint
-from clipcop.engine.device import Runtime, resolve_runtime
-from clipcop.engine.distributed import init_distributed, is_main, rank, world_size
-from clipcop.engine.fit import FitConfig, FitResult, fit, unwrap
-from clipcop.engine.loading import Batch, make_loader
+from clipcop.engine.fit import FitResult
+from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import (
-    BEST,
-    TRAINING_KEYS,
-    check_resume_settings,
-    check_resume_validation,
-    check_run_dir,
-    write_run_settings,
-)
-from clipcop.engine.sampler import EpochSampler
+from clipcop.engine.run_dir import BEST, TRAINING_KEYS
 from clipcop.engine.seeding import seed_everything
-from clipcop.engine.tracking import make_tracker
 from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
-from clipcop.metrics.classification import confusion_matrix, per_class_accuracy
-from clipcop.processes import interrupts
 from clipcop.results import FinetuneRecord
 from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import (
     PreparedVideos,
-    hold_out,
-    listed_training,
     note_short_videos,
     prepare_videos,
     recorded_data,
     validation_fingerprint,
 )
 from clipcop.workflows.extract import ModelSource
-from clipcop.workflows.pretrain import make_optimizer
+from clipcop.workflows.finetune_test import TEST_OUTPUTS, VideoOutcome, test_best, test_videos
+from clipcop.workflows.training import RunKind, checkpoint_meta, open_run, split_validation, train
 
 
 def _finetune_training() -> TrainingSpec:
@@ -129,11 +107,10 @@ def _labelled(prepared: PreparedVideos) -> None:
         raise DataError(f"classes without any usable training video: {', '.join(missing[:5])}")
 
 
-TEST_OUTPUTS = ("test_accuracy.json", "confusion_matrix.csv")
-"""The files a run writes at its end, beside its checkpoints and ``metrics.jsonl``."""
-
 RESUME_KEYS = ("source", "freeze_until", *TRAINING_KEYS)
 """The settings a ``--resume`` must keep (:func:`clipcop.engine.run_dir.check_resume_settings`)."""
+
+FINETUNE_RUN = RunKind("clipcop finetune", TEST_OUTPUTS, RESUME_KEYS)
 
 
 def _settings(config: FinetuneConfig) -> dict[str, Any]:
@@ -150,13 +127,7 @@ def finetune(
     reporter = reporter or Reporter()
     source_name = Path(config.source.checkpoint).parent.name if config.source.checkpoint else "random"
     run_dir = Path(config.run.out) if config.run.out else Path("runs") / f"finetune-{source_name}"
-    check_run_dir(run_dir, config.run.resume, TEST_OUTPUTS)
-    if config.run.resume:
-        check_resume_settings(run_dir, _settings(config), RESUME_KEYS)
-    write_run_settings(run_dir, config, "clipcop finetune")
-    tracker = make_tracker(config.run.log, run_dir)  # before any work: a missing extra is said at once
-    runtime = resolve_runtime(config.run.device, config.run.precision)
-    init_distributed(runtime.device)
+    opened = open_run(FINETUNE_RUN, run_dir, config, config.run)
     backbone, source_card, clip_len, geometry = config.source.build()
     prepared = prepare_videos(
         config.data.folder,
@@ -168,197 +139,62 @@ def finetune(
     )
     _labelled(prepared)
     classes = prepared.dataset.classes
-    train_videos, val_videos = hold_out(
-        prepared.train, config.training.val_size, reporter, listed=listed_training(prepared)
-    )
-    if config.run.resume:
-        check_resume_validation(run_dir, validation_fingerprint(val_videos))
+    train_videos, val_videos = split_validation(prepared, config.training, opened, reporter)
     note_short_videos(prepared.train + prepared.test, clip_len, reporter)
     seed_everything(config.training.seed)
-    model = ActionClassifier(backbone, len(classes), config.freeze_until)
-    model = cast(ActionClassifier, runtime.prepare(model))
+    model = cast(
+        ActionClassifier, opened.runtime.prepare(ActionClassifier(backbone, len(classes), config.freeze_until))
+    )
     frames = frame_source(config.data.frame_cache, config.data.backend)
 
     def clip_set(videos: list[Any], train: bool) -> TrainClipDataset:
         return TrainClipDataset(
-            videos,
-            clip_len=clip_len,
-            geometry=geometry,
-            train=train,
-            seed=config.training.seed,
-            source=frames,
+            videos, clip_len=clip_len, geometry=geometry, train=train, seed=config.training.seed, source=frames
         )
 
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(config.training, trainable)
     frozen = f", frozen through {config.freeze_until}" if config.freeze_until else ""
     reporter.info(
         f"fine-tuning {source_card.kind} {source_card.arch} width {backbone.width} "
         f"on {len(classes)} classes, {len(train_videos)} train / {len(val_videos)} val videos{frozen}"
     )
-
-    def describe(info: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "kind": "finetune",
-            "arch": backbone.arch,
-            "width": backbone.width,
-            "clip_len": clip_len,
-            "resize": list(geometry.resize),
-            "crop": geometry.crop,
-            "num_classes": len(classes),
-            "classes": list(classes),
-            "freeze_until": config.freeze_until,
-            "init": source_card.source,
-            "init_kind": source_card.kind,
-            "seed": config.training.seed,
-            "epoch": info["epoch"],
-            "step": info["step"],
-            "metrics": {k: info["metrics"][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
-            "config": _settings(config),
-            "data": prepared.describe(),
-            "validation": validation_fingerprint(val_videos),
-            "created": now_iso(),
-        }
-
-    fit_config = FitConfig(
-        epochs=config.training.epochs,
-        batch_size=config.training.batch_size,
-        workers=config.data.workers,
-        seed=config.training.seed,
-        schedule=config.training.schedule,
-        steps_per_epoch=config.training.steps_per_epoch,
-        skip_lone_sample=True,
-    )
-    forward_model = cast(nn.Module, torch.compile(model)) if config.run.compile else model
-    result = fit(
-        forward_model,
+    model_entries = {
+        "arch": backbone.arch,
+        "width": backbone.width,
+        "clip_len": clip_len,
+        "resize": list(geometry.resize),
+        "crop": geometry.crop,
+        "num_classes": len(classes),
+        "classes": list(classes),
+        "freeze_until": config.freeze_until,
+        "init": source_card.source,
+        "init_kind": source_card.kind,
+        "seed": config.training.seed,
+        "config": _settings(config),
+        "data": prepared.describe(),
+        "validation": validation_fingerprint(val_videos),
+    }
+    result = train(
+        model,
+        opened,
         train_set=clip_set(train_videos, True),
         val_set=clip_set(val_videos, False),
         select=_select,
-        optimizer=optimizer,
-        config=fit_config,
-        runtime=runtime,
-        run_dir=run_dir,
-        describe=describe,
-        resume=config.run.resume,
-        tracker=tracker,
+        params=[p for p in model.parameters() if p.requires_grad],
+        training=config.training,
+        workers=config.data.workers,
+        compile_model=config.run.compile,
+        describe=lambda info: checkpoint_meta("finetune", info, **model_entries),
+        skip_lone_sample=True,
         reporter=reporter,
         unit="clips",
     )
-    best = load_checkpoint(run_dir / BEST, kind="finetune")
-    unwrap(model).load_state_dict(best.tensors)
     test = EvalClipsDataset(
-        prepared.test,
-        clip_len=clip_len,
-        num_clips=config.test_clips,
-        geometry=geometry,
-        source=frames,
+        prepared.test, clip_len=clip_len, num_clips=config.test_clips, geometry=geometry, source=frames
     )
-    outcome = test_videos(
-        model, test, runtime, batch_size=max(1, config.training.batch_size // 2), workers=config.data.workers
-    )
-    if outcome.unreadable:
-        names = [str(prepared.test[i].path) for i in outcome.unreadable]
-        reporter.warn(
-            f"{len(names)} of {len(prepared.test)} test videos failed to decode and are not counted in the "
-            f"test accuracy, e.g. {names[0]}"
-        )
-    per_class = _report(run_dir, outcome, classes, reporter)
-    if is_main():
-        scored = best.card.with_metrics(test_video_acc=outcome.video_accuracy, test_clip_acc=outcome.clip_accuracy)
-        save_checkpoint(run_dir / BEST, best.tensors, scored.to_meta())
+    batch = max(1, config.training.batch_size // 2)
+    outcome, per_class = test_best(model, test, run_dir, opened.runtime, classes, reporter, batch, config.data.workers)
     accuracy = (outcome.video_accuracy, outcome.clip_accuracy)
     return FinetuneResult(run_dir, run_dir / BEST, result, *accuracy, per_class, skipped=prepared.skipped())
-
-
-@dataclass(frozen=True)
-class VideoOutcome:
-    """Test predictions: per clip and per video (softmax averaged over the video's clips)."""
-
-    truth: np.ndarray
-    video_pred: np.ndarray
-    clip_correct: np.ndarray
-    unreadable: tuple[int, ...] = ()
-    """Indices of test videos that failed to decode: not counted in either accuracy."""
-
-    @property
-    def video_accuracy(self) -> float:
-        """Fraction of videos whose averaged prediction is right (the paper's number)."""
-        return float((self.truth == self.video_pred).mean()) if len(self.truth) else float("nan")
-
-    @property
-    def clip_accuracy(self) -> float:
-        """Fraction of single clips classified right."""
-        return float(self.clip_correct.mean()) if len(self.clip_correct) else float("nan")
-
-
-@torch.no_grad()
-def test_videos(
-    model: nn.Module, dataset: EvalClipsDataset, runtime: Runtime, *, batch_size: int, workers: int
-) -> VideoOutcome:
-    """Classify every clip of every test video; average the softmax per video.
-
-    A video that fails to decode here (changed or damaged since it was indexed) cannot be classified:
-    it is listed in ``unreadable`` and left out of the accuracies, which the caller reports.
-    """
-    model.eval()
-    sampler = EpochSampler(len(dataset), shuffle=False, rank=rank(), world_size=world_size())
-    loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
-    rows: dict[int, tuple[int, int, np.ndarray]] = {}
-    for batch in loader:
-        interrupts.check()  # a Ctrl-C swallowed by a finalizer still stops the loop
-        clips = batch["clips"]  # (B, N, T, H, W, 3) uint8
-        with runtime.autocast():
-            logits = model(runtime.clips(clips.flatten(0, 1)))
-        probs = logits.float().softmax(dim=1).view(len(clips), clips.shape[1], -1).cpu().numpy()
-        for k, index in enumerate(batch["index"].tolist()):
-            if not int(batch["failed_reads"][k]):
-                rows[index] = (int(batch["label"][k]), int(probs[k].mean(axis=0).argmax()), probs[k].argmax(axis=1))
-    if world_size() > 1:
-        import torch.distributed as dist
-
-        parts: list[dict[int, tuple[int, int, np.ndarray]] | None] = [None] * world_size()
-        dist.all_gather_object(parts, rows)
-        rows = {k: v for part in parts if part for k, v in part.items()}
-    ordered = [rows[i] for i in sorted(rows)]
-    truth = np.array([r[0] for r in ordered], dtype=np.int64)
-    video_pred = np.array([r[1] for r in ordered], dtype=np.int64)
-    clip_correct = np.concatenate([r[2] == r[0] for r in ordered]) if ordered else np.zeros(0, dtype=bool)
-    unreadable = tuple(sorted(set(range(len(dataset))) - set(rows)))
-    return VideoOutcome(truth, video_pred, clip_correct, unreadable)
-
-
-def _report(run_dir: Path, outcome: VideoOutcome, classes: tuple[str, ...], reporter: Reporter) -> dict[str, float]:
-    matrix = confusion_matrix(outcome.truth, outcome.video_pred, len(classes))
-    recall = per_class_accuracy(matrix)
-    per_class = {name: float(r) for name, r in zip(classes, recall, strict=True) if not np.isnan(r)}
-    if is_main():
-        summary = {
-            "video_accuracy": outcome.video_accuracy,
-            "clip_accuracy": outcome.clip_accuracy,
-            "videos": len(outcome.truth),
-            "unreadable_videos": len(outcome.unreadable),
-            "per_class": per_class,
-            "classes": list(classes),
-            "confusion": matrix.tolist(),
-        }
-        write_text_atomic(run_dir / TEST_OUTPUTS[0], json.dumps(summary, indent=2))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["true \\ predicted", *classes])
-        writer.writerows([[name, *row] for name, row in zip(classes, matrix.tolist(), strict=True)])
-        write_text_atomic(run_dir / TEST_OUTPUTS[1], buffer.getvalue())
-    table = Table(title="Action recognition on the test split (10 clips per video, softmax averaged)")
-    table.add_column("class")
-    table.add_column("videos", justify="right")
-    table.add_column("accuracy", justify="right")
-    for name, row, r in zip(classes, matrix, recall, strict=True):
-        if row.sum():
-            table.add_row(name, str(int(row.sum())), f"{100 * r:.1f}%")
-    table.add_row("video accuracy", str(len(outcome.truth)), f"{100 * outcome.video_accuracy:.1f}%", style="bold")
-    table.add_row("clip accuracy", str(len(outcome.clip_correct)), f"{100 * outcome.clip_accuracy:.1f}%")
-    reporter.table(table)
-    return per_class
 
 
 __all__ = ["FinetuneConfig", "FinetuneResult", "VideoOutcome", "finetune", "test_videos"]
