@@ -20,6 +20,7 @@ from clipcop.errors import UsageError
 from clipcop.features.store import read_features
 from clipcop.workflows import extract as extract_module
 from clipcop.workflows import pretrain as pretrain_module
+from clipcop.workflows import training as training_module
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
 from clipcop.workflows.pretrain import pretrain
 from tests.conftest import TINY_PRETRAIN
@@ -38,7 +39,7 @@ def train_and_extract(
     data: Path, out: Path, monkeypatch: pytest.MonkeyPatch, *, channels_last: bool, autocast: str
 ) -> tuple[pretrain_module.PretrainResult, dict[str, np.ndarray]]:
     """Two epochs of VCOP under the given policy, then features in that policy (``auto``) and in fp32."""
-    monkeypatch.setattr(pretrain_module, "resolve_runtime", cpu_runtime(channels_last, autocast))
+    monkeypatch.setattr(training_module, "resolve_runtime", cpu_runtime(channels_last, autocast))
     monkeypatch.setattr(extract_module, "resolve_runtime", cpu_runtime(channels_last, autocast))
     run = pretrain(data=str(data), epochs=2, out=str(out / "run"), **TINY_PRETRAIN)
     source = ModelSource(checkpoint=str(run.best_checkpoint))
