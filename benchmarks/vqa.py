@@ -71,7 +71,9 @@ def features_for(name: str, source: ModelSource, data: Path, work: Path) -> Path
     """The 20-clip feature file of ``source`` over every video (extracted once, then reused)."""
     out = work / f"features-{name.replace(' ', '-')}.safetensors"
     if not out.is_file():
-        config = ExtractConfig(source=source, data=str(data), subset="all", clips=20, workers=0, out=str(out))
+        config = ExtractConfig.from_options(
+            source=source, data=str(data), subset="all", clips=20, workers=0, out=str(out)
+        )
         extract(config, reporter=QUIET)
     return out
 

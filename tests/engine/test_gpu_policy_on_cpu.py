@@ -46,7 +46,11 @@ def train_and_extract(
     features = {}
     for precision in ("auto", "fp32"):
         path = out / f"{precision}.safetensors"
-        extract(ExtractConfig(source=source, data=str(data), clips=2, workers=0, precision=precision, out=str(path)))
+        extract(
+            ExtractConfig.from_options(
+                source=source, data=str(data), clips=2, workers=0, precision=precision, out=str(path)
+            )
+        )
         features[precision] = np.asarray(read_features(path).features, dtype=np.float64)
     return run, features
 
@@ -61,7 +65,7 @@ def test_channels_last_training_and_extraction_work(
     monkeypatch.setattr(extract_module, "resolve_runtime", cpu_runtime(False, "fp32"))
     contiguous = tmp_path / "contiguous.safetensors"
     source = ModelSource(checkpoint=str(run.best_checkpoint))
-    extract(ExtractConfig(source=source, data=str(tiny_synth), clips=2, workers=0, out=str(contiguous)))
+    extract(ExtractConfig.from_options(source=source, data=str(tiny_synth), clips=2, workers=0, out=str(contiguous)))
     np.testing.assert_allclose(features["auto"], read_features(contiguous).features, rtol=1e-4, atol=1e-5)
 
 

@@ -79,6 +79,8 @@ def extract(
     options = given_flags(ctx, locals())
     if "subset" in options:
         options["subset"] = parse_subset(options["subset"])
-    config = resolve(ExtractConfig, config_file, options, keys=source_keys(), build=with_source(ExtractConfig))
+    config = resolve(
+        ExtractConfig, config_file, options, keys=source_keys(), build=with_source(ExtractConfig.from_options)
+    )
     stats = run(config, reporter=Reporter(quiet=quiet))
     emit(stats.record(), as_json=json_out)

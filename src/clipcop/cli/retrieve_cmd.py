@@ -124,9 +124,9 @@ def _build(options: dict[str, Any]) -> Any:
     from clipcop.workflows.retrieve import RetrieveConfig
 
     if any(flag in options for flag in SOURCE_FLAGS if flag != "seed"):
-        return with_source(RetrieveConfig)(options)
+        return with_source(RetrieveConfig.from_options)(options)
     options.pop("seed", None)
-    return RetrieveConfig(**options)
+    return RetrieveConfig.from_options(**options)
 
 
 def _options(given: dict[str, Any]) -> dict[str, Any]:

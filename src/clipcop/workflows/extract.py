@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
-from clipcop.config import ClipGeometry, check_seed
+from clipcop.config import ClipGeometry, DataSpec, FlatOptions, check_seed, from_flat
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import broadcast_object, init_distributed, is_main
@@ -91,24 +91,20 @@ def _first(given: T | None, recorded: T | None, default: T) -> T:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExtractConfig:
-    """Every option of ``clipcop extract``."""
+class ExtractConfig(FlatOptions):
+    """Every option of ``clipcop extract``: the model, the videos (:class:`DataSpec`), and what to extract.
+    ``ExtractConfig.from_options(source=..., data="~/data/UCF101", subset="test")`` takes flat keywords."""
 
     source: ModelSource
-    data: str | None = "synthetic"
-    dataset: str | None = None
-    split: int = 1
+    data: DataSpec = field(default_factory=DataSpec)
     subset: Subset = "all"
     clips: int = 10
     layer: str = "conv5"
     pool: str = "global"
     batch_size: int = 8
-    workers: int = 4
     device: str = "auto"
     precision: str = "auto"
     dtype: str = "float32"
-    backend: str = "auto"
-    frame_cache: str | None = "auto"
     out: str | None = None
 
     def __post_init__(self) -> None:
@@ -122,8 +118,6 @@ class ExtractConfig:
             raise UsageError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
-        if self.workers < 0:
-            raise UsageError(f"--workers must be 0 or more, not {self.workers}")
 
 
 def data_fingerprint(prepared: PreparedVideos) -> str:
@@ -151,14 +145,14 @@ def cache_key(config: ExtractConfig, prepared: PreparedVideos, precision: str) -
         "data": str(prepared.dataset.data_root.resolve()),
         "contents": data_fingerprint(prepared),
         "layout": prepared.dataset.layout,
-        "split": config.split,
+        "split": config.data.split,
         "subset": config.subset,
         "clips": config.clips,
         "layer": config.layer,
         "pool": config.pool,
         "dtype": config.dtype,
         "precision": precision,
-        "backend": config.backend,
+        "backend": config.data.backend,
         "version": __version__,
     }
     return hashlib.sha1(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -193,7 +187,7 @@ def extract(
 
     A cached file for the same model, data and options is reused.
     """
-    config = replace(config, **options) if config else ExtractConfig(**options)
+    config = from_flat(ExtractConfig, options, base=config)
     reporter = reporter or Reporter()
     if config.out is not None:
         check_feature_out(Path(config.out), reporter)
@@ -202,11 +196,11 @@ def extract(
     backbone, card, clip_len, geometry = config.source.build()
     if prepared is None:
         prepared = prepare_videos(
-            config.data,
-            split=config.split,
-            dataset=config.dataset,
-            workers=config.workers,
-            backend=config.backend,
+            config.data.folder,
+            split=config.data.split,
+            dataset=config.data.layout,
+            workers=config.data.workers,
+            backend=config.data.backend,
             reporter=reporter,
         )
     items = {"train": prepared.train, "test": prepared.test, "all": prepared.train + prepared.test}[config.subset]
@@ -236,7 +230,7 @@ def extract(
         },
         "dataset": {**prepared.describe(), "subset": config.subset, "video_root": str(root)},
         "classes": list(prepared.dataset.classes),
-        "config": {k: v for k, v in asdict(config).items() if k != "source"},
+        "config": {k: v for k, v in config.flat().items() if k != "source"},
     }
     stats = extract_to_file(
         model,
@@ -251,9 +245,9 @@ def extract(
         runtime=runtime,
         meta=file_meta,
         batch_size=config.batch_size,
-        workers=config.workers,
+        workers=config.data.workers,
         dtype=config.dtype,
-        source=frame_source(config.frame_cache, config.backend),
+        source=frame_source(config.data.frame_cache, config.data.backend),
         reporter=reporter,
     )
     return replace(stats, skipped=prepared.skipped())

@@ -38,16 +38,12 @@ def _gallery(config: RetrieveConfig, reporter: Reporter) -> FeatureFile:
         ExtractConfig(
             source=config.source,
             data=config.data,
-            dataset=config.dataset,
-            split=config.split,
             subset=cast(Subset, subset),
             clips=config.clips,
             layer=config.layer,
             pool=config.pool,
-            workers=config.workers,
             device=config.device,
             precision=config.precision,
-            backend=config.backend,
         ),
         reporter=reporter,
     )
@@ -81,13 +77,13 @@ def query_video(
     backbone, _, clip_len, geometry = source.build()
     runtime = resolve_runtime(config.device, config.precision)
     backbone = cast(VideoBackbone, runtime.prepare(backbone).eval())
-    info = probe_video(video, backend=config.backend)
+    info = probe_video(video, backend=config.data.backend)
     clips = EvalClipsDataset(
         [VideoRef(video, info.num_frames)],
         clip_len=clip_len,
         num_clips=int(meta["clips"]),
         geometry=ClipGeometry(resize=geometry.resize, crop=geometry.crop),
-        source=DecodedVideos(config.backend),
+        source=DecodedVideos(config.data.backend),
     ).read(0)  # an unreadable query is an error, not the zero clips a gallery video would be counted as
     with torch.no_grad(), runtime.autocast():
         tap = backbone.forward_intermediates(runtime.clips(clips["clips"]), [meta["layer"]])[meta["layer"]]

@@ -21,6 +21,7 @@ import faiss
 import numpy as np
 from rich.table import Table
 
+from clipcop.config import DataSpec, FlatOptions, from_flat
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
@@ -76,14 +77,17 @@ def level_vectors(features: FeatureFile, level: Level) -> Vectors:
     return Vectors(l2_normalize(means[keep_idx]), np.asarray(features.labels)[keep_idx], keep_idx, no_clip)
 
 
+def _no_data() -> DataSpec:
+    return DataSpec(folder=None)
+
+
 @dataclass(frozen=True, kw_only=True)
-class RetrieveConfig:
-    """Every option of ``clipcop retrieve``."""
+class RetrieveConfig(FlatOptions):
+    """Every option of ``clipcop retrieve``: a model and videos (:class:`DataSpec`; no folder by default:
+    feature files need none), or a gallery and query files; what to search and how to score it."""
 
     source: ModelSource | None = None
-    data: str | None = None
-    dataset: str | None = None
-    split: int = 1
+    data: DataSpec = field(default_factory=_no_data)
     query_split: str = "test"
     gallery: str | None = None
     queries: str | None = None
@@ -98,11 +102,8 @@ class RetrieveConfig:
     neighbours_csv: str | None = None
     """A CSV file for every query's nearest gallery items (largest k), at each level searched."""
     batch_size: int = 8
-    workers: int = 4
     device: str = "auto"
     precision: str = "auto"
-    backend: str = "auto"
-    frame_cache: str | None = "auto"
 
     def __post_init__(self) -> None:
         if self.neighbours_csv is not None and Path(self.neighbours_csv).is_dir():
@@ -158,26 +159,22 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
     base = ExtractConfig(
         source=config.source,
         data=config.data,
-        dataset=config.dataset,
-        split=config.split,
         clips=config.clips,
         layer=config.layer,
         pool=config.pool,
         batch_size=config.batch_size,
-        workers=config.workers,
         device=config.device,
         precision=config.precision,
-        backend=config.backend,
-        frame_cache=config.frame_cache,
     )
     from clipcop.workflows.data import prepare_videos
 
+    data = config.data
     prepared = prepare_videos(
-        config.data,
-        split=config.split,
-        dataset=config.dataset,
-        workers=config.workers,
-        backend=config.backend,
+        data.folder,
+        split=data.split,
+        dataset=data.layout,
+        workers=data.workers,
+        backend=data.backend,
         reporter=reporter,
     )
     gallery = extract(replace(base, subset=gallery_subset), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
@@ -243,7 +240,7 @@ def retrieve(
     Under torchrun the processes share the extraction; rank 0 alone then searches and writes files, and
     the others return a result with nothing searched.
     """
-    config = replace(config, **options) if config else RetrieveConfig(**options)
+    config = from_flat(RetrieveConfig, options, base=config)
     reporter = reporter or Reporter()
     gallery, queries = _features_for(config, reporter)
     scored = _comparable(gallery, queries, reporter)  # on every process: a mismatch stops them all
