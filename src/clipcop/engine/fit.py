@@ -8,7 +8,6 @@ the last completed epoch and ends with the same weights and metrics as an uninte
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,12 +18,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from clipcop.engine.atomic import write_text_atomic
-from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import (
     barrier,
-    broadcast_object,
     is_main,
     rank,
     world_size,
@@ -32,22 +28,15 @@ from clipcop.engine.distributed import (
 )
 from clipcop.engine.epoch import Observe, train_one_epoch
 from clipcop.engine.evaluate import EvalResult, Select, evaluate_classifier
+from clipcop.engine.fit_state import Progress, save_epoch, start_run, unwrap
 from clipcop.engine.loading import Batch, make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import (
-    BEST,
-    LAST,
-    METRICS,
-    STATE_PATTERN,
-    check_run_dir,
     read_metrics,
-    state_path,
-    taken_files,
 )
 from clipcop.engine.sampler import EpochSampler
-from clipcop.engine.state import load_state, save_state
 from clipcop.engine.tracking import Tracker, is_tracking
-from clipcop.errors import CheckpointError, DataError, TrainingError, UsageError
+from clipcop.errors import DataError, TrainingError, UsageError
 
 SCHEDULES = ("constant", "cosine", "plateau")
 
@@ -95,15 +84,6 @@ class FitResult:
     """The steps of a whole pass over this process's share of the training set."""
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The plain module under DDP and ``torch.compile`` wrappers."""
-    while True:
-        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-        if inner is None:
-            return model
-        model = inner
-
-
 def _make_scheduler(
     optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
@@ -117,25 +97,6 @@ def _make_scheduler(
     return None
 
 
-def _resume(
-    run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, reporter: Reporter
-) -> dict[str, Any]:
-    ckpt = load_checkpoint(run_dir / LAST)
-    try:
-        unwrap(model).load_state_dict(ckpt.tensors)
-    except RuntimeError as err:
-        raise CheckpointError(f"{run_dir / LAST} does not fit this model ({str(err).splitlines()[0]})") from None
-    state = state_path(run_dir)
-    if state is None:
-        raise CheckpointError(f"{run_dir / LAST} has no matching training state file; cannot resume")
-    counters = load_state(state, optimizer=optimizer, scheduler=scheduler)
-    kept = [m for m in read_metrics(run_dir) if m["epoch"] <= counters["epoch"]]
-    if is_main():
-        write_text_atomic(run_dir / METRICS, "".join(json.dumps(m) + "\n" for m in kept))  # never half a history
-    reporter.note(f"resuming {run_dir} after epoch {counters['epoch']} (step {counters['step']})")
-    return counters
-
-
 class Callback:
     """Hooks into :func:`fit`: ``on_step`` sees each training step's ``(batch, logits, targets)`` (detached, on
     the device), ``on_epoch_end`` each epoch's record before it is saved. Subclass and override either."""
@@ -145,17 +106,6 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> None:
         """Called after every epoch (after validation, when there is one); may add keys to ``record``."""
-
-
-@dataclass
-class _Progress:
-    """Where a run stands: the next epoch, the global step, and the best validation loss so far."""
-
-    start_epoch: int = 1
-    step: int = 0
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    resumed_from: int | None = None
 
 
 def _steps_per_epoch(config: FitConfig, samples: int, local_batch: int) -> tuple[int, int]:
@@ -168,35 +118,6 @@ def _steps_per_epoch(config: FitConfig, samples: int, local_batch: int) -> tuple
     if config.steps_per_epoch is not None:
         steps = min(steps, config.steps_per_epoch)
     return steps, full
-
-
-def _start(
-    run_dir: Path, resume: bool, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, reporter: Reporter
-) -> _Progress:
-    """Open ``run_dir`` for a new run, or continue the one it holds when ``resume``."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    check_run_dir(run_dir, resume)
-    if resume and (run_dir / LAST).exists():
-        counters = _resume(run_dir, model, optimizer, scheduler, reporter)
-        return _Progress(
-            counters["epoch"] + 1,
-            counters["step"],
-            counters["best_val_loss"],
-            counters["best_epoch"],
-            counters["epoch"],
-        )
-    if resume:
-        # check_run_dir let them through: a first epoch cut short while saving. Rank 0 looks and deletes;
-        # the others follow its decision (they might look after it deleted).
-        if broadcast_object(bool(taken_files(run_dir, ())) if is_main() else None):
-            if is_main():
-                for name in taken_files(run_dir, ()):
-                    (run_dir / name).unlink(missing_ok=True)
-            barrier()
-            reporter.note(f"{run_dir}: its first epoch was cut short while saving; starting the run over")
-        else:
-            reporter.note(f"nothing to resume in {run_dir}: starting a new run")
-    return _Progress()
 
 
 def fit(
@@ -236,7 +157,7 @@ def fit(
     )
     steps, full_steps = _steps_per_epoch(config, len(sampler), local_batch)
     scheduler = _make_scheduler(optimizer, config.schedule, steps * config.epochs)
-    progress = _Progress() if run_dir is None else _start(run_dir, resume, model, optimizer, scheduler, reporter)
+    progress = Progress() if run_dir is None else start_run(run_dir, resume, model, optimizer, scheduler, reporter)
     train_model = wrap_ddp(model, runtime.device)
     history = [] if run_dir is None else [m for m in read_metrics(run_dir) if m["epoch"] < progress.start_epoch]
 
@@ -270,7 +191,7 @@ def fit(
             _close_epoch(record, optimizer, scheduler, progress if val_set is not None else None, callbacks, logged)
             history.append(record)
             if run_dir is not None and describe is not None and is_main():
-                _save_epoch(run_dir, model, optimizer, scheduler, describe, record, improved, progress)
+                save_epoch(run_dir, model, optimizer, scheduler, describe, record, improved, progress)
             barrier()
             reporter.info(_epoch_line(record, config.epochs, unit, improved))
     finally:
@@ -289,7 +210,7 @@ def _validate(
     config: FitConfig,
     local_batch: int,
     record: dict[str, Any],
-    progress: _Progress,
+    progress: Progress,
     epoch: int,
 ) -> bool:
     """Validate (when there is a validation set) into ``record``; whether the epoch is the best so far."""
@@ -309,7 +230,7 @@ def _close_epoch(
     record: dict[str, Any],
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
-    validated: _Progress | None,
+    validated: Progress | None,
     callbacks: Sequence[Callback],
     tracker: Tracker | None,
 ) -> None:
@@ -345,41 +266,6 @@ def check_finite(epoch: int, which: str, loss: float) -> None:
     """Stop a run whose loss became NaN or infinite: every later epoch would only write NaN."""
     if not math.isfinite(loss):
         raise TrainingError(f"training diverged at epoch {epoch}: the {which} loss is {loss}; lower --lr")
-
-
-def _save_epoch(
-    run_dir: Path,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    describe: Callable[[dict[str, Any]], dict[str, Any]],
-    record: dict[str, Any],
-    improved: bool,
-    progress: _Progress,
-) -> None:
-    """Metrics line, epoch-named state, then weights pointing at that state, then old states go.
-
-    A kill at any point leaves ``last.safetensors`` and the state it names from the same epoch (at worst
-    the previous one, which is then repeated); a metrics line past that epoch is dropped on resume.
-    """
-    with open(run_dir / METRICS, "a") as handle:
-        handle.write(json.dumps(record) + "\n")
-    counters = {
-        "epoch": record["epoch"],
-        "step": record["step"],
-        "best_val_loss": progress.best_loss,
-        "best_epoch": progress.best_epoch,
-    }
-    state = STATE_PATTERN.format(epoch=record["epoch"])
-    save_state(run_dir / state, optimizer=optimizer, scheduler=scheduler, counters=counters)
-    tensors = unwrap(model).state_dict()
-    meta = describe({"epoch": record["epoch"], "step": record["step"], "metrics": record})
-    if improved:
-        save_checkpoint(run_dir / BEST, tensors, meta)
-    save_checkpoint(run_dir / LAST, tensors, {**meta, "resume_state": state})
-    for old in run_dir.glob("last.state.e*.safetensors"):
-        if old.name != state:
-            old.unlink(missing_ok=True)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clipcop.clips.datasets import VideoRef
+from clipcop.config import DataSpec
 from clipcop.engine.distributed import main_process_first
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError
@@ -94,6 +95,19 @@ def _refs(
         else:
             refs.append(VideoRef(ds.path_of(item), info.num_frames, item.label))
     return refs, bad, short
+
+
+def prepare_data(data: DataSpec, reporter: Reporter, *, min_frames: int = 1) -> PreparedVideos:
+    """:func:`prepare_videos` for a command's :class:`DataSpec` (folder, layout, split, workers, decoder)."""
+    return prepare_videos(
+        data.folder,
+        split=data.split,
+        dataset=data.layout,
+        min_frames=min_frames,
+        workers=data.workers,
+        backend=data.backend,
+        reporter=reporter,
+    )
 
 
 def prepare_videos(

@@ -27,7 +27,7 @@ from clipcop.features.store import read_features
 from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.cache import frame_source
-from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_videos
+from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_data
 from clipcop.workflows.models import backbone_from
 
 DTYPES = ("float32", "float16")
@@ -195,14 +195,7 @@ def extract(
     init_distributed(runtime.device)
     backbone, card, clip_len, geometry = config.source.build()
     if prepared is None:
-        prepared = prepare_videos(
-            config.data.folder,
-            split=config.data.split,
-            dataset=config.data.layout,
-            workers=config.data.workers,
-            backend=config.data.backend,
-            reporter=reporter,
-        )
+        prepared = prepare_data(config.data, reporter)
     items = {"train": prepared.train, "test": prepared.test, "all": prepared.train + prepared.test}[config.subset]
     if not items:
         listed = len(prepared.dataset.subset(config.subset))

@@ -33,7 +33,7 @@ from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import (
     PreparedVideos,
     note_short_videos,
-    prepare_videos,
+    prepare_data,
     recorded_data,
     validation_fingerprint,
 )
@@ -129,14 +129,7 @@ def finetune(
     run_dir = Path(config.run.out) if config.run.out else Path("runs") / f"finetune-{source_name}"
     opened = open_run(FINETUNE_RUN, run_dir, config, config.run)
     backbone, source_card, clip_len, geometry = config.source.build()
-    prepared = prepare_videos(
-        config.data.folder,
-        split=config.data.split,
-        dataset=config.data.layout,
-        workers=config.data.workers,
-        backend=config.data.backend,
-        reporter=reporter,
-    )
+    prepared = prepare_data(config.data, reporter)
     _labelled(prepared)
     classes = prepared.dataset.classes
     train_videos, val_videos = split_validation(prepared, config.training, opened, reporter)

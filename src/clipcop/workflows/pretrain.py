@@ -35,7 +35,7 @@ from clipcop.results import PretrainRecord
 from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import (
     PreparedVideos,
-    prepare_videos,
+    prepare_data,
     recorded_data,
     restrict,
     validation_fingerprint,
@@ -161,15 +161,7 @@ def prepare_tuple_videos(config: PretrainConfig, reporter: Reporter) -> Prepared
     Raises :class:`DataError` when no training video is long enough for ``cl``/``it``/``tl``.
     """
     spec = config.tuples
-    prepared = prepare_videos(
-        config.data.folder,
-        split=config.data.split,
-        dataset=config.data.layout,
-        min_frames=spec.span,
-        workers=config.data.workers,
-        backend=config.data.backend,
-        reporter=reporter,
-    )
+    prepared = prepare_data(config.data, reporter, min_frames=spec.span)
     if not prepared.train:
         listed = prepared.dataset.subset("train")
         if not listed:

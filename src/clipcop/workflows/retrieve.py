@@ -166,17 +166,9 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
         device=config.device,
         precision=config.precision,
     )
-    from clipcop.workflows.data import prepare_videos
+    from clipcop.workflows.data import prepare_data
 
-    data = config.data
-    prepared = prepare_videos(
-        data.folder,
-        split=data.split,
-        dataset=data.layout,
-        workers=data.workers,
-        backend=data.backend,
-        reporter=reporter,
-    )
+    prepared = prepare_data(config.data, reporter)
     gallery = extract(replace(base, subset=gallery_subset), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
     queries = extract(replace(base, subset=config.query_split), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
     return read_features(gallery.path), read_features(queries.path)
