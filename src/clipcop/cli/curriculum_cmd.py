@@ -113,7 +113,7 @@ def task(
     from clipcop.workflows.curriculum import curriculum_task, parse_schedule, parse_stage_epochs, task_record
     from clipcop.workflows.curriculum_config import TaskCurriculumConfig
 
-    options = given_flags(ctx, locals())
+    options = given_flags(ctx)
     if "tl_schedule" in options:
         options["tl_schedule"] = parse_schedule(options["tl_schedule"])
     if options.get("stage_epochs") is not None:
@@ -187,7 +187,7 @@ def sample(
     from clipcop.workflows.curriculum import curriculum_sample
     from clipcop.workflows.curriculum_config import SampleCurriculumConfig
 
-    config = resolve(SampleCurriculumConfig, config_file, given_flags(ctx, locals()))
+    config = resolve(SampleCurriculumConfig, config_file, given_flags(ctx))
     result = curriculum_sample(
         config.checkpoint,
         config.base(),

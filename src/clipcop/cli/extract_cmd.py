@@ -76,7 +76,7 @@ def extract(
     from clipcop.workflows.extract import ExtractConfig
     from clipcop.workflows.extract import extract as run
 
-    options = given_flags(ctx, locals())
+    options = given_flags(ctx)
     if "subset" in options:
         options["subset"] = parse_subset(options["subset"])
     config = resolve(

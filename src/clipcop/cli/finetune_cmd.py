@@ -97,7 +97,7 @@ def finetune(
     from clipcop.workflows.finetune import FinetuneConfig
     from clipcop.workflows.finetune import finetune as run
 
-    options = given_flags(ctx, locals())
+    options = given_flags(ctx)
     build = with_source(FinetuneConfig.from_options, shared_seed=True)
     config = resolve(FinetuneConfig, config_file, options, keys=source_keys(shared_seed="training.seed"), build=build)
     result = run(config, reporter=Reporter(quiet=quiet))

@@ -97,6 +97,6 @@ def pretrain(
     from clipcop.workflows.pretrain import PretrainConfig
     from clipcop.workflows.pretrain import pretrain as run
 
-    config = resolve(PretrainConfig, config_file, given_flags(ctx, locals()))
+    config = resolve(PretrainConfig, config_file, given_flags(ctx))
     result = run(config, reporter=Reporter(quiet=quiet))
     emit(result.record(), as_json=json_out)

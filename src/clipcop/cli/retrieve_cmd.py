@@ -95,9 +95,7 @@ def retrieve(
     from clipcop.workflows.retrieve import retrieve as run
 
     reporter = Reporter(quiet=quiet)
-    config = resolve(
-        RetrieveConfig, config_file, _options(given_flags(ctx, locals())), keys=source_keys(), build=_build
-    )
+    config = resolve(RetrieveConfig, config_file, _options(given_flags(ctx)), keys=source_keys(), build=_build)
     if grid is not None:
         from clipcop.workflows.samples import check_grid_level
 

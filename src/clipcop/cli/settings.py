@@ -20,12 +20,12 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {"resize": parse_size}
 """Flags given as text that the library takes typed (``128x171`` -> ``(128, 171)``)."""
 
 
-def given_flags(ctx: typer.Context, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of ``values`` (a command's ``locals()``) set on the command line or by the environment,
-    converted to the library's types; those left at their defaults are not included."""
+def given_flags(ctx: typer.Context) -> dict[str, Any]:
+    """The command's parameters set on the command line (or by the environment), by name, converted to the
+    library's types; those left at their defaults are not included, so the library's defaults apply."""
     given: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in CLI_ONLY or name == "ctx":
+    for name, value in ctx.params.items():
+        if name in CLI_ONLY:
             continue
         source = ctx.get_parameter_source(name)
         if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):  # Click's enum, vendored or not

@@ -69,7 +69,7 @@ def train(
     """
     from clipcop.vqa.train import VQAConfig, train_vqa
 
-    config = resolve(VQAConfig, config_file, given_flags(ctx, locals()), build=_vqa_config)
+    config = resolve(VQAConfig, config_file, given_flags(ctx), build=_vqa_config)
     result = train_vqa(config, reporter=Reporter(quiet=quiet))
     emit(result.record(), as_json=json_out)
 
