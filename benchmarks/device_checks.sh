@@ -4,8 +4,8 @@
 #   bash benchmarks/device_checks.sh OUT [SECTION ...]     # on the GPU machine; stops after DEADLINE seconds
 #   SMALL=1 bash benchmarks/device_checks.sh /tmp/dc         # a dry run at tiny sizes on any CPU (~4 minutes on 2)
 #
-# With the device tool (docs/benchmarks.md, "Measuring on a GPU machine"): carry .whl (decord and av wheels)
-# and run  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
+# On a remote GPU machine (docs/benchmarks.md, "Measuring on a GPU machine"): copy .whl (decord and av
+# wheels) along with the working tree and run  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
 #          PYTHONPATH=/tmp/site bash benchmarks/device_checks.sh $OUT
 #
 # Sections, in this order (default: all): env throughput pretrain loader extract memory others compile.

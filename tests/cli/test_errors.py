@@ -76,11 +76,19 @@ def test_os_errors_are_one_line_but_programming_errors_keep_their_traceback(
         cli_main.main(["run"])
 
 
+def _sigint_as_a_terminal_sends() -> None:
+    """In the child before exec: SIGINT's default action, as in a terminal, whatever launched the tests (a
+    script's background job inherits SIGINT ignored, which clipcop rightly keeps; these tests need it live)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_training_is_one_line_and_exit_130(tiny_synth: Path, workdir: Path) -> None:
     args = ["pretrain", "--data", tiny_synth, *TINY, "--epochs", 200, "--out", "run"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "clipcop", *map(str, args)]
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_sigint_as_a_terminal_sends
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and victim.poll() is None and not (workdir / "run" / "last.safetensors").exists():
         time.sleep(0.05)
@@ -96,7 +104,9 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tiny_synth: Path, workd
     """An interrupt while Python imports the CLI or, inside the command, torch: no traceback either."""
     command = [sys.executable, "-m", "clipcop", "pretrain", "--data", str(tiny_synth), *map(str, TINY), "--out", "run"]
     for delay in (0.3, 0.6, 1.0):
-        victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        victim = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_sigint_as_a_terminal_sends
+        )
         time.sleep(delay)
         victim.send_signal(signal.SIGINT)
         _, err = victim.communicate(timeout=120)

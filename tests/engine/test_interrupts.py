@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +20,19 @@ class _Reader:
             pass
 
 
+@pytest.fixture
+def live_sigint() -> Iterator[None]:
+    """Python's own SIGINT handler for the test, whatever launched the tests (a script's background job starts
+    with SIGINT ignored, which clipcop keeps), then the disposition the test found."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.usefixtures("live_sigint")
 def test_an_interrupt_swallowed_by_a_finalizer_is_raised_at_the_next_check() -> None:
     before = signal.getsignal(signal.SIGINT)
     with interrupts.remembered():
