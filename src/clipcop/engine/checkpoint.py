@@ -104,19 +104,27 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def read_card(path: str | Path) -> CheckpointCard:
-    """The checked metadata of a checkpoint, from its header alone (no tensor is read)."""
-    return CheckpointCard.from_meta(read_meta(path), path)
+def read_card(path: str | Path, *, kind: str | None = None) -> CheckpointCard:
+    """The checked metadata of a checkpoint, from its header alone (no tensor is read); ``kind`` (e.g.
+    ``"vcop"``) rejects checkpoints of another kind, as :func:`load_checkpoint` does."""
+    meta = read_meta(path)
+    _check_kind(path, meta, kind)
+    return CheckpointCard.from_meta(meta, path)
+
+
+def _check_kind(path: str | Path, meta: dict[str, Any], kind: str | None) -> None:
+    """Refuse a feature file, and a checkpoint of another kind than ``kind`` (when given)."""
+    if str(meta.get("format", "")).startswith("clipcop.features"):
+        raise CheckpointError(f"{path} is a feature file (written by clipcop extract), not a model checkpoint")
+    if kind is not None and meta.get("kind") != kind:
+        raise CheckpointError(f"{path} is a {meta.get('kind', 'unknown')!r} checkpoint, not {kind!r}")
 
 
 def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:
     """Read a clipcop checkpoint; ``kind`` (e.g. ``"vcop"``) rejects checkpoints of another kind."""
     path = Path(path)
     meta = read_meta(path)
-    if str(meta.get("format", "")).startswith("clipcop.features"):
-        raise CheckpointError(f"{path} is a feature file (written by clipcop extract), not a model checkpoint")
-    if kind is not None and meta.get("kind") != kind:
-        raise CheckpointError(f"{path} is a {meta.get('kind', 'unknown')!r} checkpoint, not {kind!r}")
+    _check_kind(path, meta, kind)
     try:
         with safe_open(str(path), framework="pt") as handle:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118

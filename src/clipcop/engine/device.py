@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from clipcop.config import PRECISIONS
 from clipcop.engine.pixels import normalize
 from clipcop.errors import UsageError
 from clipcop.processes.torchrun_env import env_local_rank, env_world_size
-
-PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass(frozen=True)

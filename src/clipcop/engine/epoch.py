@@ -81,7 +81,6 @@ class _Totals:
 def _step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    scheduler: Any,
     x: torch.Tensor,
     y: torch.Tensor,
     runtime: Runtime,
@@ -135,7 +134,7 @@ def train_one_epoch(
             inputs, targets = select(batch)
             x, y = runtime.clips(inputs), targets.to(runtime.device, non_blocking=True)
             clock.start()
-            loss, logits = _step(model, optimizer, scheduler, x, y, runtime)
+            loss, logits = _step(model, optimizer, x, y, runtime)
             if observe is not None:
                 observe(batch, logits.detach(), y)
             if tracker is not None:  # the learning rate this step used, before the scheduler moves it

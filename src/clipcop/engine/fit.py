@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from clipcop.config import SCHEDULES
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import (
     barrier,
@@ -37,8 +38,6 @@ from clipcop.engine.run_dir import (
 from clipcop.engine.sampler import EpochSampler
 from clipcop.engine.tracking import Tracker, is_tracking
 from clipcop.errors import DataError, TrainingError, UsageError
-
-SCHEDULES = ("constant", "cosine", "plateau")
 
 
 @dataclass(frozen=True, kw_only=True)

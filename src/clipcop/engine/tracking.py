@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from clipcop.config import LOGGERS
 from clipcop.engine.distributed import is_main
 from clipcop.errors import UsageError
 
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
-LOGGERS = ("tensorboard",)
+
 TENSORBOARD_DIR = "tensorboard"
 INSTALL_HINT = "--log tensorboard needs TensorBoard: pip install 'clipcop[tensorboard]'"
 

@@ -16,6 +16,29 @@ convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre 
 mode, after each epoch (every epoch sees the same clips; an extra pass over the videos per epoch)."""
 
 
+def check_task_options(schedule: tuple[int, ...], epochs: tuple[int, ...] | None) -> None:
+    """Refuse a tuple-length schedule that does not increase within 2..5 over at least two stages, or stage
+    epochs that do not give one count of at least 1 per stage."""
+    shown = ",".join(map(str, schedule))
+    if len(schedule) < 2 or list(schedule) != sorted(set(schedule)) or schedule[0] < 2 or schedule[-1] > 5:
+        raise UsageError(f"--tl-schedule must increase within 2..5 with at least two stages (got {shown!r})")
+    if epochs is not None:
+        if len(epochs) != len(schedule):
+            raise UsageError(f"--stage-epochs gives {len(epochs)} values for {len(schedule)} stages")
+        if min(epochs) < 1:
+            raise UsageError(f"--stage-epochs values must be at least 1 (got {','.join(map(str, epochs))!r})")
+
+
+def check_sample_options(window: int, threshold: float, scoring: str) -> None:
+    """Refuse a scoring window under one epoch, a threshold outside (0, 1), or an unknown way of scoring."""
+    if not 0 < threshold < 1:
+        raise UsageError(f"--threshold must be between 0 and 1, not {threshold}")
+    if window < 1:
+        raise UsageError(f"--window must be at least 1 epoch, not {window}")
+    if scoring not in SCORINGS:
+        raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {scoring!r}")
+
+
 def _pretrain_part(config: PretrainConfig) -> PretrainConfig:
     return PretrainConfig(**_pretrain_fields(config))
 
@@ -33,14 +56,7 @@ class TaskCurriculumConfig(PretrainConfig):
     stage_epochs: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        schedule = self.tl_schedule
-        if len(schedule) < 2 or list(schedule) != sorted(set(schedule)) or schedule[0] < 2 or schedule[-1] > 5:
-            raise UsageError(f"--tl-schedule must increase within 2..5 with at least two stages, not {schedule}")
-        if self.stage_epochs is not None:
-            if len(self.stage_epochs) != len(schedule):
-                raise UsageError(f"--stage-epochs gives {len(self.stage_epochs)} values for {len(schedule)} stages")
-            if min(self.stage_epochs) < 1:
-                raise UsageError(f"--stage-epochs values must be at least 1, not {self.stage_epochs}")
+        check_task_options(self.tl_schedule, self.stage_epochs)
 
     @classmethod
     def of(cls, base: PretrainConfig, schedule: tuple[int, ...], epochs: tuple[int, ...] | None, out: str) -> Self:
@@ -67,12 +83,7 @@ class SampleCurriculumConfig(PretrainConfig):
     def __post_init__(self) -> None:
         if not self.checkpoint:
             raise UsageError("the sample curriculum needs --checkpoint, a converged VCOP checkpoint")
-        if not 0 < self.threshold < 1:
-            raise UsageError(f"--threshold must be between 0 and 1, not {self.threshold}")
-        if self.window < 1:
-            raise UsageError(f"--window must be at least 1 epoch, not {self.window}")
-        if self.scoring not in SCORINGS:
-            raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {self.scoring!r}")
+        check_sample_options(self.window, self.threshold, self.scoring)
 
     @classmethod
     def of(cls, base: PretrainConfig, out: str, **options: Any) -> Self:

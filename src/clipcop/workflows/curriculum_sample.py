@@ -20,7 +20,7 @@ from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import check_run_dir, write_run_settings
 from clipcop.errors import UsageError
 from clipcop.results import CurriculumSampleRecord
-from clipcop.workflows.curriculum_config import SCORINGS, SampleCurriculumConfig
+from clipcop.workflows.curriculum_config import SampleCurriculumConfig, check_sample_options
 from clipcop.workflows.curriculum_window import continuing, score_window
 from clipcop.workflows.pretrain import PretrainConfig, PretrainResult, pretrain
 from clipcop.workflows.pretrain_test import TEST_OUTPUTS
@@ -118,18 +118,13 @@ def curriculum_sample(
     their data and can be compared as R3D and R3D* in the paper's Table I.
     """
     reporter = reporter or Reporter()
-    if not 0 < threshold < 1:
-        raise UsageError(f"--threshold must be between 0 and 1, not {threshold}")
-    if window < 1:
-        raise UsageError(f"--window must be at least 1 epoch, not {window}")
-    if scoring not in SCORINGS:
-        raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {scoring!r}")
+    check_sample_options(window, threshold, scoring)
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
     _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.run.resume)
-    curriculum = SampleCurriculumConfig.of(
-        base,
+    curriculum = SampleCurriculumConfig.of(  # the model, tuple and geometry it records are the checkpoint's
+        continuing(base, checkpoint).with_options(init=None),
         str(root),
         checkpoint=str(checkpoint),
         window=window,

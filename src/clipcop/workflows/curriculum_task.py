@@ -19,7 +19,7 @@ from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import changed_settings, read_metrics, write_run_settings
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.results import CurriculumTaskRecord, StageSummary
-from clipcop.workflows.curriculum_config import TaskCurriculumConfig
+from clipcop.workflows.curriculum_config import TaskCurriculumConfig, check_task_options
 from clipcop.workflows.pretrain import RESUME_KEYS, PretrainConfig, pretrain
 
 DONE = "test_order_accuracy.json"
@@ -31,8 +31,7 @@ def parse_schedule(text: str) -> tuple[int, ...]:
         schedule = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise UsageError(f"--tl-schedule takes comma-separated tuple lengths, e.g. 3,4,5 (got {text!r})") from None
-    if len(schedule) < 2 or list(schedule) != sorted(set(schedule)) or schedule[0] < 2 or schedule[-1] > 5:
-        raise UsageError(f"--tl-schedule must increase within 2..5 with at least two stages (got {text!r})")
+    check_task_options(schedule, None)
     return schedule
 
 
@@ -44,7 +43,7 @@ def parse_stage_epochs(text: str) -> tuple[int, ...]:
         raise UsageError(f"--stage-epochs takes comma-separated whole numbers (got {text!r})") from None
     if not epochs or min(epochs) < 1:
         raise UsageError(f"--stage-epochs values must be at least 1 (got {text!r})")
-    return epochs
+    return epochs  # their number is checked against the schedule's (check_task_options)
 
 
 @dataclass
@@ -112,9 +111,8 @@ def curriculum_task(
     finished earlier is reused; an interrupted one resumes when ``base.run.resume`` is set.
     """
     reporter = reporter or Reporter()
+    check_task_options(schedule, epochs)
     epochs = epochs or (base.training.epochs,) * len(schedule)
-    if len(epochs) != len(schedule):
-        raise UsageError(f"--stage-epochs gives {len(epochs)} values for {len(schedule)} stages")
     root = (
         Path(out)
         if out

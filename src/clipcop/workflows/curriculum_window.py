@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from clipcop.clips.datasets import VCOPTupleDataset
-from clipcop.engine.checkpoint import load_checkpoint, now_iso, read_card, save_checkpoint
+from clipcop.engine.checkpoint import now_iso, read_card, save_checkpoint
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.distributed import barrier, gather_objects, init_distributed, is_main, world_size
 from clipcop.engine.evaluate import evaluate_classifier
@@ -24,7 +24,7 @@ from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.heads.vcop import VCOPModel
 from clipcop.workflows.cache import frame_source
-from clipcop.workflows.curriculum_config import SCORINGS
+from clipcop.workflows.curriculum_config import check_sample_options
 from clipcop.workflows.data import hold_out, listed_training
 from clipcop.workflows.pretrain import PretrainConfig, build_vcop_model, prepare_tuple_videos
 from clipcop.workflows.pretrain_test import select_tuples
@@ -38,7 +38,7 @@ run it continues saw."""
 def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
     """``base`` continuing from ``checkpoint``: its architecture, cl/it/tl and clip geometry, initialised
     from it (a converged model goes on seeing clips as it was trained on them)."""
-    card = load_checkpoint(checkpoint, kind="vcop").card
+    card = read_card(checkpoint, kind="vcop")  # the header says it; the weights are loaded once, by the model
     shape = ("arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop")
     missing = [k for k in shape if getattr(card, k) is None]
     if missing:
@@ -155,8 +155,7 @@ def score_window(
     ``save_to`` the model at the end of the window is saved there, so the window's epochs are not lost:
     the subsequent training continues from them (Sec. III-D.2).
     """
-    if scoring not in SCORINGS:
-        raise UsageError(f"--scoring must be one of {', '.join(SCORINGS)}, not {scoring!r}")
+    check_sample_options(window, threshold, scoring)
     runtime = resolve_runtime(base.run.device, base.run.precision)
     init_distributed(runtime.device)
     if base.training.batch_size % world_size():

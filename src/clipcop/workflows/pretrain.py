@@ -230,5 +230,5 @@ def pretrain(
         reporter=reporter,
         unit="tuples",
     )
-    tested = test_order_accuracy(config, model, prepared, run_dir, opened.runtime, reporter)
+    tested = test_order_accuracy(config, model, prepared, run_dir, opened.runtime, reporter, frames)
     return PretrainResult(run_dir, run_dir / BEST, result, *tested, skipped=prepared.skipped())

@@ -13,6 +13,7 @@ import torch
 from rich.table import Table
 
 from clipcop.clips.datasets import VCOPTupleDataset
+from clipcop.clips.sources import FrameSource
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import Runtime
@@ -23,7 +24,6 @@ from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import BEST
 from clipcop.heads.vcop import VCOPModel
-from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos
 from clipcop.workflows.training import record_test_metrics
 
@@ -46,15 +46,16 @@ def test_order_accuracy(
     run_dir: Path,
     runtime: Runtime,
     reporter: Reporter,
+    frames: FrameSource,
 ) -> tuple[float, float, dict[str, float]]:
-    """Order accuracy and loss of the best checkpoint on the test split, overall and per class (Fig. 5);
-    written beside the checkpoints and into the best checkpoint's metrics."""
+    """Order accuracy and loss of the best checkpoint on the test split, overall and per class (Fig. 5),
+    its tuples read from ``frames`` (the run's own source); written beside the checkpoints and into the
+    best checkpoint's metrics."""
     ckpt = load_checkpoint(run_dir / BEST, kind="vcop")
     unwrap(model).load_state_dict(ckpt.tensors)
     if not prepared.test:
         reporter.warn("the test split has no usable video: no test order accuracy")
         return float("nan"), float("nan"), {}
-    frames = frame_source(config.data.frame_cache, config.data.backend)
     test_set = VCOPTupleDataset(
         prepared.test,
         config.tuples,
