@@ -147,11 +147,11 @@ class _Builder:
     def refusal(self, exc: UsageError, path: tuple[str, ...], fields: dict[str, dataclasses.Field[Any]]) -> str:
         """A spec's refusal as one line naming where the refused key came from: the file or the overrides.
 
-        The key is the error's ``key`` attribute, else the one field whose CLI flag (``metadata["flag"]``)
-        the message names; in a message about the file that flag is replaced by the file's key.
+        The key is the error's ``key`` attribute, else the one field whose CLI flag (:func:`flag_of`) the
+        message names; in a message about the file that flag is replaced by the file's key.
         """
         message = " ".join(str(exc).split())
-        flags = {name: _flag_pattern(f.metadata["flag"]) for name, f in fields.items() if "flag" in f.metadata}
+        flags = {name: _flag_pattern(flag_of(f)) for name, f in fields.items()}
         key = getattr(exc, "key", None)
         if not isinstance(key, str) or key not in fields:
             named = [name for name, pattern in flags.items() if pattern.search(message)]
@@ -178,6 +178,12 @@ def _all_keys(cls: type, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
             spec = dataclass_in(hints[field.name])
             if spec is not None:
                 yield from _all_keys(spec, (*prefix, field.name))
+
+
+def flag_of(field: dataclasses.Field[Any]) -> str:
+    """The command-line flag of a settings field: ``metadata["flag"]``, else its name with dashes
+    (``tl_schedule`` -> ``--tl-schedule``), the way the commands spell their options."""
+    return str(field.metadata.get("flag", "--" + field.name.replace("_", "-")))
 
 
 def _flag_pattern(flag: str) -> re.Pattern[str]:
