@@ -102,6 +102,12 @@ def _choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
         raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
 
 
+def check_backend(backend: str) -> None:
+    """Refuse a ``--backend`` that is not one of :data:`BACKENDS`, before any work: a mistyped name must
+    never be recorded (a manifest's verdicts) nor first fail inside a loader's worker process."""
+    _choose("--backend", backend, BACKENDS)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     """The network pretraining builds: backbone and width (64 = the paper's), and the VCOP head's dropout
@@ -136,7 +142,7 @@ class DataSpec:
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):
             raise UsageError(f"--split must be 1, 2 or 3, not {self.split}")
-        _choose("--backend", self.backend, BACKENDS)
+        check_backend(self.backend)
         if self.workers < 0:
             raise UsageError(f"--workers must be 0 or more, not {self.workers}")
 

@@ -41,5 +41,15 @@ class TrainingError(ClipcopError):
     """Training that cannot go on with these settings, e.g. a loss that diverged to NaN or infinity."""
 
 
+class WriteError(ClipcopError):
+    """A file that could not be written (a full disk, a read-only folder); the message names the file and,
+    for a full disk, the space left. Nothing half-written is left under the file's name."""
+
+
+class InUseError(ClipcopError):
+    """A run folder or an output file that another clipcop process is writing; the message names it and
+    that process (pid, host, start time)."""
+
+
 class HelperError(ClipcopError):
     """Helper processes that exited unexpectedly (often: a script calling clipcop without a main guard)."""

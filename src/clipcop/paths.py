@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -36,3 +37,26 @@ def why_not(path: Path, want: str) -> str:
     if want == "file":
         return "is a folder, not a file" if path.is_dir() else "is not a regular file"
     return "is a file, not a folder"
+
+
+def human_size(nbytes: float) -> str:
+    """``nbytes`` in the largest binary unit that keeps it at least 1 (``512 B``, ``3.2 KiB``, ``14.0 MiB``,
+    ``1.5 GiB``): a small cache's size is never said as ``0.0 GiB``."""
+    value = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def free_space(path: Path) -> int | None:
+    """Free bytes on the file system holding ``path`` (or the nearest folder above it that exists); None
+    when the system cannot tell."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        return shutil.disk_usage(existing).free
+    except OSError:
+        return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import cast
 
 import numpy as np
 
-from clipcop.errors import VideoDecodeError
+from clipcop.engine.atomic import guarded_write
+from clipcop.engine.lock import locked
+from clipcop.errors import InUseError, VideoDecodeError
 from clipcop.videos.decoder import Size, read_frames
 
 
@@ -108,13 +111,23 @@ def cache_video(root: Path, path: Path, num_frames: int, size: Size, backend: st
     entry = cache_entry(root, path, size)
     if entry.is_file():
         return 0
-    frames = read_frames(path, list(range(num_frames)), size=size, backend=backend)
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, frames)
-        os.replace(tmp, entry)
-    finally:
-        tmp.unlink(missing_ok=True)  # an error (a full disk) leaves no temp file; a kill may, never an entry
+        with locked(entry, folder=False, what=f"frame cache entry {entry}"):
+            return 0 if entry.is_file() else _write_entry(entry, path, num_frames, size, backend)
+    except InUseError:  # another process is writing this very entry: it will be there
+        return 0
+
+
+def _write_entry(entry: Path, path: Path, num_frames: int, size: Size, backend: str) -> int:
+    frames = read_frames(path, list(range(num_frames)), size=size, backend=backend)
+    with guarded_write(entry):  # a full disk: one line naming the entry and the space left
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp")
+        tmp = Path(name)
+        try:
+            with open(fd, "wb") as handle:
+                np.save(handle, frames)
+            os.replace(tmp, entry)
+        finally:
+            tmp.unlink(missing_ok=True)  # an error (a full disk) leaves no temp file; a kill may, never an entry
     return int(frames.nbytes)

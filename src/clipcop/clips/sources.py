@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from clipcop.clips.frame_cache import CachedFrames
+from clipcop.config import check_backend
 from clipcop.errors import VideoDecodeError
 from clipcop.videos.decoder import read_frames
 
@@ -36,6 +37,7 @@ class DecodedVideos:
     """Decode the asked frames of each video with ``backend`` (``auto``: decord, then PyAV)."""
 
     def __init__(self, backend: str = "auto") -> None:
+        check_backend(backend)  # here, not first in a loader's worker process
         self.backend = backend
 
     def read(self, path: Path, rows: np.ndarray, size: Size) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.atomic import append_line, write_text_atomic
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
 from clipcop.engine.distributed import barrier, broadcast_object, is_main
 from clipcop.engine.reporting import Reporter
@@ -118,8 +118,7 @@ def save_epoch(
     A kill at any point leaves ``last.safetensors`` and the state it names from the same epoch (at worst
     the previous one, which is then repeated); a metrics line past that epoch is dropped on resume.
     """
-    with open(run_dir / METRICS, "a") as handle:
-        handle.write(json.dumps(record) + "\n")
+    append_line(run_dir / METRICS, json.dumps(record))
     counters = {
         "epoch": record["epoch"],
         "step": record["step"],

@@ -4,12 +4,17 @@ start in a folder, and which settings a ``--resume`` must keep (for pretraining 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from clipcop._version import __version__
+from clipcop.engine.atomic import remove_leftovers
 from clipcop.engine.checkpoint import read_card
+from clipcop.engine.lock import locked
+from clipcop.engine.reporting import Reporter
 from clipcop.errors import UsageError
 from clipcop.processes.torchrun_env import env_rank
 from clipcop.settings_file import write_settings
@@ -19,6 +24,21 @@ SETTINGS = "config.toml"
 """The complete resolved settings of the run, written at its start: ``--config`` with it reruns the run."""
 STATE_PATTERN = "last.state.e{epoch:05d}.safetensors"
 """Training state beside ``last.safetensors``; named by epoch so that weights and state always match."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path, reporter: Reporter) -> Iterator[None]:
+    """Hold ``run_dir``'s lock for the whole run (:mod:`clipcop.engine.lock`; rank 0 alone under
+    torchrun): a second process on the same ``--out`` is refused with one line naming this one. Inside
+    it, the temporary files a killed run left (checkpoint-sized ``.NAME.xxxxxxxx.tmp``) are removed."""
+    main = env_rank() == 0
+    with locked(run_dir, folder=True, what=f"run folder {run_dir}", enabled=main) as stale:
+        if stale is not None:
+            reporter.note(f"{run_dir}: taking over the lock of a run that was killed ({stale.describe()})")
+        removed = remove_leftovers(run_dir) if main else []
+        if removed:
+            reporter.note(f"{run_dir}: removed {len(removed)} temporary files left by a killed run")
+        yield
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -203,6 +223,7 @@ __all__ = [
     "check_run_dir",
     "first_epoch_cut_short",
     "read_metrics",
+    "run_lock",
     "state_path",
     "taken_files",
     "write_run_settings",

@@ -21,6 +21,7 @@ from clipcop.config import ClipGeometry
 from clipcop.engine.device import Runtime
 from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank, world_size
 from clipcop.engine.loading import make_loader
+from clipcop.engine.lock import locked
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.features.pooling import pool_tap, pooled_dim
@@ -104,31 +105,35 @@ def extract_to_file(
         "resize": list(geometry.resize),
         "crop": geometry.crop,
     }
-    partial = Path(str(broadcast_object(str(new_partial(Path(out))) if is_main() else None)))
-    try:
-        writer = FeatureWriter(
-            out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main(), tmp=partial
-        )
-        barrier()
-        dataset = EvalClipsDataset(videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, source=source)
-        sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
-        loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
-        with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
-            failed = _write_rows(writer, loader, backbone, layer=layer, pool=pool, runtime=runtime, advance=bar.advance)
-        failed_all = _gather_failed(failed)
-        barrier()
-        failed_ids = [video_ids[i] for i in failed_all]
-        if is_main():
-            writer.write_labels(np.array([v.label for v in videos], dtype=np.int64))
-            writer.finish({"failed": failed_ids})
-            if failed_ids:
-                reporter.warn(f"{len(failed_ids)} videos failed to decode and were left out, e.g. {failed_ids[0]}")
-        barrier()
-    except BaseException:
-        if is_main():
-            partial.unlink(missing_ok=True)  # a failed or interrupted extraction leaves no half-written file
-        raise
-    return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
+    # Rank 0 holds the file's lock: a second job extracting to the same file is refused, naming this one.
+    with locked(out, folder=False, what=f"feature file {out}", enabled=is_main()):
+        partial = Path(str(broadcast_object(str(new_partial(Path(out))) if is_main() else None)))
+        try:
+            writer = FeatureWriter(
+                out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main(), tmp=partial
+            )
+            barrier()
+            dataset = EvalClipsDataset(videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, source=source)
+            sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
+            loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
+            with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
+                failed = _write_rows(
+                    writer, loader, backbone, layer=layer, pool=pool, runtime=runtime, advance=bar.advance
+                )
+            failed_all = _gather_failed(failed)
+            barrier()
+            failed_ids = [video_ids[i] for i in failed_all]
+            if is_main():
+                writer.write_labels(np.array([v.label for v in videos], dtype=np.int64))
+                writer.finish({"failed": failed_ids})
+                if failed_ids:
+                    reporter.warn(f"{len(failed_ids)} videos failed to decode and were left out, e.g. {failed_ids[0]}")
+            barrier()
+        except BaseException:
+            if is_main():
+                partial.unlink(missing_ok=True)  # a failed or interrupted extraction leaves no half-written file
+            raise
+        return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
 
 
 def _write_rows(

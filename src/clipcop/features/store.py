@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from clipcop.engine.atomic import file_mode
+from clipcop.engine.atomic import file_mode, guarded_write
 from clipcop.engine.card import CheckpointCard
 from clipcop.errors import CheckpointError, FeatureFileError
 
@@ -88,7 +88,7 @@ class FeatureWriter:
         self.data_start = 8 + self.header_size
         self.total = self.data_start + offset
         if create:
-            with open(self.tmp, "wb") as handle:
+            with guarded_write(self.path), open(self.tmp, "wb") as handle:
                 handle.write(struct.pack("<Q", self.header_size))
                 handle.write(_header_bytes(self.layout, self.meta, self.header_size))
                 handle.truncate(self.total)
@@ -96,7 +96,7 @@ class FeatureWriter:
     def _write(self, name: str, first_row: int, array: np.ndarray) -> None:
         begin = self.layout[name]["data_offsets"][0]
         row_bytes = array[0].nbytes if array.ndim > 1 else array.itemsize
-        with open(self.tmp, "r+b") as handle:
+        with guarded_write(self.path), open(self.tmp, "r+b") as handle:
             handle.seek(self.data_start + begin + first_row * row_bytes)
             handle.write(np.ascontiguousarray(array).tobytes())
 
@@ -114,16 +114,17 @@ class FeatureWriter:
         """Rewrite the header with ``extra_meta`` and move the file to its final name."""
         self.meta.update(extra_meta)
         raw = _header_bytes(self.layout, self.meta)
-        if len(raw) <= self.header_size:
-            with open(self.tmp, "r+b") as handle:
-                handle.seek(8)
-                handle.write(_header_bytes(self.layout, self.meta, self.header_size))
-                handle.flush()
-                os.fsync(handle.fileno())
-        else:
-            self._rewrite_with_larger_header(raw)
-        os.chmod(self.tmp, file_mode())  # colleagues can read shared features, as with every clipcop file
-        os.replace(self.tmp, self.path)
+        with guarded_write(self.path):
+            if len(raw) <= self.header_size:
+                with open(self.tmp, "r+b") as handle:
+                    handle.seek(8)
+                    handle.write(_header_bytes(self.layout, self.meta, self.header_size))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            else:
+                self._rewrite_with_larger_header(raw)
+            os.chmod(self.tmp, file_mode())  # colleagues can read shared features, as with every clipcop file
+            os.replace(self.tmp, self.path)
         return self.path
 
     def discard(self) -> None:
@@ -144,8 +145,9 @@ class FeatureWriter:
 
 def new_partial(path: Path) -> Path:
     """A new, empty temporary file beside ``path`` for its rows, named ``.NAME.<random>.partial``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    with guarded_write(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.close(fd)
     return Path(name)
 

@@ -18,7 +18,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Generic, TypeVar, cast
 
-from clipcop.processes.children import SCRIPT_HINT, sigint_ignored_in_children
+from clipcop.processes.children import SCRIPT_HINT, die_with_parent, sigint_ignored_in_children
 
 T = TypeVar("T")
 
@@ -60,7 +60,8 @@ READY = "ready"
 """A worker's first message: it has started (imports done) and takes files from now on."""
 
 
-def _worker_main(conn: Connection, backend: str, probe: ProbeFn[T]) -> None:
+def _worker_main(conn: Connection, backend: str, probe: ProbeFn[T], parent: int) -> None:
+    die_with_parent(parent)
     conn.send(READY)
     while True:
         task = conn.recv()
@@ -124,7 +125,9 @@ class _Pool(Generic[T]):
 
     def spawn(self) -> _Worker:
         parent, child = self.ctx.Pipe()
-        process = self.ctx.Process(target=_worker_main, args=(child, self.backend, self.probe), daemon=True)
+        process = self.ctx.Process(
+            target=_worker_main, args=(child, self.backend, self.probe, os.getpid()), daemon=True
+        )
         with sigint_ignored_in_children():
             process.start()
         child.close()

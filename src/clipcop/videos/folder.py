@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.split import DatasetSplit, VideoItem, list_videos, read_lines, stable_fraction
+from clipcop.videos.split import (
+    DatasetSplit,
+    VideoItem,
+    check_contained,
+    check_lists,
+    list_videos,
+    read_lines,
+    stable_fraction,
+)
 
 TEST_FRACTION = 0.3
 
@@ -76,21 +84,29 @@ def load(data: Path, split: int) -> DatasetSplit:
     lookup = {name: i for i, name in enumerate(classes)}
 
     def item(rel: str) -> VideoItem:
-        return VideoItem(rel, lookup[rel.split("/")[0]] if labelled else -1)
+        return VideoItem(rel, lookup.get(rel.split("/")[0], -1) if labelled else -1)
 
     files = _split_files(data, split)
-    missing: list[str] = []
+    missing: tuple[str, ...] = ()
+    unusable: tuple[tuple[str, str], ...] = ()
     if files is not None:
         on_disk = set(listed)  # a split file naming a video outside the class folders is an error, not missing
         chosen = []
         for path in files:
-            rels = [_split_line(line, on_disk) for line in read_lines(path)]
-            missing += [r for r in rels if r not in on_disk]
+            lines = read_lines(path)
+            rels = [
+                check_contained(_split_line(line, on_disk), f"{path.name} line {n}") for n, line in enumerate(lines, 1)
+            ]
             unknown = [r for r in rels if r in on_disk and labelled and r.split("/")[0] not in lookup]
             if unknown:
                 raise DataError(f"{path.name}: {unknown[0]} is not inside a class folder")
-            chosen.append(tuple(item(r) for r in rels if r in on_disk))
-        train, test = chosen
+            chosen.append([item(r) for r in rels])
+        checked = check_lists(
+            data, chosen[0], chosen[1], train_name=files[0].name, test_name=files[1].name, videos=on_disk
+        )
+        train, test, missing = checked.train, checked.test, checked.missing
+        unusable = tuple(checked.unusable.items())
+        warnings += checked.warnings
         notes.append(f"split files {files[0].name} / {files[1].name}")
     else:
         train = tuple(item(v) for v in videos if stable_fraction(f"{split}:{v}") >= TEST_FRACTION)
@@ -112,7 +128,8 @@ def load(data: Path, split: int) -> DatasetSplit:
         classes=classes,
         train=train,
         test=test,
-        missing=tuple(missing),
+        missing=missing,
+        unusable=unusable,
         notes=tuple(notes),
         warnings=tuple(warnings),
     )

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.split import DatasetSplit, VideoItem, read_lines
+from clipcop.videos.split import DatasetSplit, VideoItem, check_contained, check_lists, read_lines
 
 LISTS = "testTrainMulti_7030_splits"
 _SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<k>[123])\.txt$")
@@ -57,7 +57,6 @@ def load(data: Path, split: int) -> DatasetSplit:
     video_root = _video_root(data, classes)
     train: list[VideoItem] = []
     test: list[VideoItem] = []
-    missing: list[str] = []
     for label, name in enumerate(classes):
         for number, line in enumerate(read_lines(files[name]), start=1):
             video, _, code = line.rpartition(" ")
@@ -66,11 +65,11 @@ def load(data: Path, split: int) -> DatasetSplit:
                 raise DataError(f"{files[name].name} line {number}: expected '<video>.avi <0|1|2>', got {line!r}")
             if code == "0":
                 continue
-            rel = f"{name}/{video}"
-            if not (video_root / rel).is_file():
-                missing.append(rel)
-                continue
+            rel = f"{name}/{check_contained(video, f'{files[name].name} line {number}')}"
             (train if code == "1" else test).append(VideoItem(rel, label))
+    checked = check_lists(
+        video_root, train, test, train_name=f"split {split}'s train lines", test_name=f"split {split}'s test lines"
+    )
     return DatasetSplit(
         name=data.name,
         layout="hmdb51",
@@ -78,7 +77,9 @@ def load(data: Path, split: int) -> DatasetSplit:
         video_root=video_root,
         split=split,
         classes=classes,
-        train=tuple(train),
-        test=tuple(test),
-        missing=tuple(missing),
+        train=checked.train,
+        test=checked.test,
+        missing=checked.missing,
+        unusable=tuple(checked.unusable.items()),
+        warnings=checked.warnings,
     )

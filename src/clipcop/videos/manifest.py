@@ -3,6 +3,11 @@
 The manifest is a JSON file beside the data (``<video root>/.clipcop/manifest.json``) or, when the data
 folder is read-only, in the cache folder. An entry is reused while the file's size and modification time
 are unchanged, so a later run probes only new or changed files.
+
+Verdicts are kept per decoder (``--backend``): a file that decord cannot open may be fine for PyAV, so
+a run with another backend probes it again instead of inheriting "unreadable". A manifest of the first
+format (no backend recorded) is still read: its readable files are reused by every backend, its
+unreadable ones are probed again. The backend name is checked before anything is probed or saved.
 """
 
 from __future__ import annotations
@@ -15,12 +20,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from clipcop.config import check_backend
 from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.lock import locked
+from clipcop.errors import ClipcopError
 from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.processes.isolated import probe_isolated
 from clipcop.videos.decoder import VideoInfo, probe_file
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+ANY_BACKEND = "*"
+"""The key of a verdict read from a first-format manifest, which recorded no backend (readable files only)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,41 +73,93 @@ def manifest_location(video_root: Path) -> Path:
     return cache_dir() / "manifests" / f"{key}.json"
 
 
-def _read(location: Path) -> dict[str, ManifestEntry]:
+@dataclass(frozen=True, kw_only=True)
+class _Saved:
+    """One file as saved: its identity and each backend's verdict (``info`` or ``error``)."""
+
+    size: int
+    mtime_ns: int
+    verdicts: dict[str, tuple[VideoInfo | None, str | None]]
+
+    def entry(self, backend: str) -> ManifestEntry | None:
+        """This file's verdict for ``backend`` (a first-format readable verdict serves every backend)."""
+        verdict = self.verdicts.get(backend)
+        if verdict is None and self.verdicts.get(ANY_BACKEND, (None, None))[0] is not None:
+            verdict = self.verdicts[ANY_BACKEND]
+        if verdict is None:
+            return None
+        return ManifestEntry(size=self.size, mtime_ns=self.mtime_ns, info=verdict[0], error=verdict[1])
+
+
+def _verdict(item: dict[str, object]) -> tuple[VideoInfo | None, str | None]:
+    info = item.get("info")
+    error = item.get("error")
+    return (VideoInfo(**info) if isinstance(info, dict) else None), (str(error) if error is not None else None)
+
+
+def _read_file(item: object, version: int) -> _Saved:
+    if not isinstance(item, dict):
+        raise TypeError("not an object")
+    if version == 1:  # no backend recorded: keep readable verdicts for every backend, probe the rest again
+        verdicts = {ANY_BACKEND: _verdict(item)} if item.get("info") else {}
+    else:
+        raw = item["verdicts"]
+        if not isinstance(raw, dict):
+            raise TypeError("verdicts is not an object")
+        verdicts = {str(k): _verdict(v) for k, v in raw.items() if isinstance(v, dict)}
+    return _Saved(size=int(item["size"]), mtime_ns=int(item["mtime_ns"]), verdicts=verdicts)
+
+
+def _read(location: Path) -> dict[str, _Saved]:
     try:
         raw = json.loads(location.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+    if not isinstance(raw, dict) or raw.get("format") not in (1, FORMAT_VERSION):
         return {}
-    entries = {}
-    for rel, item in raw.get("videos", {}).items():
+    videos = raw.get("videos")
+    saved = {}
+    for rel, item in videos.items() if isinstance(videos, dict) else ():
         try:
-            info = VideoInfo(**item["info"]) if item.get("info") else None
-            entries[rel] = ManifestEntry(
-                size=int(item["size"]), mtime_ns=int(item["mtime_ns"]), info=info, error=item.get("error")
-            )
+            saved[str(rel)] = _read_file(item, int(raw["format"]))
         except (KeyError, TypeError, ValueError):
             continue
-    return entries
+    return saved
 
 
-def _write(location: Path, video_root: Path, entries: dict[str, ManifestEntry]) -> None:
+def _write(location: Path, video_root: Path, saved: dict[str, _Saved]) -> None:
     location.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT_VERSION,
         "video_root": str(video_root.resolve()),
         "videos": {
             rel: {
-                "size": e.size,
-                "mtime_ns": e.mtime_ns,
-                "info": asdict(e.info) if e.info else None,
-                "error": e.error,
+                "size": f.size,
+                "mtime_ns": f.mtime_ns,
+                "verdicts": {
+                    backend: {"info": asdict(info) if info else None, "error": error}
+                    for backend, (info, error) in sorted(f.verdicts.items())
+                },
             }
-            for rel, e in sorted(entries.items())
+            for rel, f in sorted(saved.items())
         },
     }
     write_text_atomic(location, json.dumps(payload))  # readable by colleagues, like every file clipcop writes
+
+
+def _merge(
+    saved: dict[str, _Saved], entries: dict[str, ManifestEntry], backend: str, video_root: Path
+) -> dict[str, _Saved]:
+    """``saved`` with this run's verdicts for ``backend``; other backends' verdicts of an unchanged file are
+    kept, and files outside this call (another split's) keep theirs while they exist."""
+    merged = {k: v for k, v in saved.items() if k not in entries and (video_root / k).exists()}
+    for rel, entry in entries.items():
+        old = saved.get(rel)
+        same = old is not None and (old.size, old.mtime_ns) == (entry.size, entry.mtime_ns)
+        verdicts = dict(old.verdicts) if same and old is not None else {}
+        verdicts[backend] = (entry.info, entry.error)
+        merged[rel] = _Saved(size=entry.size, mtime_ns=entry.mtime_ns, verdicts=verdicts)
+    return merged
 
 
 def build_manifest(
@@ -116,6 +178,7 @@ def build_manifest(
     are probed in isolated worker processes (see :func:`clipcop.processes.isolated.probe_isolated`). A file
     that cannot be opened or read, and a probe the machine could not run, are reported but not saved.
     """
+    check_backend(backend)  # before anything is probed: a mistyped name must never reach the manifest
     location = manifest_location(video_root)
     saved = _read(location)
     cached = {} if reprobe else saved
@@ -138,7 +201,8 @@ def build_manifest(
             )
             unsaved.add(rel)
             continue
-        old = cached.get(rel)
+        found = cached.get(rel)
+        old = found.entry(backend) if found is not None else None
         if old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
             entries[rel] = old
             reused += 1
@@ -154,11 +218,13 @@ def build_manifest(
             unsaved.add(rel)
         if on_progress is not None:
             on_progress(done, len(stale))
-    # Files outside this call (another split's) keep their verdicts while they exist.
-    others = {k: v for k, v in saved.items() if k not in entries and (video_root / k).exists()}
-    merged = {**others, **{k: v for k, v in entries.items() if k not in unsaved}}
-    if merged != saved:
-        with contextlib.suppress(OSError):  # a manifest that cannot be saved only costs a re-probe next time
+    kept = {k: v for k, v in entries.items() if k not in unsaved}
+    # A manifest not saved (a read-only folder, a full disk, another run holding it for long) only costs a
+    # re-probe next time. Under its lock the latest saved manifest is merged: two runs lose no verdicts.
+    with contextlib.suppress(OSError, ClipcopError), locked(location, folder=False, wait=30.0):
+        latest = _read(location)
+        merged = _merge(latest, kept, backend, video_root)
+        if merged != latest:
             _write(location, video_root, merged)
     return Manifest(
         video_root=video_root,

@@ -6,8 +6,11 @@ build on this module; :mod:`clipcop.videos.layouts` picks one of them for a fold
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
@@ -32,8 +35,10 @@ class VideoItem:
 class DatasetSplit:
     """The videos of one split of a dataset, with class names and where the videos live.
 
-    ``missing`` lists files named by split files but absent on disk (reported, never fatal); ``notes`` say
-    how the split was read, ``warnings`` what a user should know before training on it (both shown).
+    ``missing`` lists files named by split files but not usable on disk (reported, never fatal), and
+    ``unusable`` pairs each of them with why (``missing``, ``folder``, ``FIFO``, ``broken link``...: see
+    :func:`entry_kind`); ``notes`` say how the split was read, ``warnings`` what a user should know before
+    training on it (both shown).
     """
 
     name: str
@@ -45,6 +50,7 @@ class DatasetSplit:
     train: tuple[VideoItem, ...]
     test: tuple[VideoItem, ...]
     missing: tuple[str, ...] = ()
+    unusable: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
 
@@ -119,3 +125,116 @@ def read_lines(path: Path) -> list[str]:
     except OSError as err:
         raise DataError(f"cannot read split file {path}: {err.strerror}") from None
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def entry_kind(path: Path) -> str | None:
+    """None for a video file that can be opened (a regular file, or a link to one); else what ``path`` is,
+    in a word or two: ``missing``, ``broken link``, ``link loop``, ``folder``, ``FIFO``, ``socket``,
+    ``device``. A FIFO is never opened: reading one would wait forever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "broken link" if path.is_symlink() else "missing"
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "link loop"
+        return "missing" if err.errno == errno.ENOTDIR else f"unreadable ({err.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    return "socket" if stat.S_ISSOCK(mode) else "device"
+
+
+def describe_unusable(unusable: dict[str, str], *, shown: int = 3) -> str:
+    """``5 (2 missing, 2 folder, 1 FIFO), e.g. A (missing), B (folder), C (FIFO)``: counts per kind, then
+    the first ``shown`` paths with theirs, one of each kind first."""
+    counts = Counter(unusable.values())
+    kinds = ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+    firsts: dict[str, str] = {}  # the first path of each kind, kinds in the order of their counts
+    for rel, kind in unusable.items():
+        firsts.setdefault(kind, rel)
+    ordered = [firsts[kind] for kind, _ in counts.most_common()]
+    named = list(dict.fromkeys([*ordered, *unusable]))[:shown]
+    examples = ", ".join(f"{rel} ({unusable[rel]})" for rel in named)
+    return f"{len(unusable)} ({kinds}), e.g. {examples}"
+
+
+def check_contained(rel: str, where: str) -> str:
+    """``rel`` (a path from a split file, ``where`` naming its file and line) as a clean relative POSIX
+    path, refusing an absolute path and any ``..``: ``Class/../../x.avi`` would train ``x.avi`` under
+    ``Class``'s label, and enough ``..`` reach files outside the dataset."""
+    clean = rel.replace("\\", "/")
+    if clean.startswith("/") or (len(clean) > 1 and clean[1] == ":"):
+        raise DataError(f"{where}: {rel!r} is an absolute path; split files name videos below the data folder")
+    parts = [part for part in clean.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise DataError(
+            f"{where}: {rel!r} climbs out of its folder with '..'; split files name videos below the data "
+            "folder, and a video's class is its first folder"
+        )
+    return "/".join(parts)
+
+
+@dataclass(frozen=True)
+class CheckedLists:
+    """Train and test items of split files after :func:`check_lists`, and what it warned about."""
+
+    train: tuple[VideoItem, ...]
+    test: tuple[VideoItem, ...]
+    missing: tuple[str, ...]
+    unusable: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def _dedupe(items: list[VideoItem], name: str, warnings: list[str]) -> list[VideoItem]:
+    seen: dict[str, VideoItem] = {}
+    repeats: list[str] = []
+    for item in items:
+        if item.path in seen:
+            repeats.append(item.path)
+        else:
+            seen[item.path] = item
+    if repeats:
+        warnings.append(f"{len(repeats)} duplicate lines in {name} ignored, e.g. {repeats[0]}")
+    return list(seen.values())
+
+
+def check_lists(
+    video_root: Path,
+    train: list[VideoItem],
+    test: list[VideoItem],
+    *,
+    train_name: str,
+    test_name: str,
+    videos: set[str] | None = None,
+) -> CheckedLists:
+    """The one check of every layout's split files: duplicate lines dropped with a warning and a count; a
+    video in both train and test refused (a leak: its test scores would be of a training video); listed
+    names that are not usable video files (missing, folders, FIFOs, broken links; files outside
+    ``videos``, when given, the layout's video files) set apart by kind."""
+    warnings: list[str] = []
+    train = _dedupe(train, train_name, warnings)
+    test = _dedupe(test, test_name, warnings)
+    leaked = sorted({item.path for item in train} & {item.path for item in test})
+    if leaked:
+        raise DataError(
+            f"{len(leaked)} videos are listed in both {train_name} and {test_name}, e.g. {leaked[0]}: "
+            "testing on training videos overstates every score; remove them from one list"
+        )
+    unusable: dict[str, str] = {}
+    for item in [*train, *test]:
+        kind = entry_kind(video_root / item.path)
+        if kind is None and videos is not None and item.path not in videos:
+            kind = "not a video file"
+        if kind is not None:
+            unusable[item.path] = kind
+    return CheckedLists(
+        train=tuple(it for it in train if it.path not in unusable),
+        test=tuple(it for it in test if it.path not in unusable),
+        missing=tuple(unusable),
+        unusable=unusable,
+        warnings=tuple(warnings),
+    )

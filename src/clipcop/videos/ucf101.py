@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
-from clipcop.videos.split import DatasetSplit, VideoItem, read_lines
+from clipcop.videos.split import DatasetSplit, VideoItem, check_contained, check_lists, read_lines
 
 LISTS = "ucfTrainTestlist"
 VIDEOS = "UCF-101"
@@ -47,7 +47,13 @@ def _parse_list(path: Path, classes: tuple[str, ...], *, labelled: bool) -> list
     items = []
     for number, line in enumerate(read_lines(path), start=1):
         parts = line.split()
-        rel = parts[0].replace("\\", "/")
+        if len(parts) > 2 or (not labelled and len(parts) == 2 and not parts[1].isdigit()):
+            raise DataError(
+                f"{path.name} line {number}: {line!r} has {len(parts)} fields where UCF101 has "
+                f"'<Class>/<video>{' <label>' if labelled else ''}': a video name with spaces breaks the label "
+                "column; rename the video without spaces (or use --dataset folder, whose split lines may hold them)"
+            )
+        rel = check_contained(parts[0], f"{path.name} line {number}")
         folder_name = rel.split("/")[0] if "/" in rel else None
         if folder_name is None:
             raise DataError(f"{path.name} line {number}: expected '<Class>/<video>', got {rel!r}")
@@ -80,8 +86,13 @@ def load(data: Path, split: int) -> DatasetSplit:
         if not list_file.is_file():
             raise DataError(f"split file {list_file} is missing")
         parsed[kind] = _parse_list(list_file, classes, labelled=kind == "train")
-    present = {kind: [it for it in items if (video_root / it.path).is_file()] for kind, items in parsed.items()}
-    missing = tuple(it.path for kind in parsed for it in parsed[kind] if not (video_root / it.path).is_file())
+    checked = check_lists(
+        video_root,
+        parsed["train"],
+        parsed["test"],
+        train_name=f"trainlist0{split}.txt",
+        test_name=f"testlist0{split}.txt",
+    )
     return DatasetSplit(
         name=data.name,
         layout="ucf101",
@@ -89,7 +100,9 @@ def load(data: Path, split: int) -> DatasetSplit:
         video_root=video_root,
         split=split,
         classes=classes,
-        train=tuple(present["train"]),
-        test=tuple(present["test"]),
-        missing=missing,
+        train=checked.train,
+        test=checked.test,
+        missing=checked.missing,
+        unusable=tuple(checked.unusable.items()),
+        warnings=checked.warnings,
     )

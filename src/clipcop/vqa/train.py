@@ -23,13 +23,14 @@ import torch
 import torch.nn.functional as F
 
 from clipcop.config import check_seed
-from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine.atomic import append_line, write_text_atomic
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import load_checkpoint, now_iso, save_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.fit import check_finite
+from clipcop.engine.lock import LOCK_NAME
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import write_run_settings
+from clipcop.engine.run_dir import run_lock, write_run_settings
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import DataError, TrainingError, UsageError
 from clipcop.metrics.qa import QAAccuracy
@@ -221,8 +222,7 @@ def _fit(
         if improved:
             best_key, best_epoch = (val_acc, -outcome.loss), epoch
             save_checkpoint(run_dir / BEST, model.state_dict(), replace(card, epoch=epoch, metrics=record).to_meta())
-        with open(run_dir / METRICS, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        append_line(run_dir / METRICS, json.dumps(record))
         reporter.info(
             f"epoch {epoch}/{config.epochs}  train loss {train_loss:.4f}  val loss {outcome.loss:.4f} "
             f"acc {val_acc:.3f}" + ("  *best*" if improved else "")
@@ -243,6 +243,13 @@ def train_vqa(
     config = replace(config, **options) if config else VQAConfig(**options)
     reporter = reporter or Reporter()
     run_dir = Path(config.out) if config.out else Path("runs") / f"vqa-{Path(config.features).stem}"
+    made = not run_dir.exists()
+    with run_lock(run_dir, reporter):
+        return _train_vqa_locked(config, run_dir, reporter, made=made)
+
+
+def _train_vqa_locked(config: VQAConfig, run_dir: Path, reporter: Reporter, *, made: bool) -> VQATrainResult:
+    """:func:`train_vqa` inside its run folder's lock (``made``: the folder is this run's own)."""
     _check_run_dir(run_dir)
     device = resolve_runtime(config.device, "fp32").device
     issues = Issues()
@@ -263,14 +270,12 @@ def train_vqa(
         "majority": {str(t): a for t, a in majority.items()},
     }
     card = _card(config, model, vocab, answers, extra)
-    made = not run_dir.exists()
     settings = write_run_settings(run_dir, config, "clipcop vqa train")
     try:
         best_epoch, history = _fit(model, train, val, config, run_dir, card, reporter)
     except TrainingError:
-        if made and {p.name for p in run_dir.iterdir()} == {settings.name}:
-            settings.unlink()
-            run_dir.rmdir()  # a run that diverged in its first epoch leaves no folder behind
+        if made and {p.name for p in run_dir.iterdir()} - {LOCK_NAME} == {settings.name}:
+            settings.unlink()  # a run that diverged in its first epoch leaves no folder (the lock removes it)
         raise
     best = load_checkpoint(run_dir / BEST, kind=KIND)
     model.load_state_dict(best.tensors)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video
 from clipcop.clips.sources import DecodedVideos, FrameSource, StoredFrames
+from clipcop.config import check_backend
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
-from clipcop.paths import cache_dir, is_writable_dir, why_not
+from clipcop.paths import cache_dir, human_size, is_writable_dir, why_not
 from clipcop.processes.children import spawned_map
 from clipcop.results import CacheRecord
 from clipcop.videos.decoder import Size
@@ -109,6 +110,7 @@ def cache_frames(
     space first: a cache that cannot fit stops before writing anything. Videos that fail to decode
     are skipped, counted and named; training decodes them (or substitutes) as without a cache.
     """
+    check_backend(backend)  # before the cache folder is made or any video probed
     reporter = reporter or Reporter()
     root = Path(out) if out else default_frame_cache()
     _check_writable(root, named=out is not None)
@@ -124,12 +126,12 @@ def cache_frames(
     free = _free_bytes(root)
     if needed > free:
         raise DataError(
-            f"the frame cache needs {needed / 2**30:.1f} GiB at {resize[0]}x{resize[1]} for {len(missing)} videos "
-            f"but {root} has {free / 2**30:.1f} GiB free: use --out on a larger disk or a smaller --resize"
+            f"the frame cache needs {human_size(needed)} at {resize[0]}x{resize[1]} for {len(missing)} videos "
+            f"but {root} has {human_size(free)} free: use --out on a larger disk or a smaller --resize"
         )
     reporter.info(
-        f"frame cache {root}: {len(missing)} of {len(unique)} videos to write, {needed / 2**30:.2f} GiB "
-        f"({free / 2**30:.1f} GiB free)"
+        f"frame cache {root}: {len(missing)} of {len(unique)} videos to write, {human_size(needed)} "
+        f"({human_size(free)} free)"
     )
     tasks = [(str(root), str(v.path), v.num_frames, resize, backend) for v in missing]
     written = total = 0

@@ -17,7 +17,7 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import read_card
 from clipcop.engine.distributed import barrier, is_main
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import check_run_dir, write_run_settings
+from clipcop.engine.run_dir import check_run_dir, run_lock, write_run_settings
 from clipcop.errors import UsageError
 from clipcop.results import CurriculumSampleRecord
 from clipcop.workflows.curriculum_config import SampleCurriculumConfig, check_sample_options
@@ -122,50 +122,59 @@ def curriculum_sample(
     root = Path(out) if out else Path("runs") / f"curriculum-sample-{Path(checkpoint).parent.name}"
     listing = root / HARD_SAMPLES
     windowed = root / WINDOW_CHECKPOINT
-    _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.run.resume)
-    curriculum = SampleCurriculumConfig.of(  # the model, tuple and geometry it records are the checkpoint's
-        continuing(base, checkpoint).with_options(init=None),
-        str(root),
-        checkpoint=str(checkpoint),
-        window=window,
-        threshold=threshold,
-        scoring=scoring,
-        compare_plain=compare_plain,
-    )
-    write_run_settings(root, curriculum, "clipcop curriculum sample")
-    if base.run.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
-        reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
-        scores = json.loads((root / "scores.json").read_text())
-        hard = listing.read_text().splitlines()
-    else:
-        hard, scores = score_window(
-            checkpoint, base, window=window, threshold=threshold, scoring=scoring, reporter=reporter, save_to=windowed
+    with run_lock(root, reporter):  # the whole curriculum: its runs lock their own folders too
+        _check_fresh_or_resumed(root, compare_plain=compare_plain, resume=base.run.resume)
+        curriculum = SampleCurriculumConfig.of(  # the model, tuple and geometry it records are the checkpoint's
+            continuing(base, checkpoint).with_options(init=None),
+            str(root),
+            checkpoint=str(checkpoint),
+            window=window,
+            threshold=threshold,
+            scoring=scoring,
+            compare_plain=compare_plain,
         )
-        if is_main():
-            write_text_atomic(root / "scores.json", json.dumps(scores))
-            write_text_atomic(listing, "".join(f"{n}\n" for n in hard))
-        barrier()  # every process reads the listing next
-    easy = np.array(scores["easy"], dtype=bool)
-    labels = scores["labels"]
-    dropped = Counter(label for label, e in zip(labels, easy, strict=True) if e)
-    kept = Counter(label for label, e in zip(labels, easy, strict=True) if not e)
-    result = HardSampleResult(root, int((~easy).sum()), int(easy.sum()), dict(dropped), dict(kept))
-    reporter.table(render_dropped(result))
-    if not hard:
-        reporter.warn("every training sample is easy at this threshold: nothing left to continue on")
+        write_run_settings(root, curriculum, "clipcop curriculum sample")
+        if base.run.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
+            reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
+            scores = json.loads((root / "scores.json").read_text())
+            hard = listing.read_text().splitlines()
+        else:
+            hard, scores = score_window(
+                checkpoint,
+                base,
+                window=window,
+                threshold=threshold,
+                scoring=scoring,
+                reporter=reporter,
+                save_to=windowed,
+            )
+            if is_main():
+                write_text_atomic(root / "scores.json", json.dumps(scores))
+                write_text_atomic(listing, "".join(f"{n}\n" for n in hard))
+            barrier()  # every process reads the listing next
+        easy = np.array(scores["easy"], dtype=bool)
+        labels = scores["labels"]
+        dropped = Counter(label for label, e in zip(labels, easy, strict=True) if e)
+        kept = Counter(label for label, e in zip(labels, easy, strict=True) if not e)
+        result = HardSampleResult(root, int((~easy).sum()), int(easy.sum()), dict(dropped), dict(kept))
+        reporter.table(render_dropped(result))
+        if not hard:
+            reporter.warn("every training sample is easy at this threshold: nothing left to continue on")
+            return result
+        cont = continuing(base, windowed)
+        result.continued = pretrain(
+            cont.with_options(train_list=str(listing), out=str(root / "hard")), reporter=reporter
+        )
+        if compare_plain:
+            result.plain = pretrain(cont.with_options(out=str(root / "plain")), reporter=reporter)
+            table = Table(title="Continued training: hard samples (*) vs all samples, same epochs")
+            table.add_column("run")
+            table.add_column("training videos", justify="right")
+            table.add_column("test order accuracy", justify="right")
+            table.add_row("plain (all samples)", str(len(easy)), f"{100 * result.plain.test_accuracy:.1f}%")
+            table.add_row("hard samples *", str(len(hard)), f"{100 * result.continued.test_accuracy:.1f}%")
+            reporter.table(table)
         return result
-    cont = continuing(base, windowed)
-    result.continued = pretrain(cont.with_options(train_list=str(listing), out=str(root / "hard")), reporter=reporter)
-    if compare_plain:
-        result.plain = pretrain(cont.with_options(out=str(root / "plain")), reporter=reporter)
-        table = Table(title="Continued training: hard samples (*) vs all samples, same epochs")
-        table.add_column("run")
-        table.add_column("training videos", justify="right")
-        table.add_column("test order accuracy", justify="right")
-        table.add_row("plain (all samples)", str(len(easy)), f"{100 * result.plain.test_accuracy:.1f}%")
-        table.add_row("hard samples *", str(len(hard)), f"{100 * result.continued.test_accuracy:.1f}%")
-        reporter.table(table)
-    return result
 
 
 def render_dropped(result: HardSampleResult) -> Table:

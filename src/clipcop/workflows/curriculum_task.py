@@ -16,7 +16,7 @@ from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import read_card
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import changed_settings, read_metrics, write_run_settings
+from clipcop.engine.run_dir import changed_settings, read_metrics, run_lock, write_run_settings
 from clipcop.errors import CheckpointError, UsageError
 from clipcop.results import CurriculumTaskRecord, StageSummary
 from clipcop.workflows.curriculum_config import TaskCurriculumConfig, check_task_options
@@ -118,39 +118,40 @@ def curriculum_task(
         if out
         else Path("runs") / f"curriculum-task-{base.model.arch}-{base.tuples.clip_len}-{base.tuples.interval}"
     )
-    write_run_settings(root, TaskCurriculumConfig.of(base, schedule, epochs, str(root)), "clipcop curriculum task")
-    results: list[StageResult] = []
-    init = base.init
-    for tl, stage_epochs in zip(schedule, epochs, strict=True):
-        run_dir = root / f"tl{tl}"
-        config = base.with_options(tuple_len=tl, epochs=stage_epochs, init=init, out=str(run_dir))
-        done = _finished(run_dir)
-        if done is not None:
-            _check_reusable(run_dir, config)
-            reporter.note(f"stage tl={tl} already finished in {run_dir}: reusing it")
-        else:
-            reporter.info(f"curriculum stage tl={tl} ({stage_epochs} epochs)" + (f", from {init}" if init else ""))
-            pretrain(config, reporter=reporter)
+    with run_lock(root, reporter):  # the whole curriculum: its stages lock their own folders too
+        write_run_settings(root, TaskCurriculumConfig.of(base, schedule, epochs, str(root)), "clipcop curriculum task")
+        results: list[StageResult] = []
+        init = base.init
+        for tl, stage_epochs in zip(schedule, epochs, strict=True):
+            run_dir = root / f"tl{tl}"
+            config = base.with_options(tuple_len=tl, epochs=stage_epochs, init=init, out=str(run_dir))
             done = _finished(run_dir)
-        history = read_metrics(run_dir)
-        best = max((h for h in history if h["epoch"] == h["best_epoch"]), key=lambda h: h["epoch"], default={})
-        results.append(
-            StageResult(
-                tl,
-                run_dir,
-                run_dir / "best.safetensors",
-                len(history),
-                int(best.get("epoch", 0)),
-                float(best.get("val_acc", float("nan"))),
-                float(done["accuracy"]) if done else float("nan"),
+            if done is not None:
+                _check_reusable(run_dir, config)
+                reporter.note(f"stage tl={tl} already finished in {run_dir}: reusing it")
+            else:
+                reporter.info(f"curriculum stage tl={tl} ({stage_epochs} epochs)" + (f", from {init}" if init else ""))
+                pretrain(config, reporter=reporter)
+                done = _finished(run_dir)
+            history = read_metrics(run_dir)
+            best = max((h for h in history if h["epoch"] == h["best_epoch"]), key=lambda h: h["epoch"], default={})
+            results.append(
+                StageResult(
+                    tl,
+                    run_dir,
+                    run_dir / "best.safetensors",
+                    len(history),
+                    int(best.get("epoch", 0)),
+                    float(best.get("val_acc", float("nan"))),
+                    float(done["accuracy"]) if done else float("nan"),
+                )
             )
-        )
-        init = str(run_dir / "best.safetensors")
-    reporter.table(render_stages(results))
-    if is_main():
-        summary = [{**asdict(r), "run_dir": str(r.run_dir), "checkpoint": str(r.checkpoint)} for r in results]
-        write_text_atomic(root / "summary.json", json.dumps(summary, indent=2))
-    return results
+            init = str(run_dir / "best.safetensors")
+        reporter.table(render_stages(results))
+        if is_main():
+            summary = [{**asdict(r), "run_dir": str(r.run_dir), "checkpoint": str(r.checkpoint)} for r in results]
+            write_text_atomic(root / "summary.json", json.dumps(summary, indent=2))
+        return results
 
 
 def render_stages(results: list[StageResult]) -> Table:

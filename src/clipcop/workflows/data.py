@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from clipcop.clips.datasets import VideoRef
-from clipcop.config import DataSpec
+from clipcop.config import DataSpec, check_backend
 from clipcop.engine.distributed import main_process_first
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError
 from clipcop.synth.dataset import SynthSpec, ensure_synthetic
 from clipcop.videos.layouts import DatasetSplit, VideoItem, load_dataset, stable_fraction
 from clipcop.videos.manifest import Manifest, build_manifest
+from clipcop.videos.split import describe_unusable
 
 SYNTHETIC = "synthetic"
 
@@ -126,6 +127,7 @@ def prepare_videos(
 
     Videos with fewer than ``min_frames`` frames (e.g. a VCOP tuple span) are listed as too short.
     """
+    check_backend(backend)  # before the data is generated or probed
     reporter = reporter or Reporter()
     with main_process_first():  # under torchrun, rank 0 generates and probes; the others reuse its caches
         root = resolve_data(data, reporter, workers=workers)
@@ -160,7 +162,8 @@ def report_skipped(prepared: PreparedVideos, reporter: Reporter, min_frames: int
     for warning in ds.warnings:
         reporter.warn(f"{ds.data_root}: {warning}")
     if ds.missing:
-        reporter.warn(f"{len(ds.missing)} videos named in split files are missing on disk, e.g. {ds.missing[0]}")
+        unusable = dict(ds.unusable) or dict.fromkeys(ds.missing, "missing")
+        reporter.warn(f"videos named in split files that are not usable video files: {describe_unusable(unusable)}")
     if prepared.unreadable:
         first = next(iter(prepared.unreadable.items()))
         reporter.warn(f"{len(prepared.unreadable)} unreadable videos skipped, e.g. {first[0]}: {first[1]}")

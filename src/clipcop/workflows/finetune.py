@@ -39,7 +39,7 @@ from clipcop.workflows.data import (
 )
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.finetune_test import TEST_OUTPUTS, VideoOutcome, test_best, test_videos
-from clipcop.workflows.training import RunKind, checkpoint_meta, open_run, split_validation, train
+from clipcop.workflows.training import RunKind, checkpoint_meta, open_run, run_lock, split_validation, train
 
 
 def _finetune_training() -> TrainingSpec:
@@ -127,6 +127,12 @@ def finetune(
     reporter = reporter or Reporter()
     source_name = Path(config.source.checkpoint).parent.name if config.source.checkpoint else "random"
     run_dir = Path(config.run.out) if config.run.out else Path("runs") / f"finetune-{source_name}"
+    with run_lock(run_dir, reporter):
+        return _finetune_locked(config, run_dir, reporter)
+
+
+def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) -> FinetuneResult:
+    """:func:`finetune` inside its run folder's lock."""
     opened = open_run(FINETUNE_RUN, run_dir, config, config.run)
     backbone, source_card, clip_len, geometry = config.source.build()
     prepared = prepare_data(config.data, reporter)

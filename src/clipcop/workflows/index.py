@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from clipcop.config import TupleSpec
+from clipcop.config import TupleSpec, check_backend
 from clipcop.engine.reporting import Reporter
 from clipcop.results import IndexRecord, SubsetCounts
 from clipcop.workflows.data import prepare_videos
@@ -85,6 +85,7 @@ def index_data(
 ) -> IndexReport:
     """Probe the dataset at ``data`` (cached; every video again with ``reprobe``) and count usable,
     unreadable and too-short videos."""
+    check_backend(backend)
     reporter = reporter or Reporter()
     spec = TupleSpec(clip_len=clip_len, interval=interval, tuple_len=tuple_len)
     prepared = prepare_videos(

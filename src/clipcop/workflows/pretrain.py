@@ -42,7 +42,7 @@ from clipcop.workflows.data import (
 )
 from clipcop.workflows.models import load_backbone_weights
 from clipcop.workflows.pretrain_test import TEST_OUTPUTS, select_tuples, test_order_accuracy
-from clipcop.workflows.training import RunKind, checkpoint_meta, open_run, split_validation, train
+from clipcop.workflows.training import RunKind, checkpoint_meta, open_run, run_lock, split_validation, train
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +185,12 @@ def pretrain(
     config = from_flat(PretrainConfig, options, base=config)
     reporter = reporter or Reporter()
     run_dir = Path(config.run.out) if config.run.out else Path("runs") / config.run_name()
+    with run_lock(run_dir, reporter):
+        return _pretrain_locked(config, run_dir, reporter)
+
+
+def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) -> PretrainResult:
+    """:func:`pretrain` inside its run folder's lock."""
     opened = open_run(PRETRAIN_RUN, run_dir, config, config.run, checks=[lambda: check_init(config)])
     spec = config.tuples
     prepared = prepare_tuple_videos(config, reporter)

@@ -27,7 +27,13 @@ from clipcop.engine.evaluate import Select
 from clipcop.engine.fit import Callback, FitConfig, FitResult, fit
 from clipcop.engine.loading import Batch
 from clipcop.engine.reporting import Reporter
-from clipcop.engine.run_dir import check_resume_settings, check_resume_validation, check_run_dir, write_run_settings
+from clipcop.engine.run_dir import (
+    check_resume_settings,
+    check_resume_validation,
+    check_run_dir,
+    run_lock,
+    write_run_settings,
+)
 from clipcop.engine.tracking import NullTracker, Tracker, make_tracker
 from clipcop.workflows.data import PreparedVideos, hold_out, listed_training, validation_fingerprint
 
@@ -170,6 +176,7 @@ __all__ = [
     "make_optimizer",
     "open_run",
     "record_test_metrics",
+    "run_lock",
     "split_validation",
     "train",
 ]

@@ -1,0 +1,17 @@
+"""Shared by the hostile-input tests: a file tree's contents, to assert that a refused command changed none
+of its inputs."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every regular file under ``root`` (links not followed) with a hash of its bytes; clipcop's own
+    probe manifest (``.clipcop/``) is not an input."""
+    return {
+        str(path.relative_to(root)): hashlib.sha1(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.is_symlink() and ".clipcop" not in path.relative_to(root).parts
+    }
