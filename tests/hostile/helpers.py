@@ -4,6 +4,7 @@ of its inputs."""
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 
@@ -15,3 +16,18 @@ def snapshot(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file() and not path.is_symlink() and ".clipcop" not in path.relative_to(root).parts
     }
+
+
+def sleep_long(seconds: float) -> float:
+    """A helper's task that outlasts the test: only its parent's death can end it early."""
+    time.sleep(seconds)
+    return seconds
+
+
+def watchdog_only(parent: int) -> None:
+    """A pool initializer: :func:`clipcop.processes.children.die_with_parent` without Linux's death signal,
+    so that only the portable watchdog can end the helper."""
+    from clipcop.processes import children
+
+    children._death_signal = lambda: False  # type: ignore[assignment]
+    children.die_with_parent(parent)

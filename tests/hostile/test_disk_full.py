@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 from safetensors import SafetensorError
+from safetensors.torch import save_file
 
 from clipcop.clips import frame_cache
-from clipcop.engine import checkpoint, fit_state
-from clipcop.engine.atomic import write_text_atomic
+from clipcop.engine import checkpoint
+from clipcop.engine.atomic import append_line, write_text_atomic
 from clipcop.engine.checkpoint import save_checkpoint
 from clipcop.errors import WriteError
 from clipcop.features.store import FeatureWriter
@@ -35,14 +36,14 @@ FULL = r"cannot write .*: no space left on the device \(\d+(\.\d)? (B|KiB|MiB|Gi
 def _full_after_half(real: Any) -> Any:
     """``save_file`` that writes half a file, then fails as safetensors does on a full disk."""
 
-    def save_file(tensors: dict[str, torch.Tensor], filename: str, metadata: dict[str, str] | None = None) -> None:
+    def failing(tensors: dict[str, torch.Tensor], filename: str, metadata: dict[str, str] | None = None) -> None:
         real(tensors, filename, metadata=metadata)
         size = os.path.getsize(filename)
         with open(filename, "r+b") as handle:
             handle.truncate(size // 2)
         raise SafetensorError(SAFETENSORS_FULL)
 
-    return save_file
+    return failing
 
 
 def test_human_sizes_never_say_zero_gib() -> None:
@@ -60,7 +61,7 @@ def test_a_checkpoint_save_on_a_full_disk_keeps_the_old_file(tmp_path: Path, mon
     target = tmp_path / "best.safetensors"
     save_checkpoint(target, {"w": torch.ones(3)}, {"kind": "vcop"})
     before = target.read_bytes()
-    monkeypatch.setattr(checkpoint, "save_file", _full_after_half(checkpoint.save_file))
+    monkeypatch.setattr(checkpoint, "save_file", _full_after_half(save_file))
     with pytest.raises(WriteError, match=FULL) as caught:
         save_checkpoint(target, {"w": torch.zeros(1000)}, {"kind": "vcop"})
     assert str(target) in str(caught.value) and "\n" not in str(caught.value)
@@ -71,7 +72,7 @@ def test_a_checkpoint_save_on_a_full_disk_keeps_the_old_file(tmp_path: Path, mon
 def test_pretrain_on_a_full_disk_is_one_line(
     tiny_synth: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(checkpoint, "save_file", _full_after_half(checkpoint.save_file))
+    monkeypatch.setattr(checkpoint, "save_file", _full_after_half(save_file))
     before = snapshot(tiny_synth)
     result = run_cli(capsys, "pretrain", "--data", tiny_synth, *TINY, "--epochs", 1, "--out", "run")
     line = one_error_line(result)
@@ -98,7 +99,7 @@ def test_every_writer_names_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     run.mkdir()
     monkeypatch.setattr("builtins.open", _failing_open(code))
     with pytest.raises(WriteError, match=rf"cannot write {run / 'metrics.jsonl'}: no space left"):
-        fit_state.append_line(run / "metrics.jsonl", "{}")
+        append_line(run / "metrics.jsonl", "{}")
 
 
 def _failing_open(code: int) -> Any:

@@ -37,8 +37,29 @@ def _alive(pid: int) -> bool:
     return state[state.rindex(")") + 2] != "Z"
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+SPAWNED_MAP = """
+from clipcop.processes.children import spawned_map
+from tests.hostile.helpers import sleep_long
+if __name__ == "__main__":
+    list(spawned_map(sleep_long, [120.0] * 4, workers=2, what="sleeping"))
+"""
+
+WATCHDOG = """
+import multiprocessing as mp, os
+from concurrent.futures import ProcessPoolExecutor
+from tests.hostile.helpers import sleep_long, watchdog_only
+if __name__ == "__main__":
+    spawn = mp.get_context("spawn")
+    pool = ProcessPoolExecutor(2, mp_context=spawn, initializer=watchdog_only, initargs=(os.getpid(),))
+    list(pool.map(sleep_long, [120.0] * 2))
+"""
+
+
 def _kill_parent_and_watch(command: list[str], wanted: int) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
     parent = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
@@ -73,6 +94,13 @@ def test_data_synth_helpers_die_with_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads helper processes from /proc")
-def test_data_cache_helpers_die_with_it(tiny_synth: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "clipcop", "data", "cache", str(tiny_synth), "--resize", "96x128"]
-    _kill_parent_and_watch([*command, "--out", str(tmp_path / "cache"), "--workers", "2"], wanted=2)
+def test_helpers_busy_with_a_long_task_die_with_their_parent() -> None:
+    """The helpers of ``data cache`` and ``data synth`` (:func:`spawned_map`), each in a task that would
+    run two more minutes."""
+    _kill_parent_and_watch([sys.executable, "-c", SPAWNED_MAP], wanted=2)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads helper processes from /proc")
+def test_the_portable_watchdog_alone_ends_them_too() -> None:
+    """Where the system has no death signal, each helper's watchdog notices its parent is gone."""
+    _kill_parent_and_watch([sys.executable, "-c", WATCHDOG], wanted=2)
