@@ -118,12 +118,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with guarded_write(target):
-            yield tmp
-            with open(tmp, "rb+") as handle:
-                os.fchmod(handle.fileno(), file_mode())
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fchmod(handle.fileno(), file_mode())
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except Exception as err:
+        tmp.unlink(missing_ok=True)  # first: the free space then said is what the user has
+        failure = None if isinstance(err, WriteError) else write_failure(target, err)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         tmp.unlink(missing_ok=True)
 

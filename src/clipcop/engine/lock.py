@@ -102,6 +102,8 @@ def _try_flock(fd: int) -> bool:
     except OSError as err:
         if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             return False
+        if err.errno in (errno.ENOLCK, errno.EOPNOTSUPP):  # a file system without locks: the record alone
+            return True
         raise
     return True
 
@@ -184,8 +186,7 @@ def locked(
     path = Path(path)
     lock_file = lock_file_of(path, folder=folder)
     created = folder and not path.exists()
-    with guarded_write(path):
-        (path if folder else path.parent).mkdir(parents=True, exist_ok=True)
+    (path if folder else path.parent).mkdir(parents=True, exist_ok=True)  # an OSError names the path itself
     key = lock_file.resolve()
     with _HELD_LOCK:
         held = _HELD.get(key)
