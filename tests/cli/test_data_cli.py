@@ -155,7 +155,7 @@ def test_cache_that_cannot_fit_stops_before_writing(
     monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=100_000))
     result = run_cli(capsys, "data", "cache", tiny_synth, "--resize", "24x32", "--out", tmp_path / "c", "--workers", 1)
     line = one_error_line(result)
-    assert "the frame cache needs" in line and "GiB free" in line
+    assert "the frame cache needs 2.8 MiB at 24x32" in line and "has 97.7 KiB free" in line  # units that fit
     assert not list(tmp_path.rglob("*.npy"))
 
 

@@ -185,8 +185,9 @@ def locked(
         return
     path = Path(path)
     lock_file = lock_file_of(path, folder=folder)
-    created = folder and not path.exists()
-    (path if folder else path.parent).mkdir(parents=True, exist_ok=True)  # an OSError names the path itself
+    made = path if folder else path.parent
+    created = [d for d in (made, *made.parents) if not d.exists()] if folder else []  # deepest first
+    made.mkdir(parents=True, exist_ok=True)  # an OSError names the path itself
     key = lock_file.resolve()
     with _HELD_LOCK:
         held = _HELD.get(key)
@@ -216,11 +217,14 @@ def locked(
         _remove_if_empty(path, created)
 
 
-def _remove_if_empty(folder: Path, created: bool) -> None:
-    """Remove ``folder`` if this lock created it and nothing was written there (a run refused at once)."""
-    if created:
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+def _remove_if_empty(folder: Path, created: list[Path]) -> None:
+    """Remove the folders this lock created (``created``, deepest first) where nothing was written in them
+    (a run refused at once leaves no ``runs/`` behind)."""
+    for made in created:
+        try:
+            made.rmdir()
+        except OSError:
+            return
 
 
 def holder_of(path: str | Path, *, folder: bool) -> Holder | None:
