@@ -146,3 +146,18 @@ def test_links_fifos_and_folders_named_as_videos_are_counted_by_kind(
     assert result.code == 0
     warning = next(line for line in result.err.splitlines() if "not usable video files" in line)
     assert "6 (2 FIFO" in warning and f"{fifo} (FIFO)" in warning and f"{folder} (folder)" in warning
+
+
+def test_class_folders_without_split_files_report_what_is_not_a_video_file(tmp_path: Path) -> None:
+    root = tmp_path / "mine"
+    for rel in ("walk/a.avi", "walk/b.avi", "run/c.avi", "run/d.avi"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"\0")
+    os.mkfifo(root / "walk" / "pipe.avi")
+    os.mkfifo(root / "run" / "pipe2.mp4")
+    (root / "run" / "folder.avi").mkdir()
+    ds = load_dataset(root)
+    assert {item.path for item in ds.train + ds.test} == {"walk/a.avi", "walk/b.avi", "run/c.avi", "run/d.avi"}
+    (warning,) = [w for w in ds.warnings if "not video files" in w]
+    assert "3 (2 FIFO, 1 folder), e.g. " in warning and "walk/pipe.avi (FIFO)" in warning
+    assert "run/folder.avi (folder)" in warning

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from clipcop.errors import DataError, UsageError
 from clipcop.videos.split import (
+    CheckedLists,
     DatasetSplit,
     VideoItem,
     check_contained,
     check_lists,
+    describe_unusable,
     list_videos,
     read_lines,
     stable_fraction,
@@ -70,15 +72,34 @@ def _classes(data: Path, videos: list[str], warnings: list[str]) -> tuple[list[s
     return videos, ()
 
 
+def _read_split_files(
+    data: Path, files: tuple[Path, Path], on_disk: set[str], lookup: dict[str, int] | None
+) -> CheckedLists:
+    """The train and test videos the split ``files`` name (:func:`check_lists`), labelled by their class
+    folder (``lookup``; None: unlabelled). A listed video outside the class folders is an error."""
+    chosen = []
+    for path in files:
+        lines = read_lines(path)
+        rels = [check_contained(_split_line(line, on_disk), f"{path.name} line {n}") for n, line in enumerate(lines, 1)]
+        unknown = [r for r in rels if r in on_disk and lookup is not None and r.split("/")[0] not in lookup]
+        if unknown:
+            raise DataError(f"{path.name}: {unknown[0]} is not inside a class folder")
+        chosen.append([VideoItem(r, lookup.get(r.split("/")[0], -1) if lookup else -1) for r in rels])
+    return check_lists(data, chosen[0], chosen[1], train_name=files[0].name, test_name=files[1].name, videos=on_disk)
+
+
 def load(data: Path, split: int) -> DatasetSplit:
     """Split ``split`` of a folder of class sub-folders (or of unlabelled videos) at ``data``."""
     if split not in (1, 2, 3):
         raise UsageError(f"--split must be 1, 2 or 3, not {split}")
-    listed = list_videos(data, broken_links=True)
+    odd: dict[str, str] = {}
+    listed = list_videos(data, broken_links=True, odd=odd)
     if not listed:
         raise DataError(f"no video files found under {data}")
     notes: list[str] = []
     warnings: list[str] = []
+    if odd:
+        warnings.append(f"entries named like videos that are not video files, left out: {describe_unusable(odd)}")
     videos, classes = _classes(data, listed, warnings)
     labelled = bool(classes)
     lookup = {name: i for i, name in enumerate(classes)}
@@ -90,20 +111,7 @@ def load(data: Path, split: int) -> DatasetSplit:
     missing: tuple[str, ...] = ()
     unusable: tuple[tuple[str, str], ...] = ()
     if files is not None:
-        on_disk = set(listed)  # a split file naming a video outside the class folders is an error, not missing
-        chosen = []
-        for path in files:
-            lines = read_lines(path)
-            rels = [
-                check_contained(_split_line(line, on_disk), f"{path.name} line {n}") for n, line in enumerate(lines, 1)
-            ]
-            unknown = [r for r in rels if r in on_disk and labelled and r.split("/")[0] not in lookup]
-            if unknown:
-                raise DataError(f"{path.name}: {unknown[0]} is not inside a class folder")
-            chosen.append([item(r) for r in rels])
-        checked = check_lists(
-            data, chosen[0], chosen[1], train_name=files[0].name, test_name=files[1].name, videos=on_disk
-        )
+        checked = _read_split_files(data, files, set(listed), lookup if labelled else None)
         train, test, missing = checked.train, checked.test, checked.missing
         unusable = tuple(checked.unusable.items())
         warnings += checked.warnings

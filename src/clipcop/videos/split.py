@@ -86,12 +86,14 @@ def is_video_file(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith(".")
 
 
-def list_videos(root: Path, *, broken_links: bool = False) -> list[str]:
+def list_videos(root: Path, *, broken_links: bool = False, odd: dict[str, str] | None = None) -> list[str]:
     """All video files below ``root`` as sorted POSIX paths relative to it, skipping hidden folders.
 
     Folders that are symbolic links are followed (a class folder linked in from elsewhere is a class;
     a link back up the tree is visited once). With ``broken_links`` a broken link with a video's name is
-    listed too, so that probing reports it as unreadable instead of it vanishing unnoticed.
+    listed too, so that probing reports it as unreadable instead of it vanishing unnoticed. ``odd``, when
+    given, receives the other entries with a video's name that are not video files (FIFOs, sockets, link
+    loops, folders), each with its kind (:func:`entry_kind`), so that they can be reported.
     """
     found = []
     seen: set[Path] = set()
@@ -107,6 +109,10 @@ def list_videos(root: Path, *, broken_links: bool = False) -> list[str]:
             path = here / name
             if is_video_file(path) and (path.is_file() or (broken_links and path.is_symlink())):
                 found.append(path.relative_to(root).as_posix())
+            elif odd is not None and is_video_file(path):
+                odd[path.relative_to(root).as_posix()] = entry_kind(path) or "not a regular file"
+        if odd is not None:
+            odd.update({(here / d).relative_to(root).as_posix(): "folder" for d in dirs if is_video_file(here / d)})
     return sorted(found)
 
 
