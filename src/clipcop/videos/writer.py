@@ -11,6 +11,7 @@ from typing import cast
 import av
 import numpy as np
 
+from clipcop.engine.atomic import guarded_write
 from clipcop.errors import UsageError
 
 CODECS = {".avi": ("mpeg4", "XVID"), ".mp4": ("libx264", None), ".mkv": ("libx264", None)}
@@ -35,26 +36,27 @@ def write_video(
     options = {"qmin": str(quality), "qmax": str(quality)} if tag else {"crf": str(quality * 4), "preset": "veryfast"}
     tmp = path.with_name(f".{path.name}.tmp{suffix}")
     rate = Fraction(fps).limit_denominator(1001)
-    try:
-        with av.open(str(tmp), mode="w") as container:
-            stream: av.VideoStream | None = None
-            for frame in frames:
+    with guarded_write(path):  # a full disk: one line naming the video and the space left, the temp gone
+        try:
+            with av.open(str(tmp), mode="w") as container:
+                stream: av.VideoStream | None = None
+                for frame in frames:
+                    if stream is None:
+                        height, width = frame.shape[:2]
+                        if height % 2 or width % 2:
+                            raise UsageError(f"frame size {height}x{width} must be even for yuv420p video")
+                        stream = cast(av.VideoStream, container.add_stream(codec, rate=rate, options=options))
+                        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+                        if tag is not None:
+                            stream.codec_tag = tag
+                    video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                    for packet in stream.encode(video_frame):
+                        container.mux(packet)
                 if stream is None:
-                    height, width = frame.shape[:2]
-                    if height % 2 or width % 2:
-                        raise UsageError(f"frame size {height}x{width} must be even for yuv420p video")
-                    stream = cast(av.VideoStream, container.add_stream(codec, rate=rate, options=options))
-                    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-                    if tag is not None:
-                        stream.codec_tag = tag
-                video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-                for packet in stream.encode(video_frame):
+                    raise UsageError(f"no frames to write to {path}")
+                for packet in stream.encode():
                     container.mux(packet)
-            if stream is None:
-                raise UsageError(f"no frames to write to {path}")
-            for packet in stream.encode():
-                container.mux(packet)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed encode leaves no temporary file
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # a failed encode leaves no temporary file
     return path
