@@ -151,3 +151,20 @@ def test_a_small_cache_says_its_size_in_fitting_units(
     assert " MiB at 24x32 for 32 videos but " in line and "has 1000 B free" in line
     assert "0.0 GiB" not in line
     assert not list(out.rglob("*.npy"))
+
+
+def test_a_video_written_on_a_full_disk_names_the_video_not_its_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clipcop.videos import writer
+
+    def full(name: str, **_: object) -> None:
+        Path(name).write_bytes(b"\0" * 100)  # a first part, then the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+
+    monkeypatch.setattr(writer.av, "open", full)
+    target = tmp_path / "v.avi"
+    with pytest.raises(WriteError, match=FULL) as caught:
+        writer.write_video(target, [np.zeros((16, 16, 3), np.uint8)])
+    assert str(caught.value).startswith(f"cannot write {target}: ")
+    assert not list(tmp_path.iterdir())
