@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -162,7 +163,7 @@ def test_a_video_written_on_a_full_disk_names_the_video_not_its_temporary_file(
         Path(name).write_bytes(b"\0" * 100)  # a first part, then the disk is full
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
 
-    monkeypatch.setattr(writer.av, "open", full)
+    monkeypatch.setattr(av, "open", full)
     target = tmp_path / "v.avi"
     with pytest.raises(WriteError, match=FULL) as caught:
         writer.write_video(target, [np.zeros((16, 16, 3), np.uint8)])
