@@ -147,3 +147,34 @@ def test_one_process_may_enter_its_own_lock_again_and_a_refused_folder_is_not_le
     with locked(folder, folder=True), locked(folder, folder=True):
         assert (folder / LOCK_NAME).is_file()
     assert not folder.exists()  # made for the lock, nothing written: removed
+
+
+HOLD_FILE = """
+import sys, time
+from clipcop.engine.lock import locked
+with locked(sys.argv[1], folder=False, what="feature file " + sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_feature_file_being_written_is_locked(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.workflows.test_retrieval import GEOMETRY
+
+    out = tmp_path / "f.safetensors"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FILE, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        args = ["extract", "--random", "--arch", "r3d", "--data", tiny_synth, *GEOMETRY, "--subset", "test"]
+        before = snapshot(tiny_synth)
+        result = run_cli(capsys, *args, "--clips", 2, "--out", out)
+        line = one_error_line(result)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.code == 2
+    assert f"feature file {out} is in use by another clipcop process (pid {holder.pid} on " in line
+    assert snapshot(tiny_synth) == before
+    assert [p.name for p in tmp_path.iterdir()] == [".f.safetensors.lock"]  # the killed holder's; no rows, no file
