@@ -23,7 +23,7 @@ from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank,
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
-from clipcop.features.pooling import pool_tap, pooled_dim
+from clipcop.features.pooling import conv5_grid, pool_tap, pooled_dim, uses_strided
 from clipcop.features.store import FeatureWriter, new_partial
 from clipcop.processes import interrupts
 from clipcop.results import ExtractRecord
@@ -79,6 +79,7 @@ def extract_to_file(
     pool: str,
     runtime: Runtime,
     meta: dict[str, Any],
+    pool5: str = "adaptive",
     batch_size: int = 8,
     workers: int = 2,
     dtype: str = "float32",
@@ -88,17 +89,21 @@ def extract_to_file(
     """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`).
 
     ``source``: where frames come from (:mod:`clipcop.clips.sources`; default: decoded videos).
+    ``pool5``: ``adaptive`` or ``strided`` (the official layer) for ``spatiotemporal`` pooling of conv5.
     """
     reporter = reporter or Reporter()
     backbone.eval()
     deepest = backbone.num_features
-    dim = pooled_dim(pool, backbone.tap_channels(layer), deepest)
+    strided = uses_strided(pool, layer, pool5)
+    grid = conv5_grid(clip_len, geometry.crop) if strided else None
+    dim = pooled_dim(pool, backbone.tap_channels(layer), deepest, strided_grid=grid)
     rows = len(videos) * num_clips
     full_meta = {
         **meta,
         "video_ids": list(video_ids),
         "layer": layer,
         "pool": pool,
+        "pool5": pool5,
         "clips": num_clips,
         "clip_len": clip_len,
         "resize": list(geometry.resize),
@@ -114,7 +119,9 @@ def extract_to_file(
         sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
         loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
         with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
-            failed = _write_rows(writer, loader, backbone, layer=layer, pool=pool, runtime=runtime, advance=bar.advance)
+            failed = _write_rows(
+                writer, loader, backbone, layer=layer, pool=pool, strided=strided, runtime=runtime, advance=bar.advance
+            )
         failed_all = _gather_failed(failed)
         barrier()
         failed_ids = [video_ids[i] for i in failed_all]
@@ -138,6 +145,7 @@ def _write_rows(
     *,
     layer: str,
     pool: str,
+    strided: bool,
     runtime: Runtime,
     advance: Any,
 ) -> list[int]:
@@ -153,7 +161,8 @@ def _write_rows(
         x = runtime.clips(clips.flatten(0, 1))
         with runtime.autocast():
             tap = backbone.forward_intermediates(x, [layer])[layer]
-        feats = pool_tap(tap, pool, backbone.num_features).view(len(clips), num_clips, dim).cpu().numpy()
+        pooled = pool_tap(tap, pool, backbone.num_features, strided=strided)
+        feats = pooled.view(len(clips), num_clips, dim).cpu().numpy()
         for k, index in enumerate(batch["index"].tolist()):
             if index in done:  # padding repeats a few videos when sharding unevenly
                 continue

@@ -96,6 +96,8 @@ class RetrieveConfig(FlatOptions):
     ks: tuple[int, ...] = DEFAULT_KS
     layer: str = "conv5"
     pool: str = "spatiotemporal"
+    pool5: str | None = None
+    """``adaptive`` or ``strided`` (the official layer) pooling of conv5; default: the model's own choice."""
     clips: int = 10
     index: IndexSpec = field(default_factory=IndexSpec)
     save_index: str | None = None
@@ -162,6 +164,7 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
         clips=config.clips,
         layer=config.layer,
         pool=config.pool,
+        pool5=config.pool5,
         batch_size=config.batch_size,
         device=config.device,
         precision=config.precision,
