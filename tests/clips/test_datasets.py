@@ -62,7 +62,9 @@ def test_evaluation_tuples_are_fixed_by_index_whatever_the_seed(tmp_path: Path) 
     # training tuples still follow the seed
     train0 = VCOPTupleDataset(videos, spec, GEOMETRY, train=True, seed=0)
     train1 = VCOPTupleDataset(videos, spec, GEOMETRY, train=True, seed=1)
-    draws = [(_indices(t[(0, i)]["clips"]).tolist(), int(t[(0, i)]["target"])) for t in (train0, train1) for i in range(4)]
+    draws = [
+        (_indices(t[(0, i)]["clips"]).tolist(), int(t[(0, i)]["target"])) for t in (train0, train1) for i in range(4)
+    ]
     assert draws[:4] != draws[4:]
 
 
