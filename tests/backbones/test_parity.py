@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from clipcop.backbones import ARCHS, build_backbone
+from clipcop.backbones.resnet3d import BasicBlock
 from clipcop.config import ModelChoices, ModelSpec
 from clipcop.engine.pixels import normalize
 from clipcop.errors import UsageError
@@ -113,6 +114,13 @@ def test_heads_take_pytorchs_linear_default_which_is_041s() -> None:
         assert layer.bias is not None and _within_fan_in_bound(layer, layer.bias.detach())
 
 
+def _shortcut(model: nn.Module) -> nn.Module:
+    """The projection shortcut of conv3's block (64 -> 128 channels at width 64)."""
+    block = model.get_submodule("stages.conv3")
+    assert isinstance(block, BasicBlock)
+    return block.shortcut
+
+
 def test_factorised_shortcut_is_the_official_r21d_one() -> None:
     conv = build_backbone("r21d")
     official = build_backbone("r21d", choices=OFFICIAL)
@@ -120,7 +128,7 @@ def test_factorised_shortcut_is_the_official_r21d_one() -> None:
     # Each projection shortcut: cin*M + 2M (spatial conv + BN) + M*cout + 2cout (temporal conv + BN), with
     # M = floor(cin*cout / (cin + cout)) = 42, 85, 170, against cin*cout + 2cout for the strided 1x1x1 conv.
     assert sum(p.numel() for p in official.parameters()) == 14_365_477 - 44 + 42 - 172 == 14_365_303
-    shortcut = official.stages["conv3"].shortcut
+    shortcut = _shortcut(official)
     layers = [(type(m).__name__, getattr(m, "stride", None)) for m in shortcut.modules() if not list(m.children())]
     assert layers == [
         ("Conv3d", (1, 2, 2)),
@@ -132,7 +140,7 @@ def test_factorised_shortcut_is_the_official_r21d_one() -> None:
     spatial, temporal = (m for m in shortcut.modules() if isinstance(m, nn.Conv3d))
     assert (spatial.in_channels, spatial.out_channels, spatial.kernel_size) == (64, 42, (1, 1, 1))
     assert (temporal.in_channels, temporal.out_channels, temporal.kernel_size) == (42, 128, (1, 1, 1))
-    assert [type(m).__name__ for m in conv.stages["conv3"].shortcut.children()] == ["Conv3d", "BatchNorm3d"]
+    assert [type(m).__name__ for m in _shortcut(conv).children()] == ["Conv3d", "BatchNorm3d"]
     x = torch.randn(1, 3, 16, 112, 112)
     with torch.no_grad():
         assert official.eval()(x).shape == conv.eval()(x).shape == (1, 512)

@@ -73,7 +73,9 @@ def test_official_protocol_is_recorded_and_extraction_follows_it(
     assert "was made with --pixels unit, not standardised" in one_error_line(result)
 
 
-def test_a_random_model_takes_the_protocol(tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_random_model_takes_the_protocol(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "random.safetensors"
     result = run_cli(
         capsys,
