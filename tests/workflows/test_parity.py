@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,25 @@ def test_a_random_model_takes_the_protocol(
     assert features.meta["pool5"] == "strided"
     assert features.model is not None and features.model.choices().weight_init == "uniform"
     assert features.model.protocol == "official"
+
+
+def test_continuing_and_init_keep_the_checkpoints_switches(tmp_path: Path) -> None:
+    import torch
+
+    from clipcop.config import ModelChoices
+    from clipcop.engine.card import CheckpointCard
+    from clipcop.engine.checkpoint import save_checkpoint
+    from clipcop.errors import CheckpointError
+    from clipcop.workflows.curriculum_window import continuing
+    from clipcop.workflows.pretrain import PretrainConfig, check_init
+
+    official = ModelChoices.preset("official")
+    shape: dict[str, Any] = {"arch": "r21d", "width": 4, "clip_len": 4, "interval": 2, "tuple_len": 3, "crop": 16}
+    card = CheckpointCard.for_run(kind="vcop", resize=[24, 32], **shape, **official.entries())
+    path = tmp_path / "official.safetensors"
+    save_checkpoint(path, {"backbone.w": torch.zeros(1)}, card.to_meta())
+    continued = continuing(PretrainConfig(), path)  # the sample curriculum's window
+    assert continued.model.choices() == official and continued.model.arch == "r21d"
+    check_init(PretrainConfig.from_options(arch="r21d", width=4, protocol="official", init=str(path)))
+    with pytest.raises(CheckpointError, match="was made with --weight-init uniform, not he"):
+        check_init(PretrainConfig.from_options(arch="r21d", width=4, init=str(path)))
