@@ -108,14 +108,85 @@ def check_backend(backend: str) -> None:
     _choose("--backend", backend, BACKENDS)
 
 
+PROTOCOLS = ("clipcop", "official")
+POOL5_CHOICES = ("adaptive", "strided")
+WEIGHT_INITS = ("he", "uniform")
+PIXEL_SCALINGS = ("standardised", "unit")
+SHORTCUTS = ("conv", "factorised")
+CHOICE_FLAGS = {"pool5": "--pool5", "weight_init": "--weight-init", "pixels": "--pixels", "shortcut": "--shortcut"}
+"""The four switches where clipcop and the authors' code differ, by field name (docs/protocols.md)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelChoices:
+    """Where clipcop's model differs from the authors' public code, one switch each (docs/protocols.md).
+
+    ``pool5``: the 9216-d conv5 retrieval feature, ``adaptive`` max-pooling to 2x3x3 (overlapping windows,
+    every position used) or ``strided`` 1x2x2 windows with stride 1x2x2 (the official ``feature_pool``,
+    row and column 7 of 7x7 dropped). ``weight_init``: ``he`` (He-normal convolutions, unit BN scale, no
+    C3D conv bias) or ``uniform`` (torch 0.4.1's defaults: weights and C3D conv biases uniform in
+    +-1/sqrt(fan_in), BN scale uniform in [0, 1]). ``pixels``: ``standardised`` (the usual video mean and
+    std) or ``unit`` (frames in [0, 1], nothing subtracted). ``shortcut`` (R(2+1)D only): ``conv`` (a
+    strided 1x1x1 conv + BN, Eq. 2's form) or ``factorised`` (spatial conv, BN, ReLU, temporal conv, BN).
+    """
+
+    pool5: str = "adaptive"
+    weight_init: str = "he"
+    pixels: str = "standardised"
+    shortcut: str = "conv"
+
+    def __post_init__(self) -> None:
+        _choose("--pool5", self.pool5, POOL5_CHOICES)
+        _choose("--weight-init", self.weight_init, WEIGHT_INITS)
+        _choose("--pixels", self.pixels, PIXEL_SCALINGS)
+        _choose("--shortcut", self.shortcut, SHORTCUTS)
+
+    @classmethod
+    def preset(cls, protocol: str) -> ModelChoices:
+        """The choices of ``--protocol clipcop`` (the defaults) or ``--protocol official`` (the authors')."""
+        _choose("--protocol", protocol, PROTOCOLS)
+        return cls() if protocol == "clipcop" else cls(**OFFICIAL)
+
+    @classmethod
+    def resolve(cls, protocol: str | None, **given: str | None) -> ModelChoices:
+        """The preset of ``protocol`` (``clipcop`` when None) with each switch that was ``given`` on top."""
+        return replace(cls.preset(protocol or "clipcop"), **{k: v for k, v in given.items() if v is not None})
+
+    @classmethod
+    def recorded(cls, meta: Any) -> ModelChoices:
+        """The choices a checkpoint or feature file records (an object with the four keys); a key it lacks
+        (a file from before these switches) is clipcop's default, which is what made it."""
+        return cls(**{k: getattr(meta, k) for k in CHOICE_FLAGS if getattr(meta, k, None) is not None})
+
+    @property
+    def protocol(self) -> str:
+        """``clipcop`` or ``official`` when every switch is that preset's, else ``custom``."""
+        return next((name for name in PROTOCOLS if self == ModelChoices.preset(name)), "custom")
+
+    def entries(self) -> dict[str, str]:
+        """What a checkpoint's card records: the four switches and the protocol they amount to."""
+        return {"protocol": self.protocol, **asdict(self)}
+
+
+OFFICIAL = {"pool5": "strided", "weight_init": "uniform", "pixels": "unit", "shortcut": "factorised"}
+"""``--protocol official``: every switch as the authors' code (PyTorch 0.4.1) has it."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    """The network pretraining builds: backbone and width (64 = the paper's), and the VCOP head's dropout
-    (Eq. 3: 0.5 before the order layer)."""
+    """The network pretraining builds: backbone and width (64 = the paper's), the VCOP head's dropout
+    (Eq. 3: 0.5 before the order layer), and the parity switches (:class:`ModelChoices`): ``protocol``
+    sets all four at once, each switch given on its own overrides it."""
 
     arch: str = "r3d"
     width: int = 64
     dropout: float = 0.5
+    protocol: str | None = None
+    """``clipcop`` (the default when None) or ``official``: sets the four switches below at once."""
+    pool5: str | None = None
+    weight_init: str | None = None
+    pixels: str | None = None
+    shortcut: str | None = None
 
     def __post_init__(self) -> None:
         _choose("--arch", self.arch, ARCH_NAMES)
@@ -123,6 +194,13 @@ class ModelSpec:
             raise UsageError(f"--width must be at least 1, not {self.width}")
         if not 0 <= self.dropout < 1:
             raise UsageError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
+        self.choices()  # refuses an unknown protocol or switch value
+
+    def choices(self) -> ModelChoices:
+        """The parity switches in force: the protocol's preset with the switches given on top."""
+        return ModelChoices.resolve(
+            self.protocol, pool5=self.pool5, weight_init=self.weight_init, pixels=self.pixels, shortcut=self.shortcut
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -51,6 +51,23 @@ def test_training_items_change_with_epoch_evaluation_items_do_not(tmp_path: Path
     assert torch.equal(evaluation[(1, 0)]["clips"], evaluation[(7, 0)]["clips"])
 
 
+def test_evaluation_tuples_are_fixed_by_index_whatever_the_seed(tmp_path: Path) -> None:
+    spec = TupleSpec(clip_len=4, interval=2, tuple_len=3)
+    videos = _videos(tmp_path, [40, 50, 55, 62])
+    seed0 = VCOPTupleDataset(videos, spec, GEOMETRY, train=False, seed=0)
+    seed1 = VCOPTupleDataset(videos, spec, GEOMETRY, train=False, seed=1)
+    for index in range(len(videos)):
+        a, b = seed0[index], seed1[index]
+        assert torch.equal(a["clips"], b["clips"]) and int(a["target"]) == int(b["target"])
+    # training tuples still follow the seed
+    train0 = VCOPTupleDataset(videos, spec, GEOMETRY, train=True, seed=0)
+    train1 = VCOPTupleDataset(videos, spec, GEOMETRY, train=True, seed=1)
+    draws = [
+        (_indices(t[(0, i)]["clips"]).tolist(), int(t[(0, i)]["target"])) for t in (train0, train1) for i in range(4)
+    ]
+    assert draws[:4] != draws[4:]
+
+
 def test_eval_clips_are_evenly_spaced_and_centre_cropped(tmp_path: Path) -> None:
     data = EvalClipsDataset(_videos(tmp_path, [50, 6]), clip_len=8, num_clips=4, geometry=GEOMETRY)
     item = data[0]

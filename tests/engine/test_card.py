@@ -134,3 +134,20 @@ def test_any_json_either_reads_back_exactly_or_fails_in_one_line(base: dict[str,
                 continue
             assert message.startswith("any.safetensors has malformed clipcop metadata: ") and "\n" not in message
             assert key in message or value is None, (meta, message)
+
+
+def test_the_parity_switches_are_recorded_and_old_checkpoints_read_as_clipcops_defaults(tmp_path: Path) -> None:
+    from clipcop.config import ModelChoices
+
+    official = ModelChoices.preset("official")
+    card = CheckpointCard.for_run(kind="vcop", arch="r21d", width=8, **official.entries())
+    path = tmp_path / "official.safetensors"
+    save_checkpoint(path, {"backbone.w": torch.zeros(1)}, card.to_meta())
+    read = read_card(path)
+    assert read.choices() == official and read.protocol == "official" and read.shortcut == "factorised"
+    assert read.model_only().choices() == official  # a model trained further from it keeps them
+    old = CheckpointCard.for_run(kind="vcop", arch="r3d", width=8)  # written before the switches existed
+    assert old.choices() == ModelChoices() and old.protocol is None
+    bad = CheckpointCard.for_run(kind="vcop", arch="r3d", width=8, pixels="imagenet")
+    with pytest.raises(CheckpointError, match="malformed clipcop metadata: pixels must be one of"):
+        bad.choices()

@@ -261,7 +261,7 @@ def test_failed_videos_are_listed_in_the_feature_file(
     assert not (tmp_path / "cut.safetensors").exists() and not list(tmp_path.glob(".*.partial"))
 
 
-def _interrupt(*args: object) -> None:
+def _interrupt(*args: object, **keywords: object) -> None:
     raise KeyboardInterrupt
 
 

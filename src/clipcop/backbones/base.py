@@ -8,6 +8,7 @@ architecture-specific.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -36,6 +37,10 @@ class VideoBackbone(nn.Module):
     """
 
     arch: str = ""
+    weight_init: str = "he"
+    """How the weights were initialised (``he`` or ``uniform``, :func:`init_weights`)."""
+    shortcut: str = "conv"
+    """The projection shortcut of a ResNet (``conv`` or ``factorised``); ``conv`` for C3D, which has none."""
 
     def __init__(self, stages: Mapping[str, nn.Module], feature_info: Sequence[FeatureInfo], width: int) -> None:
         super().__init__()
@@ -83,8 +88,18 @@ class VideoBackbone(nn.Module):
         raise UsageError(f"unknown layer {tap!r}; choose one of {', '.join(TAPS)}")
 
 
-def init_weights(module: nn.Module) -> None:
-    """He initialisation for convolutions, unit BN, as for the 3D ResNets of Tran et al."""
+def init_weights(module: nn.Module, scheme: str = "he") -> None:
+    """Initialise every convolution, linear layer and BN of ``module`` by ``scheme``.
+
+    ``he``: He-normal convolutions (fan-out, ReLU gain), zero conv biases, unit BN scale, as for the 3D
+    ResNets of Tran et al.; linear layers keep PyTorch's default. ``uniform``: PyTorch 0.4.1's defaults,
+    which the authors' code ran on (:func:`init_uniform`).
+    """
+    if scheme == "uniform":
+        init_uniform(module)
+        return
+    if scheme != "he":
+        raise UsageError(f"--weight-init must be one of he, uniform, not {scheme!r}")
     for m in module.modules():
         if isinstance(m, nn.Conv3d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -95,16 +110,36 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def init_uniform(module: nn.Module) -> None:
+    """PyTorch 0.4.1's ``reset_parameters``: convolution and linear weights and biases uniform in
+    +-1/sqrt(fan_in) (fan_in = input channels x kernel volume), BN scale uniform in [0, 1], BN shift 0.
+
+    Later PyTorch keeps the same bound for convolutions and linear layers (``kaiming_uniform_`` with
+    ``a=sqrt(5)``) but starts BN at scale 1 (since 1.2), so this is written out rather than left to defaults.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv3d, nn.Linear)):
+            bound = 1.0 / math.sqrt(m.weight[0].numel())
+            nn.init.uniform_(m.weight, -bound, bound)
+            if m.bias is not None:
+                nn.init.uniform_(m.bias, -bound, bound)
+        elif isinstance(m, nn.BatchNorm3d):
+            nn.init.uniform_(m.weight, 0.0, 1.0)
+            nn.init.zeros_(m.bias)
+
+
 def conv_bn_relu(
     cin: int,
     cout: int,
     kernel: tuple[int, int, int] = (3, 3, 3),
     stride: tuple[int, int, int] = (1, 1, 1),
+    *,
+    bias: bool = False,
 ) -> nn.Sequential:
-    """A padded 3D convolution followed by batch normalisation and ReLU."""
+    """A padded 3D convolution (with a bias when ``bias``) followed by batch normalisation and ReLU."""
     padding = (kernel[0] // 2, kernel[1] // 2, kernel[2] // 2)
     return nn.Sequential(
-        nn.Conv3d(cin, cout, kernel, stride=stride, padding=padding, bias=False),
+        nn.Conv3d(cin, cout, kernel, stride=stride, padding=padding, bias=bias),
         nn.BatchNorm3d(cout),
         nn.ReLU(inplace=True),
     )

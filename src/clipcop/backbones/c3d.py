@@ -19,18 +19,25 @@ def _pool(size: tuple[int, int, int]) -> nn.MaxPool3d:
 
 
 class C3D(VideoBackbone):
-    """C3D with batch normalisation; ``width`` is the channel count of conv1a (64 in the paper)."""
+    """C3D with batch normalisation; ``width`` is the channel count of conv1a (64 in the paper).
+
+    ``weight_init="uniform"`` gives the convolutions a bias, as the authors' C3D has (PyTorch's default
+    ``bias=True``, models/c3d.py lines 18-48), initialised with the weights; ``he`` has none (BN follows).
+    ``shortcut`` is accepted for a uniform signature; C3D has no shortcut.
+    """
 
     arch = "c3d"
 
-    def __init__(self, width: int = 64) -> None:
+    def __init__(self, width: int = 64, *, weight_init: str = "he", shortcut: str = "conv") -> None:
+        del shortcut
         c1, c2, c3, c4 = width, 2 * width, 4 * width, 8 * width
+        b = weight_init == "uniform"
         stages = {
-            "conv1": conv_bn_relu(3, c1),
-            "conv2": nn.Sequential(_pool((1, 2, 2)), conv_bn_relu(c1, c2)),
-            "conv3": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c2, c3), conv_bn_relu(c3, c3)),
-            "conv4": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c3, c4), conv_bn_relu(c4, c4)),
-            "conv5": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c4, c4), conv_bn_relu(c4, c4)),
+            "conv1": conv_bn_relu(3, c1, bias=b),
+            "conv2": nn.Sequential(_pool((1, 2, 2)), conv_bn_relu(c1, c2, bias=b)),
+            "conv3": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c2, c3, bias=b), conv_bn_relu(c3, c3, bias=b)),
+            "conv4": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c3, c4, bias=b), conv_bn_relu(c4, c4, bias=b)),
+            "conv5": nn.Sequential(_pool((2, 2, 2)), conv_bn_relu(c4, c4, bias=b), conv_bn_relu(c4, c4, bias=b)),
         }
         info = [
             FeatureInfo("conv1", c1, 1),
@@ -40,4 +47,5 @@ class C3D(VideoBackbone):
             FeatureInfo("conv5", c4, 16),
         ]
         super().__init__(stages, info, width)
-        init_weights(self)
+        self.weight_init = weight_init
+        init_weights(self, weight_init)

@@ -5,7 +5,9 @@ and the blocks: a full ``t x d x d`` kernel (R3D) or its factorisation into a ``
 ``t x 1 x 1`` temporal convolution with BN and ReLU between (R(2+1)D, Eq. (2)). The factorised layer
 uses ``M = floor(t*d^2*Nin*Nout / (d^2*Nin + t*Nout))`` middle channels (Tran et al. 2018), which keeps
 the parameter count of the 3D kernel it replaces, so R3D and R(2+1)D are "almost the same" size.
-Shortcuts that change shape are a strided 1x1x1 convolution with BN (type B).
+Shortcuts that change shape are a strided 1x1x1 convolution with BN (type B); ``shortcut="factorised"``
+builds that 1x1x1 convolution with the blocks' own builder instead, which for R(2+1)D is the authors'
+spatial conv, BN, ReLU, temporal conv (models/r21d.py line 95) and for R3D the same plain convolution.
 """
 
 from __future__ import annotations
@@ -54,17 +56,15 @@ def conv2plus1d(cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple
 class BasicBlock(nn.Module):
     """``x_o = F2(F1(x_i)) + H(x_i)`` (Eq. (1)); each F is conv -> BN (-> ReLU after F1)."""
 
-    def __init__(self, cin: int, cout: int, stride: int, conv: ConvBuilder) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, conv: ConvBuilder, shortcut: str = "conv") -> None:
         super().__init__()
         s = (stride, stride, stride)
         self.conv1 = nn.Sequential(conv(cin, cout, (3, 3, 3), s), nn.BatchNorm3d(cout), nn.ReLU(inplace=True))
         self.conv2 = nn.Sequential(conv(cout, cout, (3, 3, 3), (1, 1, 1)), nn.BatchNorm3d(cout))
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(
-                nn.Conv3d(cin, cout, 1, stride=s, bias=False),
-                nn.BatchNorm3d(cout),
-            )
+            project = conv if shortcut == "factorised" else conv3d_full
+            self.shortcut = nn.Sequential(project(cin, cout, (1, 1, 1), s), nn.BatchNorm3d(cout))
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,21 +75,24 @@ class ResNet3D(VideoBackbone):
     """conv1 (3x7x7, stride 1x2x2) and one BasicBlock in each of conv2_x..conv5_x: 9 conv layers.
 
     ``width`` is the channel count of conv1/conv2 (64 in the paper); stages double it from conv3 on.
+    ``weight_init`` (``he`` or ``uniform``) and ``shortcut`` (``conv`` or ``factorised``) are the parity
+    switches of :class:`clipcop.config.ModelChoices`.
     """
 
-    def __init__(self, conv: ConvBuilder, width: int = 64) -> None:
+    def __init__(self, conv: ConvBuilder, width: int = 64, *, weight_init: str = "he", shortcut: str = "conv") -> None:
         c = [width, width, 2 * width, 4 * width, 8 * width]
         stages = {
             "conv1": nn.Sequential(conv(3, c[0], (3, 7, 7), (1, 2, 2)), nn.BatchNorm3d(c[0]), nn.ReLU(inplace=True)),
-            "conv2": BasicBlock(c[0], c[1], 1, conv),
-            "conv3": BasicBlock(c[1], c[2], 2, conv),
-            "conv4": BasicBlock(c[2], c[3], 2, conv),
-            "conv5": BasicBlock(c[3], c[4], 2, conv),
+            "conv2": BasicBlock(c[0], c[1], 1, conv, shortcut),
+            "conv3": BasicBlock(c[1], c[2], 2, conv, shortcut),
+            "conv4": BasicBlock(c[2], c[3], 2, conv, shortcut),
+            "conv5": BasicBlock(c[3], c[4], 2, conv, shortcut),
         }
         reductions = (2, 2, 4, 8, 16)
         info = [FeatureInfo(f"conv{i + 1}", ch, r) for i, (ch, r) in enumerate(zip(c, reductions, strict=True))]
         super().__init__(stages, info, width)
-        init_weights(self)
+        self.weight_init, self.shortcut = weight_init, shortcut
+        init_weights(self, weight_init)
 
 
 class R3D(ResNet3D):
@@ -97,8 +100,8 @@ class R3D(ResNet3D):
 
     arch = "r3d"
 
-    def __init__(self, width: int = 64) -> None:
-        super().__init__(conv3d_full, width)
+    def __init__(self, width: int = 64, *, weight_init: str = "he", shortcut: str = "conv") -> None:
+        super().__init__(conv3d_full, width, weight_init=weight_init, shortcut=shortcut)
 
 
 class R2Plus1D(ResNet3D):
@@ -106,5 +109,5 @@ class R2Plus1D(ResNet3D):
 
     arch = "r21d"
 
-    def __init__(self, width: int = 64) -> None:
-        super().__init__(conv2plus1d, width)
+    def __init__(self, width: int = 64, *, weight_init: str = "he", shortcut: str = "conv") -> None:
+        super().__init__(conv2plus1d, width, weight_init=weight_init, shortcut=shortcut)

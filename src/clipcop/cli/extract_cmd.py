@@ -23,11 +23,16 @@ from clipcop.cli.options import (
     MaybeCrop,
     MaybeResize,
     MaybeWidth,
+    Pixels,
+    Pool5,
     Precision,
+    Protocol,
     Quiet,
     Random,
     Seed,
+    Shortcut,
     Split,
+    WeightInit,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.settings import given_flags, resolve
@@ -49,6 +54,11 @@ def extract(
     clips: Annotated[int, typer.Option("--clips", help="Evenly spaced clips per video (10; 20 for VQA).")] = 10,
     layer: Layer = "conv5",
     pool: Annotated[str, typer.Option("--pool", help="global (C-d) or spatiotemporal (9216-d 'pool5').")] = "global",
+    protocol: Protocol = None,
+    pool5: Pool5 = None,
+    weight_init: WeightInit = None,
+    pixels: Pixels = None,
+    shortcut: Shortcut = None,
     out: Annotated[str | None, typer.Option("--out", help="Feature file to write (.safetensors).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="float32 or float16 on disk.")] = "float32",
     width: MaybeWidth = None,

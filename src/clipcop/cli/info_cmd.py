@@ -21,7 +21,7 @@ def info(
     ] = False,
     json_out: Json = False,
 ) -> None:
-    """Print what a checkpoint is: kind, arch, width, cl/it/tl, epoch, metrics, provenance.
+    """Print what a checkpoint is: kind, arch, width, cl/it/tl, parity switches, epoch, metrics, provenance.
 
     Examples:
       clipcop info runs/vcop-r3d-16-8-3/best.safetensors
@@ -52,6 +52,11 @@ def info(
         "num_classes",
         "resize",
         "crop",
+        "protocol",
+        "pool5",
+        "weight_init",
+        "pixels",
+        "shortcut",
         "epoch",
         "step",
         "seed",

@@ -86,3 +86,42 @@ ConfigFile = Annotated[
     ),
 ]
 Log = Annotated[str | None, typer.Option("--log", help="Experiment tracking: tensorboard (into the run folder).")]
+Protocol = Annotated[
+    str | None,
+    typer.Option(
+        "--protocol",
+        help="clipcop (the default) or official: sets --pool5, --weight-init, --pixels and --shortcut at once"
+        " as the authors' code has them (docs/protocols.md); a switch given too wins.",
+    ),
+]
+Pool5 = Annotated[
+    str | None,
+    typer.Option(
+        "--pool5",
+        help="conv5 of --pool spatiotemporal: adaptive (a 2x3x3 grid, every position) or strided (the official"
+        " 1x2x2 windows, stride 1x2x2); default: the model's own.",
+    ),
+]
+WeightInit = Annotated[
+    str | None,
+    typer.Option(
+        "--weight-init",
+        help="he (He-normal, BN scale 1) or uniform (PyTorch 0.4.1's: +-1/sqrt(fan_in), C3D conv biases,"
+        " BN scale in [0, 1]); default: --protocol's, or a checkpoint's own.",
+    ),
+]
+Pixels = Annotated[
+    str | None,
+    typer.Option(
+        "--pixels",
+        help="standardised (video mean/std) or unit (frames in [0, 1]); default: --protocol's, or a checkpoint's.",
+    ),
+]
+Shortcut = Annotated[
+    str | None,
+    typer.Option(
+        "--shortcut",
+        help="R(2+1)D's projection shortcut: conv (strided 1x1x1 + BN) or factorised (spatial conv, BN, ReLU,"
+        " temporal conv, BN); default: --protocol's, or a checkpoint's own.",
+    ),
+]

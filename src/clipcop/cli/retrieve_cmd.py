@@ -22,11 +22,16 @@ from clipcop.cli.options import (
     MaybeCrop,
     MaybeResize,
     MaybeWidth,
+    Pixels,
+    Pool5,
     Precision,
+    Protocol,
     Quiet,
     Random,
     Seed,
+    Shortcut,
     Split,
+    WeightInit,
 )
 from clipcop.cli.output import emit, emit_lines
 from clipcop.cli.settings import given_flags, resolve
@@ -68,6 +73,11 @@ def retrieve(
         typer.Option("--neighbours", help="Write every query's nearest gallery items (largest k) to this CSV."),
     ] = None,
     width: MaybeWidth = None,
+    pool5: Pool5 = None,
+    protocol: Protocol = None,
+    weight_init: WeightInit = None,
+    pixels: Pixels = None,
+    shortcut: Shortcut = None,
     clip_len: MaybeClipLen = None,
     resize: MaybeResize = None,
     crop: MaybeCrop = None,

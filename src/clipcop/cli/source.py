@@ -8,7 +8,20 @@ from typing import Any, TypeVar
 
 C = TypeVar("C")
 
-SOURCE_FLAGS = ("checkpoint", "random", "arch", "width", "clip_len", "resize", "crop", "seed")
+SOURCE_FLAGS = (
+    "checkpoint",
+    "random",
+    "arch",
+    "width",
+    "clip_len",
+    "resize",
+    "crop",
+    "seed",
+    "protocol",
+    "weight_init",
+    "pixels",
+    "shortcut",
+)
 """The flags that describe the model a command reads; in a settings file, the keys of ``[source]``."""
 
 

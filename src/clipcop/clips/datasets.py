@@ -1,7 +1,8 @@
 """Map-style datasets over probed videos: VCOP tuples (pretraining) and evaluation/training clips.
 
-Each item is a pure function of (seed, epoch, index): the sampler hands out ``(epoch, index)`` keys, so
-any worker can produce any item and a resumed run sees exactly the same data. Items are uint8 tensors;
+Each training item is a pure function of (seed, epoch, index), each evaluation item of its index alone:
+the sampler hands out ``(epoch, index)`` keys, so any worker can produce any item and a resumed run sees
+exactly the same data. Items are uint8 tensors;
 clips are channels-last ``(..., T, H, W, 3)`` as decoded; :func:`clipcop.engine.pixels.normalize` moves the
 channels forward and converts to float on the device.
 """
@@ -23,6 +24,9 @@ from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.errors import VideoDecodeError
 from clipcop.sampling.clips import clip_indices, evenly_spaced_starts
 from clipcop.sampling.tuples import sample_tuple
+
+EVAL_SEED = 0
+"""The seed of every evaluation item (with its index): evaluation tuples do not depend on ``--seed``."""
 
 Key = tuple[int, int] | int
 """A dataset key: ``(epoch, index)`` from an epoch sampler, or a bare index (epoch 0)."""
@@ -99,8 +103,12 @@ class _VideoDataset(Dataset[dict[str, torch.Tensor]]):
         raise VideoDecodeError(self.videos[index].path, f"this and {failures - 1} following videos failed")
 
     def _rng(self, epoch: int, index: int, *, train: bool) -> np.random.Generator:
-        """The generator of item ``index``: fresh per epoch in training, fixed by index in evaluation."""
-        return np.random.default_rng([self.seed, int(train), epoch if train else 0, index])
+        """The generator of item ``index``: fresh per epoch and seed in training; in evaluation fixed by the
+        index alone, so every run scores the same validation and test tuples whatever its ``--seed`` (as the
+        authors' code does, which seeds its test tuples with the index)."""
+        if train:
+            return np.random.default_rng([self.seed, 1, epoch, index])
+        return np.random.default_rng([EVAL_SEED, 0, 0, index])
 
 
 class VCOPTupleDataset(_VideoDataset):

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipcop.errors import CheckpointError
+from clipcop.config import CHOICE_FLAGS, ModelChoices
+from clipcop.errors import CheckpointError, UsageError
 
 T = TypeVar("T")
 
@@ -30,13 +31,18 @@ BACKBONE_KINDS = ("vcop", "finetune")
 FEATURE_FORMAT_PREFIX = "clipcop.features"
 
 _INT, _STR, _OBJECT = "an integer", "a string", "a JSON object"
+CHOICE_KEYS = ("protocol", *CHOICE_FLAGS)
+"""The card's record of the parity switches: the protocol and the four switches."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class CheckpointCard:
     """A checkpoint's metadata. Fields absent from the header are ``None``; ``extra`` keeps the rest.
 
-    Model: ``kind``, ``arch``, ``width``; tuple: ``clip_len``, ``interval``, ``tuple_len`` (VCOP only);
+    Model: ``kind``, ``arch``, ``width``; the parity switches ``pool5``, ``weight_init``, ``pixels``,
+    ``shortcut`` and the ``protocol`` they amount to (:class:`clipcop.config.ModelChoices`; a checkpoint
+    from before them has none, and was made with clipcop's defaults: :meth:`choices`); tuple:
+    ``clip_len``, ``interval``, ``tuple_len`` (VCOP only);
     geometry: ``resize`` (height, width), ``crop``; labels: ``num_classes``, ``classes`` (fine-tuned
     classifiers). Training: ``seed``, ``epoch``, ``step``, ``metrics``, ``config`` (every setting of the
     run), ``data`` (the dataset's description) and ``validation`` (the fingerprint of its validation
@@ -53,6 +59,11 @@ class CheckpointCard:
     tuple_len: int | None = None
     resize: tuple[int, int] | None = None
     crop: int | None = None
+    protocol: str | None = None
+    pool5: str | None = None
+    weight_init: str | None = None
+    pixels: str | None = None
+    shortcut: str | None = None
     num_classes: int | None = None
     classes: tuple[str, ...] | None = None
     seed: int | None = None
@@ -121,6 +132,13 @@ class CheckpointCard:
                 meta[key] = None
         return {key: meta[key] for key in sorted(meta)}
 
+    def choices(self) -> ModelChoices:
+        """The parity switches the model was made with (clipcop's defaults for those it does not record)."""
+        try:
+            return ModelChoices.recorded(self)
+        except UsageError as err:
+            raise _malformed(self.path, str(err).replace("--", "", 1)) from None
+
     def with_metrics(self, **more: Any) -> CheckpointCard:
         """This card with ``more`` added to its metrics (e.g. test accuracy once the run is scored)."""
         return replace(self, metrics={**(self.metrics or {}), **more})
@@ -151,8 +169,20 @@ class CheckpointCard:
         return value
 
 
-_MODEL_FIELDS = ("kind", "arch", "width", "clip_len", "interval", "tuple_len", "resize", "crop", "seed", "data")
-_SUMMARY_FIELDS = ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch")
+_MODEL_FIELDS = (
+    "kind",
+    "arch",
+    "width",
+    "clip_len",
+    "interval",
+    "tuple_len",
+    "resize",
+    "crop",
+    *CHOICE_KEYS,
+    "seed",
+    "data",
+)
+_SUMMARY_FIELDS = ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch", *CHOICE_KEYS)
 _FIELDS = tuple(f.name for f in fields(CheckpointCard) if f.name not in ("extra", "nulls", "path"))
 _INTS = ("width", "clip_len", "interval", "tuple_len", "crop", "num_classes", "seed", "epoch", "step")
 _OBJECTS = ("metrics", "config", "data", "validation", "window")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -28,6 +28,13 @@ class Runtime:
     device: torch.device
     precision: str
     channels_last: bool
+    pixels: str = "standardised"
+    """How uint8 frames become the model's input (:func:`clipcop.engine.pixels.normalize`): the model's own
+    ``--pixels`` choice, set with :meth:`with_pixels` once the model is known."""
+
+    def with_pixels(self, pixels: str) -> Runtime:
+        """This runtime feeding a model that takes ``pixels`` (``standardised`` or ``unit``) input."""
+        return replace(self, pixels=pixels)
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -56,7 +63,8 @@ class Runtime:
         The uint8 batch crosses to the device (non-blocking from pinned memory, 4x fewer bytes than
         float); channels move forward during the float conversion there, into the model's memory format.
         """
-        return normalize(clips.to(self.device, non_blocking=True), channels_last=self.channels_last)
+        clips = clips.to(self.device, non_blocking=True)
+        return normalize(clips, channels_last=self.channels_last, pixels=self.pixels)
 
 
 def _check_gpu_index(device: torch.device, *, asked: str) -> None:

@@ -1,4 +1,9 @@
-"""Pixel normalisation on the training device: uint8 clips in, the centred floats the backbones take out.
+"""Pixel normalisation on the training device: uint8 clips in, the floats the backbones take out.
+
+Two scalings (``--pixels``, :class:`clipcop.config.ModelChoices`): ``standardised`` centres and scales
+each channel by the usual video statistics (clipcop's default); ``unit`` only divides by 255, frames in
+[0, 1], as the authors' code feeds its models (torchvision's ``ToTensor`` and nothing after it,
+train_vcop.py lines 189-193).
 
 Part of the device runtime (:meth:`clipcop.engine.device.Runtime.clips`): clips cross to the device as
 uint8 in the decoder's channels-last layout and are converted, transposed and normalised there in one pass.
@@ -10,13 +15,22 @@ import functools
 
 import torch
 
+from clipcop.config import PIXEL_SCALINGS
+from clipcop.errors import UsageError
+
 MEAN = (0.43216, 0.394666, 0.37645)
 """Per-channel mean of RGB in [0, 1] used to centre inputs (the usual video-model statistics)."""
 STD = (0.22803, 0.22145, 0.216989)
 
 
-def normalize(clips: torch.Tensor, dtype: torch.dtype = torch.float32, *, channels_last: bool = False) -> torch.Tensor:
-    """uint8 clips ``(..., T, H, W, 3)`` -> float ``(..., 3, T, H, W)``, centred and scaled.
+def normalize(
+    clips: torch.Tensor,
+    dtype: torch.dtype = torch.float32,
+    *,
+    channels_last: bool = False,
+    pixels: str = "standardised",
+) -> torch.Tensor:
+    """uint8 clips ``(..., T, H, W, 3)`` -> float ``(..., 3, T, H, W)``, scaled by ``pixels``.
 
     ``channels_last=True`` keeps the channels innermost in memory (channels_last_3d once the leading
     dimensions are folded into the batch), which is what the CUDA runtime feeds the model; otherwise the
@@ -28,6 +42,10 @@ def normalize(clips: torch.Tensor, dtype: torch.dtype = torch.float32, *, channe
     else:
         out = torch.empty(view.shape, dtype=dtype, device=clips.device)
         out.copy_(view)
+    if pixels == "unit":
+        return out.div_(255.0)
+    if pixels != "standardised":
+        raise UsageError(f"--pixels must be one of {', '.join(PIXEL_SCALINGS)}, not {pixels!r}")
     scale, shift = _affine(clips.device, dtype)
     return out.mul_(scale).sub_(shift)
 

@@ -24,7 +24,7 @@ from clipcop.engine.loading import make_loader
 from clipcop.engine.lock import locked
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
-from clipcop.features.pooling import pool_tap, pooled_dim
+from clipcop.features.pooling import conv5_grid, pool_tap, pooled_dim, uses_strided
 from clipcop.features.store import FeatureWriter, new_partial
 from clipcop.processes import interrupts
 from clipcop.results import ExtractRecord
@@ -80,6 +80,7 @@ def extract_to_file(
     pool: str,
     runtime: Runtime,
     meta: dict[str, Any],
+    pool5: str = "adaptive",
     batch_size: int = 8,
     workers: int = 2,
     dtype: str = "float32",
@@ -89,17 +90,21 @@ def extract_to_file(
     """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`).
 
     ``source``: where frames come from (:mod:`clipcop.clips.sources`; default: decoded videos).
+    ``pool5``: ``adaptive`` or ``strided`` (the official layer) for ``spatiotemporal`` pooling of conv5.
     """
     reporter = reporter or Reporter()
     backbone.eval()
     deepest = backbone.num_features
-    dim = pooled_dim(pool, backbone.tap_channels(layer), deepest)
+    strided = uses_strided(pool, layer, pool5)
+    grid = conv5_grid(clip_len, geometry.crop) if strided else None
+    dim = pooled_dim(pool, backbone.tap_channels(layer), deepest, strided_grid=grid)
     rows = len(videos) * num_clips
     full_meta = {
         **meta,
         "video_ids": list(video_ids),
         "layer": layer,
         "pool": pool,
+        "pool5": pool5,
         "clips": num_clips,
         "clip_len": clip_len,
         "resize": list(geometry.resize),
@@ -118,7 +123,14 @@ def extract_to_file(
             loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
             with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
                 failed = _write_rows(
-                    writer, loader, backbone, layer=layer, pool=pool, runtime=runtime, advance=bar.advance
+                    writer,
+                    loader,
+                    backbone,
+                    layer=layer,
+                    pool=pool,
+                    strided=strided,
+                    runtime=runtime,
+                    advance=bar.advance,
                 )
             failed_all = _gather_failed(failed)
             barrier()
@@ -143,6 +155,7 @@ def _write_rows(
     *,
     layer: str,
     pool: str,
+    strided: bool,
     runtime: Runtime,
     advance: Any,
 ) -> list[int]:
@@ -158,7 +171,8 @@ def _write_rows(
         x = runtime.clips(clips.flatten(0, 1))
         with runtime.autocast():
             tap = backbone.forward_intermediates(x, [layer])[layer]
-        feats = pool_tap(tap, pool, backbone.num_features).view(len(clips), num_clips, dim).cpu().numpy()
+        pooled = pool_tap(tap, pool, backbone.num_features, strided=strided)
+        feats = pooled.view(len(clips), num_clips, dim).cpu().numpy()
         for k, index in enumerate(batch["index"].tolist()):
             if index in done:  # padding repeats a few videos when sharding unevenly
                 continue

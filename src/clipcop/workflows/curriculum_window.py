@@ -5,7 +5,7 @@ softmax above the threshold in every epoch are easy; the rest are the hard sampl
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,7 +43,8 @@ def continuing(base: PretrainConfig, checkpoint: str | Path) -> PretrainConfig:
     missing = [k for k in shape if getattr(card, k) is None]
     if missing:
         raise CheckpointError(f"{checkpoint} does not record its {', '.join(missing)}; cannot continue from it")
-    return base.with_options(**{k: getattr(card, k) for k in shape}, init=str(checkpoint))
+    switches = {**asdict(card.choices()), "protocol": None}  # the switches it was made with, spelled out
+    return base.with_options(**{k: getattr(card, k) for k in shape}, **switches, init=str(checkpoint))
 
 
 class WindowScores:
@@ -161,6 +162,7 @@ def score_window(
     if base.training.batch_size % world_size():
         raise UsageError(f"batch size {base.training.batch_size} must divide evenly over {world_size()} processes")
     config = continuing(base, checkpoint)
+    runtime = runtime.with_pixels(config.model.choices().pixels)
     prepared = prepare_tuple_videos(config, reporter)
     train_videos, _ = hold_out(prepared.train, config.training.val_size, reporter, listed=listed_training(prepared))
     seed_everything(config.training.seed)

@@ -14,13 +14,22 @@ from typing import Any, TypeVar, cast
 
 from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
-from clipcop.config import ClipGeometry, DataSpec, FlatOptions, check_seed, from_flat
+from clipcop.config import (
+    CHOICE_FLAGS,
+    POOL5_CHOICES,
+    ClipGeometry,
+    DataSpec,
+    FlatOptions,
+    ModelChoices,
+    check_seed,
+    from_flat,
+)
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import broadcast_object, init_distributed, is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
-from clipcop.errors import DataError, FeatureFileError, UsageError
+from clipcop.errors import CheckpointError, DataError, FeatureFileError, UsageError
 from clipcop.features.extract import ExtractionStats, extract_to_file
 from clipcop.features.pooling import POOLS
 from clipcop.features.store import read_features
@@ -40,6 +49,9 @@ class ModelSource:
 
     ``clip_len``, ``resize``, ``crop`` and ``width`` default to the checkpoint's metadata; for a random
     model they default to the paper's (16 frames, 128x171, 112, width 64), like ``pretrain``'s flags.
+    ``protocol``, ``weight_init``, ``pixels`` and ``shortcut`` (:class:`clipcop.config.ModelChoices`) build a
+    random model as ``pretrain``'s flags do; a checkpoint's model uses the ones it records, and any given
+    with it must agree.
     """
 
     checkpoint: str | None = None
@@ -50,8 +62,13 @@ class ModelSource:
     clip_len: int | None = None
     resize: tuple[int, int] | None = None
     crop: int | None = None
+    protocol: str | None = None
+    weight_init: str | None = None
+    pixels: str | None = None
+    shortcut: str | None = None
 
     def __post_init__(self) -> None:
+        self.choices()  # refuses an unknown protocol or switch value
         if self.random == (self.checkpoint is not None):
             raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
         if self.random and self.arch is None:
@@ -65,21 +82,40 @@ class ModelSource:
         """The backbone, its card, and the clip length and geometry to feed it."""
         if self.random:
             seed_everything(self.seed)
-            backbone, card = backbone_from(random_arch=self.arch, width=self.width)
+            backbone, card = backbone_from(random_arch=self.arch, width=self.width, choices=self.choices())
             card = replace(card, seed=self.seed)
             defaults = CheckpointCard(kind="random", clip_len=16, resize=(128, 171), crop=112)
         else:
             backbone, card = backbone_from(checkpoint=self.checkpoint, arch=self.arch, width=self.width)
+            self._check_recorded(card)
             defaults = card
         clip_len = _first(self.clip_len, defaults.clip_len, 16)
         resize = _first(self.resize, defaults.resize, (128, 171))
         crop = _first(self.crop, defaults.crop, 112)
         return backbone, card, clip_len, ClipGeometry(resize=(int(resize[0]), int(resize[1])), crop=crop)
 
+    def choices(self) -> ModelChoices:
+        """The parity switches asked for (``protocol``'s preset with the switches given on top)."""
+        given = {"weight_init": self.weight_init, "pixels": self.pixels, "shortcut": self.shortcut}
+        return ModelChoices.resolve(self.protocol, **given)
+
+    def _check_recorded(self, card: CheckpointCard) -> None:
+        """Refuse a switch (or a ``protocol``'s) that differs from what the checkpoint was made with."""
+        recorded, asked = card.choices(), self.choices()
+        for key in ("weight_init", "pixels", "shortcut"):
+            if self.protocol is None and getattr(self, key) is None:
+                continue
+            if getattr(asked, key) != getattr(recorded, key):
+                flag = CHOICE_FLAGS[key]
+                raise CheckpointError(
+                    f"{self.checkpoint} was made with {flag} {getattr(recorded, key)}, not {getattr(asked, key)} "
+                    f"(leave {flag} and --protocol out to use the checkpoint's)"
+                )
+
     def identity(self) -> dict[str, Any]:
-        """What determines the model's weights (for cache keys)."""
+        """What determines the model's weights and input (for cache keys)."""
         if self.random:
-            return {"random": self.arch, "width": self.width, "seed": self.seed}
+            return {"random": self.arch, "width": self.width, "seed": self.seed, **self.choices().entries()}
         path = Path(str(self.checkpoint)).resolve()
         stat = path.stat()
         return {"checkpoint": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
@@ -101,6 +137,9 @@ class ExtractConfig(FlatOptions):
     clips: int = 10
     layer: str = "conv5"
     pool: str = "global"
+    pool5: str | None = None
+    """How ``--pool spatiotemporal`` pools conv5: ``adaptive`` or ``strided`` (the official layer); default:
+    the model's own choice (its checkpoint's, or ``--protocol``'s for a random model)."""
     batch_size: int = 8
     device: str = "auto"
     precision: str = "auto"
@@ -112,6 +151,8 @@ class ExtractConfig(FlatOptions):
             raise UsageError(f"unknown layer {self.layer!r}; choose one of {', '.join(TAPS)}")
         if self.pool not in POOLS:
             raise UsageError(f"unknown pooling {self.pool!r}; choose one of {', '.join(POOLS)}")
+        if self.pool5 is not None and self.pool5 not in POOL5_CHOICES:
+            raise UsageError(f"--pool5 must be one of {', '.join(POOL5_CHOICES)}, not {self.pool5!r}")
         if self.clips < 1:
             raise UsageError(f"--clips must be at least 1, not {self.clips}")
         if self.dtype not in DTYPES:
@@ -150,6 +191,7 @@ def cache_key(config: ExtractConfig, prepared: PreparedVideos, precision: str) -
         "clips": config.clips,
         "layer": config.layer,
         "pool": config.pool,
+        "pool5": config.pool5,
         "dtype": config.dtype,
         "precision": precision,
         "backend": config.data.backend,
@@ -194,6 +236,8 @@ def extract(
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
     backbone, card, clip_len, geometry = config.source.build()
+    runtime = runtime.with_pixels(card.choices().pixels)
+    pool5 = config.pool5 or card.choices().pool5
     if prepared is None:
         prepared = prepare_data(config.data, reporter)
     items = {"train": prepared.train, "test": prepared.test, "all": prepared.train + prepared.test}[config.subset]
@@ -235,6 +279,7 @@ def extract(
         geometry=geometry,
         layer=config.layer,
         pool=config.pool,
+        pool5=pool5,
         runtime=runtime,
         meta=file_meta,
         batch_size=config.batch_size,

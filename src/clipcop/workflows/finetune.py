@@ -12,7 +12,7 @@ into the video prediction.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -135,6 +135,8 @@ def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) 
     """:func:`finetune` inside its run folder's lock."""
     opened = open_run(FINETUNE_RUN, run_dir, config, config.run)
     backbone, source_card, clip_len, geometry = config.source.build()
+    choices = source_card.choices()
+    opened = replace(opened, runtime=opened.runtime.with_pixels(choices.pixels))
     prepared = prepare_data(config.data, reporter)
     _labelled(prepared)
     classes = prepared.dataset.classes
@@ -162,6 +164,7 @@ def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) 
         "clip_len": clip_len,
         "resize": list(geometry.resize),
         "crop": geometry.crop,
+        **choices.entries(),
         "num_classes": len(classes),
         "classes": list(classes),
         "freeze_until": config.freeze_until,

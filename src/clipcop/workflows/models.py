@@ -7,6 +7,7 @@ from pathlib import Path
 
 from clipcop.backbones import build_backbone
 from clipcop.backbones.base import VideoBackbone
+from clipcop.config import ModelChoices
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import Checkpoint, load_checkpoint
 from clipcop.errors import CheckpointError, UsageError
@@ -23,7 +24,8 @@ def load_backbone_weights(backbone: VideoBackbone, ckpt: Checkpoint) -> None:
         backbone.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(
-            f"{ckpt.path} does not fit a {backbone.arch} backbone of width {backbone.width} "
+            f"{ckpt.path} does not fit a {backbone.arch} backbone of width {backbone.width} with "
+            f"--weight-init {backbone.weight_init} and --shortcut {backbone.shortcut} "
             f"({str(err).splitlines()[0][:160]})"
         ) from None
 
@@ -34,11 +36,14 @@ def backbone_from(
     random_arch: str | None = None,
     width: int | None = None,
     arch: str | None = None,
+    choices: ModelChoices | None = None,
 ) -> tuple[VideoBackbone, CheckpointCard]:
     """A backbone from a clipcop checkpoint, or randomly initialised (``random_arch``) as a baseline.
 
     Returns the backbone and the card describing it (the checkpoint's with ``source`` set to its path, or
-    a ``random`` one made for the random model). ``arch``/``width`` given with a checkpoint must agree.
+    a ``random`` one made for the random model). ``arch``/``width`` given with a checkpoint must agree. A
+    checkpoint's backbone is built with the parity switches its card records; a random one with
+    ``choices`` (clipcop's defaults when None), which its card then records.
     """
     if (checkpoint is None) == (random_arch is None):
         raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
@@ -51,9 +56,21 @@ def backbone_from(
             raise CheckpointError(f"{checkpoint} holds a {card.arch} backbone, not {arch}")
         if width is not None and width != card.width:
             raise CheckpointError(f"{checkpoint} has width {card.width}, not {width}")
-        backbone = build_backbone(card.arch, width=card.width)
+        backbone = build_backbone(card.arch, width=card.width, choices=card.choices())
         load_backbone_weights(backbone, ckpt)
         return backbone, replace(card, source=str(checkpoint))
     assert random_arch is not None
-    backbone = build_backbone(random_arch, width=width or 64)
-    return backbone, CheckpointCard(kind="random", arch=random_arch, width=backbone.width, source="random")
+    chosen = choices or ModelChoices()
+    backbone = build_backbone(random_arch, width=width or 64, choices=chosen)
+    card = CheckpointCard(
+        kind="random",
+        arch=random_arch,
+        width=backbone.width,
+        source="random",
+        protocol=chosen.protocol,
+        pool5=chosen.pool5,
+        weight_init=chosen.weight_init,
+        pixels=chosen.pixels,
+        shortcut=chosen.shortcut,
+    )
+    return backbone, card

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from clipcop.backbones import build_backbone
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.config import (
+    CHOICE_FLAGS,
     ClipGeometry,
     DataSpec,
     FlatOptions,
@@ -102,9 +103,8 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
     For the task-based curriculum (Sec. III-D.1) a checkpoint with another ``tl`` gives the backbone and
     the pair layer; the ``tl!``-way output layer starts fresh. The same ``tl`` gives everything.
     """
-    model = VCOPModel(
-        build_backbone(config.model.arch, width=config.model.width), config.tuples.tuple_len, config.model.dropout
-    )
+    backbone = build_backbone(config.model.arch, width=config.model.width, choices=config.model.choices())
+    model = VCOPModel(backbone, config.tuples.tuple_len, config.model.dropout)
     if config.init is None:
         return model
     check_init(config)
@@ -122,8 +122,8 @@ def build_vcop_model(config: PretrainConfig, reporter: Reporter) -> VCOPModel:
 
 
 def check_init(config: PretrainConfig) -> None:
-    """Refuse an ``--init`` checkpoint that is not a VCOP model of this arch and width (read from its header
-    alone, so this runs before any video is probed)."""
+    """Refuse an ``--init`` checkpoint that is not a VCOP model of this arch, width and parity switches
+    (read from its header alone, so this runs before any video is probed)."""
     if config.init is None:
         return
     if not Path(config.init).is_file():
@@ -135,6 +135,13 @@ def check_init(config: PretrainConfig) -> None:
         raise CheckpointError(
             f"{config.init} holds {card.arch} width {card.width}, not {config.model.arch} width {config.model.width}"
         )
+    recorded, asked = card.choices(), config.model.choices()
+    for key in ("weight_init", "pixels", "shortcut"):
+        if getattr(recorded, key) != getattr(asked, key):
+            raise CheckpointError(
+                f"{config.init} was made with {CHOICE_FLAGS[key]} {getattr(recorded, key)}, not "
+                f"{getattr(asked, key)}: continue with its settings (or --protocol {recorded.protocol})"
+            )
 
 
 RESUME_KEYS = (
@@ -146,6 +153,8 @@ RESUME_KEYS = (
     "resize",
     "crop",
     "dropout",
+    "protocol",
+    *CHOICE_FLAGS,
     "train_list",
     "init",
     *TRAINING_KEYS,
@@ -192,6 +201,8 @@ def pretrain(
 def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) -> PretrainResult:
     """:func:`pretrain` inside its run folder's lock."""
     opened = open_run(PRETRAIN_RUN, run_dir, config, config.run, checks=[lambda: check_init(config)])
+    choices = config.model.choices()
+    opened = replace(opened, runtime=opened.runtime.with_pixels(choices.pixels))
     spec = config.tuples
     prepared = prepare_tuple_videos(config, reporter)
     train_videos, val_videos = split_validation(prepared, config.training, opened, reporter)
@@ -205,7 +216,8 @@ def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) 
 
     model = cast(VCOPModel, opened.runtime.prepare(build_vcop_model(config, reporter)))
     reporter.info(
-        f"VCOP {config.model.arch} width {config.model.width}, tuples {spec.label()} (span {spec.span}), "
+        f"VCOP {config.model.arch} width {config.model.width} ({choices.protocol} protocol), "
+        f"tuples {spec.label()} (span {spec.span}), "
         f"{len(train_videos)} train / {len(val_videos)} val videos, "
         f"device {opened.runtime.device} ({opened.runtime.precision})"
     )
@@ -217,6 +229,7 @@ def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) 
         "tuple_len": spec.tuple_len,
         "resize": list(config.geometry.resize),
         "crop": config.geometry.crop,
+        **choices.entries(),
         "seed": config.training.seed,
         "config": {**config.flat(), "data": recorded_data(config.data.folder)},
         "data": prepared.describe(),

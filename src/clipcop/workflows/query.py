@@ -17,7 +17,7 @@ from clipcop.config import ClipGeometry
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import FeatureFileError, UsageError
-from clipcop.features.pooling import pool_tap
+from clipcop.features.pooling import pool_tap, uses_strided
 from clipcop.features.store import FeatureFile, read_features
 from clipcop.index.faiss_index import build_index, l2_normalize, search
 from clipcop.paths import why_not
@@ -42,6 +42,7 @@ def _gallery(config: RetrieveConfig, reporter: Reporter) -> FeatureFile:
             clips=config.clips,
             layer=config.layer,
             pool=config.pool,
+            pool5=config.pool5,
             device=config.device,
             precision=config.precision,
         ),
@@ -55,7 +56,16 @@ def _source_for(gallery: FeatureFile, config: RetrieveConfig) -> ModelSource:
         return config.source
     card = gallery.model
     if card is not None and card.kind == "random":
-        return ModelSource(random=True, arch=card.arch, width=card.width, seed=card.seed or 0)
+        chosen = card.choices()
+        return ModelSource(
+            random=True,
+            arch=card.arch,
+            width=card.width,
+            seed=card.seed or 0,
+            weight_init=chosen.weight_init,
+            pixels=chosen.pixels,
+            shortcut=chosen.shortcut,
+        )
     checkpoint = card.source if card is not None else None
     if not checkpoint or not Path(checkpoint).is_file():
         raise UsageError(f"the gallery was made from {checkpoint!r}, which is not here: pass --checkpoint")
@@ -74,8 +84,8 @@ def query_video(
     meta = gallery.meta
     source = _source_for(gallery, config)
     source = replace(source, clip_len=int(meta["clip_len"]), resize=tuple(meta["resize"]), crop=int(meta["crop"]))  # type: ignore[arg-type]
-    backbone, _, clip_len, geometry = source.build()
-    runtime = resolve_runtime(config.device, config.precision)
+    backbone, card, clip_len, geometry = source.build()
+    runtime = resolve_runtime(config.device, config.precision).with_pixels(card.choices().pixels)
     backbone = cast(VideoBackbone, runtime.prepare(backbone).eval())
     info = probe_video(video, backend=config.data.backend)
     clips = EvalClipsDataset(
@@ -87,7 +97,9 @@ def query_video(
     ).read(0)  # an unreadable query is an error, not the zero clips a gallery video would be counted as
     with torch.no_grad(), runtime.autocast():
         tap = backbone.forward_intermediates(runtime.clips(clips["clips"]), [meta["layer"]])[meta["layer"]]
-    feature = pool_tap(tap, meta["pool"], backbone.num_features).mean(dim=0, keepdim=True).cpu().numpy()
+    strided = uses_strided(meta["pool"], meta["layer"], str(meta.get("pool5", "adaptive")))
+    pooled = pool_tap(tap, meta["pool"], backbone.num_features, strided=strided)
+    feature = pooled.mean(dim=0, keepdim=True).cpu().numpy()
     vectors = level_vectors(gallery, "video")
     if feature.shape[1] != vectors.x.shape[1]:
         raise FeatureFileError(f"query feature is {feature.shape[1]}-d but the gallery is {vectors.x.shape[1]}-d")

@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 from rich.table import Table
 
-from clipcop.config import DataSpec, FlatOptions, from_flat
+from clipcop.config import POOL5_CHOICES, DataSpec, FlatOptions, from_flat
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
@@ -96,6 +96,8 @@ class RetrieveConfig(FlatOptions):
     ks: tuple[int, ...] = DEFAULT_KS
     layer: str = "conv5"
     pool: str = "spatiotemporal"
+    pool5: str | None = None
+    """``adaptive`` or ``strided`` (the official layer) pooling of conv5; default: the model's own choice."""
     clips: int = 10
     index: IndexSpec = field(default_factory=IndexSpec)
     save_index: str | None = None
@@ -110,6 +112,8 @@ class RetrieveConfig(FlatOptions):
             raise UsageError(f"--neighbours {self.neighbours_csv} is a folder: name a .csv file to write")
         if self.level not in LEVELS:
             raise UsageError(f"unknown --level {self.level!r}; choose clip, video or both")
+        if self.pool5 is not None and self.pool5 not in POOL5_CHOICES:
+            raise UsageError(f"--pool5 must be one of {', '.join(POOL5_CHOICES)}, not {self.pool5!r}")
         if self.query_split not in ("test", "train"):
             raise UsageError("--query-split must be test (gallery: train) or train (gallery: test)")
         if self.query is not None:  # one video against a gallery file, or one extracted with the model
@@ -162,6 +166,7 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
         clips=config.clips,
         layer=config.layer,
         pool=config.pool,
+        pool5=config.pool5,
         batch_size=config.batch_size,
         device=config.device,
         precision=config.precision,
