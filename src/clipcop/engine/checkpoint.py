@@ -22,9 +22,10 @@ from safetensors.torch import save_file
 from clipcop._version import __version__
 from clipcop.engine.atomic import write_atomic
 from clipcop.engine.card import CheckpointCard
-from clipcop.errors import CheckpointError
+from clipcop.errors import CheckpointError, MalformedCheckpointError
 from clipcop.paths import why_not
 from clipcop.results import InfoRecord
+from clipcop.validation import parse_json
 
 FORMAT = "clipcop.checkpoint/1"
 META_KEY = "clipcop"
@@ -94,10 +95,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
                 "use best.safetensors or last.safetensors"
             )
         raise CheckpointError(f"{path} is a safetensors file but not a clipcop checkpoint (no metadata)")
-    try:
-        loaded = json.loads(header[META_KEY])
-    except ValueError:
-        raise CheckpointError(f"{path} has unreadable clipcop metadata") from None
+    loaded = parse_json(header[META_KEY], path, "checkpoint header", error=MalformedCheckpointError)
     if not isinstance(loaded, dict):
         CheckpointCard.from_meta(loaded, path)  # raises, naming the file and the shape found
     meta: dict[str, Any] = loaded

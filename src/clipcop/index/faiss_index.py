@@ -17,7 +17,8 @@ import faiss
 import numpy as np
 
 from clipcop.engine.atomic import write_atomic, write_text_atomic
-from clipcop.errors import FeatureFileError, UsageError
+from clipcop.errors import FeatureFileError, MalformedFeatureFileError, UsageError
+from clipcop.validation import INT, STR, Fields, list_of, malformed, read_json
 
 KINDS = ("flat", "ivf", "hnsw")
 QUERY_BLOCK = 4096
@@ -112,5 +113,17 @@ def load_index(path: str | Path) -> tuple[faiss.Index, dict[str, Any]]:
         index = faiss.read_index(str(path))
     except RuntimeError as err:
         raise FeatureFileError(f"{path} is not a FAISS index ({str(err).splitlines()[0]})") from None
-    meta: dict[str, Any] = json.loads(sidecar.read_text())
+    what = "index metadata"
+    fields = Fields(
+        read_json(sidecar, what, error=MalformedFeatureFileError), sidecar, what, error=MalformedFeatureFileError
+    )
+    meta = fields.check(INDEX_META, required=tuple(INDEX_META))
+    for key in ("video", "labels"):
+        if len(meta[key]) != index.ntotal:
+            why = f"{key} has {len(meta[key])} entries for an index of {index.ntotal} vectors"
+            raise malformed(sidecar, what, why, error=MalformedFeatureFileError, field=key)
     return index, meta
+
+
+INDEX_META = {"level": STR, "features": STR, "kind": STR, "video": list_of(INT), "labels": list_of(INT)}
+"""The metadata :func:`save_index` writes beside an index, and its shapes."""

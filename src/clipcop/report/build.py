@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,11 @@ from typing import Any
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import read_card
 from clipcop.engine.run_dir import read_metrics
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, MalformedDataError, UsageError
 from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
 from clipcop.report import figures
 from clipcop.results import ReportRecord
+from clipcop.validation import INT, NUMBER, STR, Fields, Shape, list_of, object_of, optional, read_json
 
 REPORT = "report"
 
@@ -63,6 +63,47 @@ def _chance(folder: Path) -> float | None:
     return 1 / math.factorial(tl) if tl else None
 
 
+def _class_row(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("class"), str) and NUMBER(value.get("accuracy"))
+
+
+_WHAT = "run file"
+_ACCURACY = object_of(optional(NUMBER))
+_ORDER = {
+    "per_class": list_of(Shape("a JSON object with a class and an accuracy", _class_row)),
+    "accuracy": NUMBER,
+    "videos": INT,
+}
+_ACTION = {"per_class": object_of(NUMBER), "video_accuracy": NUMBER, "clip_accuracy": NUMBER, "videos": INT}
+_SCORED = optional(
+    Shape("a JSON object with an accuracy object", lambda v: isinstance(v, dict) and _ACCURACY(v.get("accuracy")))
+)
+_RESULTS = {"best_epoch": optional(INT), "val": _SCORED, "test": _SCORED, "majority_baseline": _SCORED}
+_TOPK = Shape("a JSON object of top-k accuracies", lambda v: object_of(NUMBER)(v) and all(k.isdigit() for k in v))
+_SUMMARY = {"retrieval": object_of(_TOPK), "finetune": object_of(NUMBER), "order_accuracy": NUMBER, "chance": NUMBER}
+_STAGE = {"tuple_len": INT, "epochs": INT, "val_acc": NUMBER, "test_acc": NUMBER, "run_dir": STR}
+
+
+def _read(path: Path, shapes: dict[str, Shape], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object in ``path``, every field of ``shapes`` present of its shape and ``required`` ones
+    there (or one line naming the file and the field)."""
+    fields = Fields(read_json(path, _WHAT, error=MalformedDataError), path, _WHAT, error=MalformedDataError)
+    return fields.check(shapes, required=required)
+
+
+def _read_summary(path: Path) -> dict[str, Any] | list[dict[str, Any]]:
+    """A demo's ``summary.json`` (an object) or a task curriculum's (a list of stages), checked."""
+    data = read_json(path, _WHAT, error=MalformedDataError)
+    if isinstance(data, list):
+        for number, stage in enumerate(data):
+            Fields(stage, path, _WHAT, prefix=f"stage {number}:", error=MalformedDataError).check(
+                _STAGE, required=tuple(_STAGE)
+            )
+        return data
+    fields = Fields(data, path, _WHAT, error=MalformedDataError)
+    return fields.check(_SUMMARY, required=("order_accuracy", "chance") if "retrieval" in data else ())
+
+
 def _run_sections(run_dir: Path, out: Path) -> list[Section]:
     sections = []
     for metrics in sorted(run_dir.rglob("metrics.jsonl")):
@@ -80,7 +121,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
         section.tables.append(_epoch_table(history, _best_epoch(folder, history)))
         order = folder / "test_order_accuracy.json"
         if order.is_file():
-            data = json.loads(order.read_text())
+            data = _read(order, _ORDER, ("accuracy", "videos"))
             if data.get("per_class"):
                 section.pictures.append(
                     figures.per_class_bars(
@@ -95,7 +136,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
             )
         action = folder / "test_accuracy.json"
         if action.is_file():
-            data = json.loads(action.read_text())
+            data = _read(action, _ACTION, tuple(_ACTION))
             rows = [{"class": c, "accuracy": a} for c, a in data["per_class"].items()]
             section.pictures.append(
                 figures.per_class_bars(
@@ -116,7 +157,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
             )
         results = folder / "results.json"
         if results.is_file():
-            section.tables.append(_qa_table(json.loads(results.read_text())))
+            section.tables.append(_qa_table(_read(results, _RESULTS)))
         sections.append(section)
     return sections
 
@@ -126,7 +167,7 @@ def _best_epoch(folder: Path, history: list[dict[str, Any]]) -> int:
     best = history[-1].get("best_epoch")
     results = folder / "results.json"
     if best is None and results.is_file():
-        best = json.loads(results.read_text()).get("best_epoch")
+        best = _read(results, _RESULTS).get("best_epoch")
     if best is None:
         best = min(history, key=lambda h: h.get("val_loss", math.inf))["epoch"]
     return int(best)
@@ -167,7 +208,7 @@ def _summary_sections(run_dir: Path, out: Path) -> list[Section]:
     for summary in sorted(run_dir.rglob("summary.json")):
         if out in summary.parents:
             continue
-        data = json.loads(summary.read_text())
+        data = _read_summary(summary)
         name = _slug(run_dir, summary.parent)
         if isinstance(data, dict) and data.get("retrieval"):
             section = Section(f"{name}: VCOP against random initialisation")

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.errors import DataError
+from clipcop.errors import DataError, MalformedDataError
 from clipcop.synth.render import SHAPES
+from clipcop.validation import INT, NUMBER, STR, Fields, Shape, expect, list_of, object_of, read_json
 from clipcop.videos.layouts import read_lines, stable_fraction
 
 QA_DIR = "qa"
@@ -186,17 +187,39 @@ class SynthQAStats:
         return sum(self.questions.values())
 
 
+_PAIR = list_of(NUMBER, 2)
+_OBJECT_FACTS = {"colour": STR, "shape": STR, "start": _PAIR, "end": _PAIR, "scale": _PAIR}
+
+
+def _object_facts(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and all(isinstance(value.get(k), str) for k in ("colour", "shape"))
+        and all(shape(value[k]) for k, shape in _OBJECT_FACTS.items() if k in value)
+    )
+
+
+_VIDEO_FACTS = Shape(
+    "a video's facts (motion, objects with colour and shape)",
+    lambda v: (
+        isinstance(v, dict)
+        and v.get("motion") in MOTION_WORDS
+        and isinstance(v.get("objects"), list)
+        and len(v["objects"]) > 0
+        and all(_object_facts(o) for o in v["objects"])
+    ),
+)
+
+
 def _read_facts(root: Path) -> dict[str, Any]:
     path = root / "facts.json"
-    try:
-        facts: dict[str, Any] = json.loads(path.read_text())
-        facts["videos"].items()
-        facts["spec"]["size"]
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist: write the dataset first (clipcop data synth)") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise DataError(f"{path} is not a synthetic-dataset facts file ({err})") from None
-    return facts
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: write the dataset first (clipcop data synth)")
+    what = "synthetic-dataset facts file"
+    fields = Fields(read_json(path, what, error=MalformedDataError), path, what, error=MalformedDataError)
+    fields.get("videos", object_of(_VIDEO_FACTS), required=True)
+    fields.sub("spec", required=True).check({"size": list_of(INT, 2), "seed": INT}, required=("size",))
+    return fields.value
 
 
 def _split_of(root: Path) -> dict[str, str]:
@@ -242,13 +265,24 @@ def write_synthetic_qa(root: str | Path, *, seed: int | None = None) -> SynthQAS
     return SynthQAStats(out, {s: len(q) for s, (q, _) in files.items()}, dict(sorted(types.items())))
 
 
+_ANSWERS = list_of(Shape("an answer with an integer type", lambda v: isinstance(v, dict) and INT(v.get("type"))))
+
+
 def read_qa_stats(root: str | Path) -> SynthQAStats:
     """Questions per split and per type of the question files at ``root/qa`` (as written above)."""
     out = Path(root) / QA_DIR
     questions: dict[str, int] = {}
     types: Counter[int] = Counter()
     for split in ("train", "val", "test"):
-        answers = json.loads((out / f"{split}_a.json").read_text())
+        path = out / f"{split}_a.json"
+        answers = expect(
+            read_json(path, "QA file", error=MalformedDataError),
+            _ANSWERS,
+            path,
+            "QA file",
+            "",
+            error=MalformedDataError,
+        )
         questions[split] = len(answers)
         types.update(int(a["type"]) for a in answers)
     return SynthQAStats(out, questions, dict(sorted(types.items())))
