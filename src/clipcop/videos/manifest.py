@@ -11,13 +11,16 @@ import contextlib
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from clipcop.engine.atomic import write_text_atomic
+from clipcop.errors import MalformedDataError
 from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.processes.isolated import probe_isolated
+from clipcop.validation import INT, NUMBER, OBJECT, STR, Fields, optional, read_json
 from clipcop.videos.decoder import VideoInfo, probe_file
 
 FORMAT_VERSION = 1
@@ -63,22 +66,37 @@ def manifest_location(video_root: Path) -> Path:
     return cache_dir() / "manifests" / f"{key}.json"
 
 
+_INFO = {"num_frames": INT, "fps": NUMBER, "height": INT, "width": INT}
+_ENTRY = {"size": INT, "mtime_ns": INT, "info": optional(OBJECT), "error": optional(STR)}
+WHAT = "manifest"
+
+
 def _read(location: Path) -> dict[str, ManifestEntry]:
+    """The saved entries; a manifest that is missing, of another format or malformed is a cache miss (a
+    malformed one is named in a warning, and every video is probed again)."""
+    if not location.is_file():
+        return {}
     try:
-        raw = json.loads(location.read_text())
-    except (OSError, ValueError):
+        return _entries(read_json(location, WHAT, error=MalformedDataError), location)
+    except MalformedDataError as err:
+        warnings.warn(f"{err}; probing its videos again", stacklevel=2)
         return {}
+
+
+def _entries(raw: object, location: Path) -> dict[str, ManifestEntry]:
+    """The entries of a manifest's JSON, every field checked (:mod:`clipcop.validation`)."""
     if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
-        return {}
+        return {}  # another version's manifest: probe again
+    videos = Fields(raw, location, WHAT, error=MalformedDataError).sub("videos")
     entries = {}
-    for rel, item in raw.get("videos", {}).items():
-        try:
-            info = VideoInfo(**item["info"]) if item.get("info") else None
-            entries[rel] = ManifestEntry(
-                size=int(item["size"]), mtime_ns=int(item["mtime_ns"]), info=info, error=item.get("error")
-            )
-        except (KeyError, TypeError, ValueError):
-            continue
+    for rel in videos.value:
+        fields = videos.sub(rel)
+        item = fields.check(_ENTRY, required=("size", "mtime_ns"))
+        info = None
+        if item.get("info") is not None:
+            numbers = fields.sub("info").check(_INFO, required=tuple(_INFO))
+            info = VideoInfo(**{key: numbers[key] for key in _INFO})
+        entries[rel] = ManifestEntry(size=item["size"], mtime_ns=item["mtime_ns"], info=info, error=item.get("error"))
     return entries
 
 

@@ -26,9 +26,10 @@ from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, MalformedCheckpointError, UsageError
 from clipcop.metrics.qa import QAAccuracy, answers_correct, qa_accuracy
 from clipcop.results import VQAEvalRecord
+from clipcop.validation import INT, NUMBER, OBJECT, STR, Fields, Shape, list_of, object_of
 from clipcop.vqa.activitynet import Issues, QAItem, read_split
 from clipcop.vqa.data import QATensors, VideoFeatures, to_tensors
 from clipcop.vqa.model import ESA, ESAConfig, predict_answers
@@ -94,6 +95,7 @@ def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary,
     """An E-SA model with its vocabularies from a ``vqa`` checkpoint, and the checkpoint's card."""
     ckpt = load_checkpoint(path, kind=KIND)
     card = ckpt.card
+    check_vqa_card(card, path)
     try:
         config = ESAConfig(**card.entry("model", dict))
         vocab = Vocabulary(tuple(card.entry("vocabulary", list)))
@@ -103,6 +105,29 @@ def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary,
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path} is a damaged vqa checkpoint ({str(err).splitlines()[0]})") from None
     return model.to(device), vocab, answers, card
+
+
+_MODEL = {"vocab_size": INT, "num_answers": INT, "feature_dim": INT, "embed_dim": INT, "hidden": INT, "dropout": NUMBER}
+_MAJORITY = Shape(
+    "a JSON object of answers by question type", lambda v: object_of(STR)(v) and all(k.isdigit() for k in v)
+)
+_VQA = {
+    "vocabulary": list_of(STR),
+    "answers": list_of(STR),
+    "embeddings": STR,
+    "features": OBJECT,
+    "majority": _MAJORITY,
+}
+
+
+def check_vqa_card(card: CheckpointCard, path: str | Path) -> None:
+    """The entries of a ``vqa`` checkpoint's header that only E-SA models have, checked for their shapes
+    (one line naming the file and the field otherwise)."""
+    what = "vqa checkpoint header"
+    fields = Fields(card.extra, path, what, error=MalformedCheckpointError)
+    fields.check(_VQA, required=("vocabulary", "answers"))
+    fields.sub("model", required=True).check(_MODEL, required=("vocab_size", "num_answers", "feature_dim"))
+    fields.sub("features").get("clips", INT)
 
 
 def extend_with_glove(
