@@ -13,11 +13,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-
-try:  # Typer 0.20+ vendors Click as typer._click; older releases depend on the click package
-    from typer._click import core as click_core
-except ImportError:  # pragma: no cover - depends on the installed Typer
-    from click import core as click_core  # type: ignore[no-redef,import-not-found]
+from typing import Any
 
 from clipcop.paths import cache_dir
 
@@ -35,7 +31,7 @@ class _InternalError:
         """A new command: debugging as ``CLIPCOP_DEBUG`` says until ``--debug`` is read."""
         self.debug = os.environ.get("CLIPCOP_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
-    def line(self, err: BaseException, command: click_core.Command, args: Sequence[str]) -> str:
+    def line(self, err: BaseException, command: Any, args: Sequence[str]) -> str:
         """The one line for ``err`` (with its traceback saved); under ``--debug``, ``err`` raised again."""
         if self.debug:
             raise err
@@ -49,17 +45,17 @@ class _InternalError:
 internal_error = _InternalError()
 
 
-def command_names(command: click_core.Command, args: Sequence[str]) -> list[str]:
+def command_names(command: Any, args: Sequence[str]) -> list[str]:
     """The subcommand names at the start of ``args`` (``["data", "index"]``), skipping options before them."""
     names: list[str] = []
     for token in args:
         if token.startswith("-"):
             continue
-        group = command if isinstance(command, click_core.Group) else None
-        if group is None or token not in group.commands:
+        commands = getattr(command, "commands", None)  # a group (Typer's own class, or Click's)
+        if not isinstance(commands, dict) or token not in commands:
             break
         names.append(token)
-        command = group.commands[token]
+        command = commands[token]
     return names
 
 

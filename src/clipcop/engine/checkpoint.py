@@ -128,7 +128,20 @@ def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path} is truncated or damaged ({err})") from None
+    _check_finite(path, tensors)
     return Checkpoint(path, tensors, meta)
+
+
+def _check_finite(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse weights that are NaN or infinite: every feature such a model makes would be NaN, and a
+    retrieval with them scores 0% without saying why."""
+    bad = [name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise CheckpointError(
+            f"{path} holds non-finite weights (NaN or infinity) in {bad[0]}{more}: the run that wrote it "
+            "diverged or the file was altered; use an earlier checkpoint"
+        )
 
 
 def prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -23,6 +23,7 @@ from clipcop.engine.distributed import barrier, broadcast_object, is_main, rank,
 from clipcop.engine.loading import make_loader
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
+from clipcop.errors import FeatureFileError
 from clipcop.features.pooling import pool_tap, pooled_dim
 from clipcop.features.store import FeatureWriter, new_partial
 from clipcop.processes import interrupts
@@ -131,6 +132,23 @@ def extract_to_file(
     return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
 
 
+def check_finite_features(feats: np.ndarray, writer: FeatureWriter, indices: list[int]) -> None:
+    """Refuse a batch whose features hold NaN or infinity (a model with broken weights, or half precision
+    overflowing), naming the model; the half-written file is removed by the caller."""
+    finite = np.isfinite(feats.reshape(len(feats), -1)).all(axis=1)
+    if finite.all():
+        return
+    source = writer.meta.get("source")
+    model = source.get("identity", source.get("kind")) if isinstance(source, dict) else "the model"
+    ids = writer.meta.get("video_ids", [])
+    first = indices[int(np.argmin(finite))]
+    video = ids[first] if first < len(ids) else f"video {first}"
+    raise FeatureFileError(
+        f"{model} gives non-finite features (NaN or infinity) for {int((~finite).sum())} of {len(feats)} videos "
+        f"of a batch, e.g. {video}: its weights are broken or --precision overflows; no feature file was written"
+    )
+
+
 def _write_rows(
     writer: FeatureWriter,
     loader: Any,
@@ -154,6 +172,7 @@ def _write_rows(
         with runtime.autocast():
             tap = backbone.forward_intermediates(x, [layer])[layer]
         feats = pool_tap(tap, pool, backbone.num_features).view(len(clips), num_clips, dim).cpu().numpy()
+        check_finite_features(feats, writer, batch["index"].tolist())
         for k, index in enumerate(batch["index"].tolist()):
             if index in done:  # padding repeats a few videos when sharding unevenly
                 continue

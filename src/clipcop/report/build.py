@@ -22,11 +22,14 @@ from clipcop.engine.checkpoint import read_card
 from clipcop.engine.run_dir import read_metrics
 from clipcop.errors import CheckpointError, MalformedDataError, UsageError
 from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
+from clipcop.outputs import Output, check_outputs, starts_with
 from clipcop.report import figures
 from clipcop.results import ReportRecord
 from clipcop.validation import INT, NUMBER, STR, Fields, Shape, list_of, object_of, optional, read_json
 
 REPORT = "report"
+PAGE_START = "<!doctype html><html><head><meta charset='utf-8'><title>clipcop report</title>"
+"""How every report page begins (how a later report knows the page as one it may replace)."""
 
 
 @dataclass
@@ -292,6 +295,7 @@ def build_report(run_dir: str | Path) -> Report:
         raise UsageError(f"run folder {run_dir} does not exist")
     figures.require_matplotlib()
     out = run_dir / REPORT
+    check_outputs([Output("report", out / "index.html", "a clipcop report page", starts_with(PAGE_START))], {})
     made = not out.exists()
     out.mkdir(exist_ok=True)
     try:
@@ -314,8 +318,8 @@ def build_report(run_dir: str | Path) -> Report:
         "body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%;display:block;"
         "margin:8px 0}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px}"
     )
-    head = f"<head><meta charset='utf-8'><title>clipcop report</title><style>{style}</style></head>"
-    page = f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"
+    head = f"<style>{style}</style></head>"
+    page = f"{PAGE_START}{head}<body>{''.join(parts)}</body></html>"
     write_text_atomic(out / "index.html", page)
     pictures = [p for s in sections for p in s.pictures if out in p.parents]
     return Report(out / "index.html", pictures)
