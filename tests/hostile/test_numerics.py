@@ -151,3 +151,13 @@ def test_the_cap_in_the_library() -> None:
     data = to_tensors(items, OneVideo(), vocab, answers, issues, split="train")  # type: ignore[arg-type]
     assert data.tokens.shape == (2, MAX_QUESTION_WORDS) and data.lengths.tolist() == [MAX_QUESTION_WORDS, 3]
     assert issues.count(f"train questions longer than {MAX_QUESTION_WORDS} words (cut; --max-question-words)") == 1
+
+
+def test_glove_lines_with_nan_or_infinity_are_counted_and_skipped(tmp_path: Path) -> None:
+    from clipcop.vqa.text import load_glove
+
+    glove = tmp_path / "glove.txt"
+    glove.write_text("what 0.1 0.2\ncolor nan 0.1\nred inf 1\nblue 1e400 0\nis 0.3 0.4\n")
+    vectors = load_glove(glove, ["what", "color", "zebra"])
+    assert vectors.malformed == 3 and vectors.file_words == 2 and np.isfinite(vectors.matrix).all()
+    assert vectors.found.tolist() == [True, False, False]

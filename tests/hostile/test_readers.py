@@ -246,8 +246,11 @@ def test_a_metrics_line_with_a_string_for_a_number_in_report(workdir: Path, caps
     assert (run / "metrics.jsonl").read_bytes() == before and not (run / "report").exists()
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data(), name=st.sampled_from(["test_accuracy.json", "test_order_accuracy.json", "results.json"]))
+RUN_FILES = ["test_accuracy.json", "test_order_accuracy.json", "results.json", "summary.json"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), name=st.sampled_from(RUN_FILES))
 def test_run_files_read_by_report(
     workdir: Path, capsys: pytest.CaptureFixture[str], data: st.DataObject, name: str
 ) -> None:
@@ -258,8 +261,14 @@ def test_run_files_read_by_report(
         "test_accuracy.json": {"per_class": {"a": 0.5}, "video_accuracy": 0.5, "clip_accuracy": 0.4, "videos": 2},
         "test_order_accuracy.json": {"per_class": [{"class": "a", "accuracy": 0.5}], "accuracy": 0.5, "videos": 2},
         "results.json": {"best_epoch": 1, "test": {"accuracy": {"all": 0.5}}},
+        "summary.json": {
+            "retrieval": {"VCOP": {"1": 0.5, "5": 0.7}, "random": {"1": 0.2, "5": 0.4}},
+            "finetune": {"VCOP": 0.5, "random": 0.3},
+            "order_accuracy": 0.6,
+            "chance": 0.17,
+        },
     }[name]
-    for other in ("test_accuracy.json", "test_order_accuracy.json", "results.json"):
+    for other in RUN_FILES:
         (run / other).unlink(missing_ok=True)
     (run / name).write_text(json.dumps(data.draw(variants(valid))))
     before = (run / name).read_bytes()

@@ -31,7 +31,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     records = []
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         record = parse_json_line(line, path, METRICS_WHAT, number, error=MalformedDataError)
-        if isinstance(record, dict) and isinstance(record.get("epoch"), int):
+        if isinstance(record, dict) and INT(record.get("epoch")):
             records.append(Fields(record, path, METRICS_WHAT, prefix=f"line {number}:", error=MalformedDataError))
     return [fields.check(RECORD_FIELDS) for fields in records]
 

@@ -83,7 +83,18 @@ _SCORED = optional(
 )
 _RESULTS = {"best_epoch": optional(INT), "val": _SCORED, "test": _SCORED, "majority_baseline": _SCORED}
 _TOPK = Shape("a JSON object of top-k accuracies", lambda v: object_of(NUMBER)(v) and all(k.isdigit() for k in v))
-_SUMMARY = {"retrieval": object_of(_TOPK), "finetune": object_of(NUMBER), "order_accuracy": NUMBER, "chance": NUMBER}
+_MODELS = ("VCOP", "random")
+
+
+def _per_model(item: Shape) -> Shape:
+    """A JSON object with an ``item`` for each of VCOP and random initialisation (a demo's comparison)."""
+    return Shape(
+        f"a JSON object of {item.noun.removeprefix('a ')}s for VCOP and random",
+        lambda v: object_of(item)(v) and all(m in v for m in _MODELS),
+    )
+
+
+_SUMMARY = {"retrieval": _per_model(_TOPK), "finetune": _per_model(NUMBER), "order_accuracy": NUMBER, "chance": NUMBER}
 _STAGE = {"tuple_len": INT, "epochs": INT, "val_acc": NUMBER, "test_acc": NUMBER, "run_dir": STR}
 
 
@@ -237,7 +248,7 @@ def _summary_sections(run_dir: Path, out: Path) -> list[Section]:
             ]
             for k in sorted(curves.get("VCOP", {})):
                 rows.append(
-                    [f"video retrieval top-{k}", f"{100 * curves['VCOP'][k]:.1f}%", f"{100 * curves['random'][k]:.1f}%"]
+                    [f"video retrieval top-{k}", _percent(curves["VCOP"][k]), _percent(curves["random"].get(k))]
                 )
             if data.get("finetune"):
                 rows.append(
