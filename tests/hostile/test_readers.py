@@ -295,7 +295,30 @@ def test_vqa_checkpoint_entries(tmp_path: Path) -> None:
 def test_synthetic_facts(tmp_path: Path, data: st.DataObject) -> None:
     facts = {
         "spec": {"size": [32, 40], "seed": 3},
-        "videos": {"A/v_A_g01_c01.avi": {"motion": "Zoom", "objects": [{"colour": "red", "shape": "disc"}]}},
+        "videos": {
+            "A/v_A_g01_c01.avi": {
+                "motion": "Zoom",
+                "direction": "in",
+                "objects": [
+                    {
+                        "colour": "red",
+                        "shape": "disc",
+                        "start": [1, 2],
+                        "end": [3, 4],
+                        "scale": [1.0, 2.0],
+                        "radius": 3,
+                    },
+                    {
+                        "colour": "blue",
+                        "shape": "square",
+                        "start": [5, 2],
+                        "end": [3, 9],
+                        "scale": [1.0, 2.0],
+                        "radius": 9,
+                    },
+                ],
+            }
+        },
     }
     lists = tmp_path / "ucfTrainTestlist"
     lists.mkdir(exist_ok=True)

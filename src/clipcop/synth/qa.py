@@ -188,27 +188,28 @@ class SynthQAStats:
 
 
 _PAIR = list_of(NUMBER, 2)
-_OBJECT_FACTS = {"colour": STR, "shape": STR, "start": _PAIR, "end": _PAIR, "scale": _PAIR}
+_OBJECT_FACTS = {"colour": STR, "shape": STR, "start": _PAIR, "end": _PAIR, "scale": _PAIR, "radius": NUMBER}
+"""What each object of a video's facts holds, as :mod:`clipcop.synth.dataset` writes it."""
 
 
-def _object_facts(value: Any) -> bool:
+def _video_facts(value: Any) -> bool:
+    """A video's facts as :func:`questions_for_video` reads them: a known motion (a turn with its
+    direction) and one or more objects, each with every field of :data:`_OBJECT_FACTS`."""
+    if not (isinstance(value, dict) and isinstance(value.get("motion"), str) and value["motion"] in MOTION_WORDS):
+        return False
+    if value["motion"] in TURNING and not isinstance(value.get("direction"), str):
+        return False
+    objects = value.get("objects")
     return (
-        isinstance(value, dict)
-        and all(isinstance(value.get(k), str) for k in ("colour", "shape"))
-        and all(shape(value[k]) for k, shape in _OBJECT_FACTS.items() if k in value)
+        isinstance(objects, list)
+        and len(objects) > 0
+        and all(
+            isinstance(o, dict) and all(k in o and shape(o[k]) for k, shape in _OBJECT_FACTS.items()) for o in objects
+        )
     )
 
 
-_VIDEO_FACTS = Shape(
-    "a video's facts (motion, objects with colour and shape)",
-    lambda v: (
-        isinstance(v, dict)
-        and v.get("motion") in MOTION_WORDS
-        and isinstance(v.get("objects"), list)
-        and len(v["objects"]) > 0
-        and all(_object_facts(o) for o in v["objects"])
-    ),
-)
+_VIDEO_FACTS = Shape("a video's facts (motion, objects with colour, shape, track, scale and radius)", _video_facts)
 
 
 def _read_facts(root: Path) -> dict[str, Any]:
