@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 from clipcop.engine.atomic import write_atomic
 from clipcop.errors import CheckpointError, MalformedCheckpointError
-from clipcop.validation import ANY, INT, NUMBER, OBJECT, Fields, list_of, object_of, optional, parse_json
+from clipcop.validation import ANY, BOOL, INT, NUMBER, OBJECT, Fields, list_of, object_of, optional, parse_json
 
 META_KEY = "clipcop.state"
 STATE_WHAT = "training state header"
@@ -133,11 +133,20 @@ def load_state(
         raise CheckpointError(f"training state {path} does not fit this run ({err}); cannot resume") from None
     try:
         restore_rng(tensors, meta["rng"])
-    except (ValueError, KeyError, TypeError, RuntimeError, OverflowError) as err:
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError, OverflowError) as err:
         raise CheckpointError(f"training state {path} holds unusable RNG states ({err}); cannot resume") from None
     counters: dict[str, Any] = meta["counters"]
     return counters
 
+
+_GROUP = {
+    "params": list_of(INT),
+    "betas": list_of(NUMBER, 2),
+    "nesterov": BOOL,
+    "maximize": BOOL,
+    **dict.fromkeys(("lr", "momentum", "dampening", "weight_decay", "eps", "initial_lr"), NUMBER),
+}
+"""The shapes of an optimizer parameter group's entries (SGD's and Adam's)."""
 
 COUNTERS = {"epoch": INT, "step": INT, "best_val_loss": NUMBER, "best_epoch": INT}
 """The counters a training run saves, and their shapes."""
@@ -152,7 +161,11 @@ def read_state_meta(text: str, path: Path, need: tuple[str, ...] = ()) -> dict[s
         error=MalformedCheckpointError,
     )
     optim = fields.sub("optimizer", required=True)
-    optim.get("param_groups", list_of(OBJECT), required=True)
+    for number, group in enumerate(optim.get("param_groups", list_of(OBJECT), required=True)):
+        prefix = f"optimizer.param_groups[{number}]"
+        Fields(group, path, STATE_WHAT, prefix=prefix, error=MalformedCheckpointError).check(
+            _GROUP, required=("params", "lr")
+        )
     optim.get("scalars", object_of(OBJECT), required=True)
     fields.get("scheduler", optional(OBJECT), required=True)
     rng = fields.sub("rng", required=True)
