@@ -53,3 +53,29 @@ class InUseError(ClipcopError):
 
 class HelperError(ClipcopError):
     """Helper processes that exited unexpectedly (often: a script calling clipcop without a main guard)."""
+
+
+class MalformedFileError(ClipcopError):
+    """A file clipcop reads whose JSON (a checkpoint's or feature file's header, an index's metadata, a
+    manifest, a QA file, a metrics line) is of the wrong shape, too large or nested too deep.
+
+    The one error of :mod:`clipcop.validation`; the message names the file and the bad field. Subclasses
+    also belong to the family of the file's kind, so ``except CheckpointError`` still catches a checkpoint's.
+    """
+
+    def __init__(self, message: str, *, path: object = None, field: str = "") -> None:
+        super().__init__(message)
+        self.path = None if path is None else str(path)
+        self.field = field
+
+
+class MalformedCheckpointError(MalformedFileError, CheckpointError):
+    """A checkpoint or training state whose ``clipcop`` header has the wrong shape."""
+
+
+class MalformedFeatureFileError(MalformedFileError, FeatureFileError):
+    """A feature file or index whose header or metadata has the wrong shape."""
+
+
+class MalformedDataError(MalformedFileError, DataError):
+    """A data file (manifest, QA file, metrics) whose JSON has the wrong shape."""

@@ -62,7 +62,7 @@ def test_keyboard_interrupt_in_process(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert result.code == 130 and result.err.strip().splitlines()[-1] == "clipcop: interrupted"
 
 
-def test_os_errors_are_one_line_but_programming_errors_keep_their_traceback(
+def test_os_errors_are_one_line_and_programming_errors_an_internal_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _fake_app(monkeypatch, PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/shared/runs"))
@@ -72,6 +72,10 @@ def test_os_errors_are_one_line_but_programming_errors_keep_their_traceback(
     _fake_app(monkeypatch, OSError(errno.EXDEV, os.strerror(errno.EXDEV), "a", None, "b"))
     assert one_error_line(run_cli(capsys, "run")).endswith("cannot access a -> b: Invalid cross-device link")
     _fake_app(monkeypatch, OSError("not from the operating system"))
+    result = run_cli(capsys, "run")
+    assert result.code == 70 and "Traceback" not in result.err
+    assert result.err.startswith("clipcop run: internal error: OSError: not from the operating system (full traceback")
+    monkeypatch.setenv("CLIPCOP_DEBUG", "1")  # a developer's run: Python's own report
     with pytest.raises(OSError, match="not from the operating system"):
         cli_main.main(["run"])
 

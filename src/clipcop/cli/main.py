@@ -28,6 +28,7 @@ from clipcop.cli import (
     retrieve_cmd,
     vqa_cmd,
 )
+from clipcop.cli.internal_error import INTERNAL_ERROR, internal_error
 from clipcop.errors import ClipcopError
 from clipcop.processes import interrupts
 from clipcop.processes.interrupts import INTERRUPTED
@@ -87,8 +88,14 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="On an internal error (a bug), show Python's traceback instead of one line (also CLIPCOP_DEBUG=1).",
+    ),
 ) -> None:
     """Self-supervised video representation learning by Video Clip Order Prediction."""
+    internal_error.debug = internal_error.debug or debug
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
@@ -180,16 +187,16 @@ def _run(argv: Sequence[str] | None) -> int:
     """The command's exit code; Typer turns Ctrl-C inside a command into 130, a command's integer result
     is its exit code, and known errors become one line (:data:`_ERRORS`)."""
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
+    args = list(argv) if argv is not None else sys.argv[1:]
+    command = typer.main.get_command(app)
+    internal_error.start()
     try:
-        command = typer.main.get_command(app)
-        ending = _Ending(
-            command.main(args=list(argv) if argv is not None else None, prog_name="clipcop", standalone_mode=False)
-        )
+        ending = _Ending(command.main(args=args, prog_name="clipcop", standalone_mode=False))
     except _CAUGHT as err:
         caught = _ending(err)
-        if caught is None:
-            raise
-        ending = caught
+        ending = caught if caught is not None else _Ending(INTERNAL_ERROR, internal_error.line(err, command, args))
+    except Exception as err:  # a bug: one line, the traceback in a file (--debug: Python's own report)
+        ending = _Ending(INTERNAL_ERROR, internal_error.line(err, command, args))
     if ending.stdout:
         sys.stdout.write(ending.stdout)
     line = ending.stderr or ("clipcop: interrupted\n" if ending.code == INTERRUPTED else "")

@@ -110,6 +110,9 @@ def retrieve(
         from clipcop.workflows.samples import check_grid_level
 
         check_grid_level(level)
+    from clipcop.workflows.retrieve import check_retrieve_outputs
+
+    check_retrieve_outputs(config, grid)
     if query is not None:
         from clipcop.workflows.query import query_record, query_video
 

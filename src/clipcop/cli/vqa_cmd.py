@@ -29,6 +29,10 @@ MaybeFeatures = Annotated[
 ]
 MaybeQaDir = Annotated[str | None, typer.Option("--qa", help="ActivityNet-QA folder (required here or in --config).")]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Questions per step.")]
+MaxQuestionWords = Annotated[
+    int,
+    typer.Option("--max-question-words", help="Read at most this many words of a question (longer: cut, counted)."),
+]
 
 
 @app.command("train")
@@ -46,6 +50,7 @@ def train(
         int, typer.Option("--answers", help="Answer classes: the K most frequent training answers.")
     ] = 1000,
     min_word_count: Annotated[int, typer.Option("--min-word-count", help="Keep words seen this often.")] = 1,
+    max_question_words: MaxQuestionWords = 64,
     embed_dim: Annotated[int, typer.Option("--embed-dim", help="Size of learned embeddings (GloVe: its own).")] = 300,
     hidden: Annotated[int, typer.Option("--hidden", help="LSTM hidden size and attention size (E-SA: 300).")] = 300,
     dropout: Annotated[
@@ -88,6 +93,7 @@ def evaluate(
         typer.Option("--glove", help="GloVe vectors for test words unseen in training (frozen-GloVe models)."),
     ] = None,
     batch_size: BatchSize = 256,
+    max_question_words: MaxQuestionWords = 64,
     device: Device = "auto",
     json_out: Json = False,
     quiet: Quiet = False,
@@ -110,6 +116,7 @@ def evaluate(
         predictions=predictions,
         glove=glove,
         batch_size=batch_size,
+        max_question_words=max_question_words,
         device=device,
     )
     result = eval_vqa(config, reporter=Reporter(quiet=quiet))

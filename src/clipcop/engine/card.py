@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clipcop.config import CHOICE_FLAGS, ModelChoices
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, MalformedCheckpointError, UsageError
+from clipcop.validation import shown
 
 T = TypeVar("T")
 
@@ -221,14 +222,12 @@ def _plain(value: Any) -> Any:
 
 def _shape(value: Any) -> str:
     """A short one-line rendering of a bad value for an error message."""
-    names = {dict: "a JSON object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
-    text = json.dumps(value, default=str)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return f"{names.get(type(value), type(value).__name__)} {text}" if value is not None else "null"
+    return shown(value)
 
 
-def _malformed(path: Path | None, why: str) -> CheckpointError:
-    return CheckpointError(f"{path if path is not None else 'a checkpoint'} has malformed clipcop metadata: {why}")
+def _malformed(path: Path | None, why: str) -> MalformedCheckpointError:
+    where = path if path is not None else "a checkpoint"
+    return MalformedCheckpointError(f"{where} has malformed clipcop metadata: {why}", path=path)
 
 
 __all__ = ["BACKBONE_KINDS", "KINDS", "CheckpointCard"]

@@ -22,9 +22,10 @@ from safetensors.torch import save_file
 from clipcop._version import __version__
 from clipcop.engine.atomic import write_atomic
 from clipcop.engine.card import CheckpointCard
-from clipcop.errors import CheckpointError
+from clipcop.errors import CheckpointError, MalformedCheckpointError
 from clipcop.paths import why_not
 from clipcop.results import InfoRecord
+from clipcop.validation import parse_json
 
 FORMAT = "clipcop.checkpoint/1"
 META_KEY = "clipcop"
@@ -94,10 +95,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
                 "use best.safetensors or last.safetensors"
             )
         raise CheckpointError(f"{path} is a safetensors file but not a clipcop checkpoint (no metadata)")
-    try:
-        loaded = json.loads(header[META_KEY])
-    except ValueError:
-        raise CheckpointError(f"{path} has unreadable clipcop metadata") from None
+    loaded = parse_json(header[META_KEY], path, "checkpoint header", error=MalformedCheckpointError)
     if not isinstance(loaded, dict):
         CheckpointCard.from_meta(loaded, path)  # raises, naming the file and the shape found
     meta: dict[str, Any] = loaded
@@ -130,7 +128,20 @@ def load_checkpoint(path: str | Path, *, kind: str | None = None) -> Checkpoint:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path} is truncated or damaged ({err})") from None
+    _check_finite(path, tensors)
     return Checkpoint(path, tensors, meta)
+
+
+def _check_finite(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse weights that are NaN or infinite: every feature such a model makes would be NaN, and a
+    retrieval with them scores 0% without saying why."""
+    bad = [name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise CheckpointError(
+            f"{path} holds non-finite weights (NaN or infinity) in {bad[0]}{more}: the run that wrote it "
+            "diverged or the file was altered; use an earlier checkpoint"
+        )
 
 
 def prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -31,7 +31,7 @@ from clipcop.engine.run_dir import (
     state_path,
     taken_files,
 )
-from clipcop.engine.state import load_state, save_state
+from clipcop.engine.state import COUNTERS, load_state, save_state
 from clipcop.errors import CheckpointError
 
 
@@ -66,7 +66,7 @@ def resume_run(
     state = state_path(run_dir)
     if state is None:
         raise CheckpointError(f"{run_dir / LAST} has no matching training state file; cannot resume")
-    counters = load_state(state, optimizer=optimizer, scheduler=scheduler)
+    counters = load_state(state, optimizer=optimizer, scheduler=scheduler, need=tuple(COUNTERS))
     kept = [m for m in read_metrics(run_dir) if m["epoch"] <= counters["epoch"]]
     if is_main():
         write_text_atomic(run_dir / METRICS, "".join(json.dumps(m) + "\n" for m in kept))  # never half a history

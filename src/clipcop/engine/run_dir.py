@@ -15,9 +15,10 @@ from clipcop.engine.atomic import remove_leftovers
 from clipcop.engine.checkpoint import read_card
 from clipcop.engine.lock import locked
 from clipcop.engine.reporting import Reporter
-from clipcop.errors import UsageError
+from clipcop.errors import MalformedDataError, UsageError
 from clipcop.processes.torchrun_env import env_rank
 from clipcop.settings_file import write_settings
+from clipcop.validation import INT, NUMBER, Fields, optional, parse_json_line
 
 LAST, BEST, METRICS = "last.safetensors", "best.safetensors", "metrics.jsonl"
 SETTINGS = "config.toml"
@@ -48,14 +49,21 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     records = []
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("epoch"), int):
-            records.append(record)
-    return records
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        record = parse_json_line(line, path, METRICS_WHAT, number, error=MalformedDataError)
+        if isinstance(record, dict) and INT(record.get("epoch")):
+            records.append(Fields(record, path, METRICS_WHAT, prefix=f"line {number}:", error=MalformedDataError))
+    return [fields.check(RECORD_FIELDS) for fields in records]
+
+
+METRICS_WHAT = "metrics file"
+RECORD_FIELDS = {
+    "step": INT,
+    "best_epoch": INT,
+    **{key: optional(NUMBER) for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr")},
+    **dict.fromkeys(("throughput", "data_wait_s"), NUMBER),
+}
+"""The shapes of an epoch record's numbers (``epoch`` is an integer, or the line is not a record)."""
 
 
 def state_path(run_dir: Path) -> Path | None:

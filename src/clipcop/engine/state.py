@@ -18,9 +18,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from clipcop.engine.atomic import write_atomic
-from clipcop.errors import CheckpointError
+from clipcop.errors import CheckpointError, MalformedCheckpointError
+from clipcop.validation import ANY, BOOL, INT, NUMBER, OBJECT, Fields, list_of, object_of, optional, parse_json
 
 META_KEY = "clipcop.state"
+STATE_WHAT = "training state header"
 
 
 def _split_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -110,22 +112,64 @@ def load_state(
     *,
     optimizer: torch.optim.Optimizer,
     scheduler: Any | None,
+    need: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Restore optimizer, scheduler and RNGs from ``path``; returns the saved counters."""
+    """Restore optimizer, scheduler and RNGs from ``path``; returns the saved counters (``need``: those
+    that must be present, e.g. :data:`COUNTERS` for a training run)."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
             header = handle.metadata() or {}
             tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-        meta = json.loads(header[META_KEY])
+        text = header[META_KEY]
     except (SafetensorError, OSError, KeyError, ValueError) as err:
         raise CheckpointError(f"training state {path} is unreadable ({err}); cannot resume") from None
+    meta = read_state_meta(text, path, need)
     try:
         optimizer.load_state_dict(_join_optimizer(tensors, meta["optimizer"]))
         if scheduler is not None and meta["scheduler"] is not None:
             scheduler.load_state_dict(meta["scheduler"])
-    except (ValueError, KeyError) as err:  # e.g. other parameter groups: the run's settings changed
+    except (ValueError, KeyError, TypeError, IndexError) as err:  # e.g. other parameter groups: settings changed
         raise CheckpointError(f"training state {path} does not fit this run ({err}); cannot resume") from None
-    restore_rng(tensors, meta["rng"])
+    try:
+        restore_rng(tensors, meta["rng"])
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError, OverflowError) as err:
+        raise CheckpointError(f"training state {path} holds unusable RNG states ({err}); cannot resume") from None
     counters: dict[str, Any] = meta["counters"]
     return counters
+
+
+_GROUP = {
+    "params": list_of(INT),
+    "betas": list_of(NUMBER, 2),
+    "nesterov": BOOL,
+    "maximize": BOOL,
+    **dict.fromkeys(("lr", "momentum", "dampening", "weight_decay", "eps", "initial_lr"), NUMBER),
+}
+"""The shapes of an optimizer parameter group's entries (SGD's and Adam's)."""
+
+COUNTERS = {"epoch": INT, "step": INT, "best_val_loss": NUMBER, "best_epoch": INT}
+"""The counters a training run saves, and their shapes."""
+
+
+def read_state_meta(text: str, path: Path, need: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON header of a training state file, every part :func:`load_state` uses checked for its shape."""
+    fields = Fields(
+        parse_json(text, path, STATE_WHAT, error=MalformedCheckpointError),
+        path,
+        STATE_WHAT,
+        error=MalformedCheckpointError,
+    )
+    optim = fields.sub("optimizer", required=True)
+    for number, group in enumerate(optim.get("param_groups", list_of(OBJECT), required=True)):
+        prefix = f"optimizer.param_groups[{number}]"
+        Fields(group, path, STATE_WHAT, prefix=prefix, error=MalformedCheckpointError).check(
+            _GROUP, required=("params", "lr")
+        )
+    optim.get("scalars", object_of(OBJECT), required=True)
+    fields.get("scheduler", optional(OBJECT), required=True)
+    rng = fields.sub("rng", required=True)
+    rng.get("python", list_of(ANY, 3), required=True)
+    rng.get("numpy", list_of(ANY, 5), required=True)
+    fields.sub("counters", required=True).check(COUNTERS, required=need)
+    return fields.value

@@ -24,6 +24,7 @@ from clipcop.engine.loading import make_loader
 from clipcop.engine.lock import locked
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
+from clipcop.errors import FeatureFileError
 from clipcop.features.pooling import conv5_grid, pool_tap, pooled_dim, uses_strided
 from clipcop.features.store import FeatureWriter, new_partial
 from clipcop.processes import interrupts
@@ -148,6 +149,23 @@ def extract_to_file(
         return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
 
 
+def check_finite_features(feats: np.ndarray, writer: FeatureWriter, indices: list[int]) -> None:
+    """Refuse a batch whose features hold NaN or infinity (a model with broken weights, or half precision
+    overflowing), naming the model; the half-written file is removed by the caller."""
+    finite = np.isfinite(feats.reshape(len(feats), -1)).all(axis=1)
+    if finite.all():
+        return
+    source = writer.meta.get("source")
+    model = source.get("identity", source.get("kind")) if isinstance(source, dict) else "the model"
+    ids = writer.meta.get("video_ids", [])
+    first = indices[int(np.argmin(finite))]
+    video = ids[first] if first < len(ids) else f"video {first}"
+    raise FeatureFileError(
+        f"{model} gives non-finite features (NaN or infinity) for {int((~finite).sum())} of {len(feats)} videos "
+        f"of a batch, e.g. {video}: its weights are broken or --precision overflows; no feature file was written"
+    )
+
+
 def _write_rows(
     writer: FeatureWriter,
     loader: Any,
@@ -173,6 +191,7 @@ def _write_rows(
             tap = backbone.forward_intermediates(x, [layer])[layer]
         pooled = pool_tap(tap, pool, backbone.num_features, strided=strided)
         feats = pooled.view(len(clips), num_clips, dim).cpu().numpy()
+        check_finite_features(feats, writer, batch["index"].tolist())
         for k, index in enumerate(batch["index"].tolist()):
             if index in done:  # padding repeats a few videos when sharding unevenly
                 continue

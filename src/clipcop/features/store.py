@@ -24,7 +24,8 @@ import numpy as np
 
 from clipcop.engine.atomic import file_mode, guarded_write
 from clipcop.engine.card import CheckpointCard
-from clipcop.errors import CheckpointError, FeatureFileError
+from clipcop.errors import CheckpointError, FeatureFileError, MalformedFeatureFileError
+from clipcop.validation import INT, OBJECT, STR, Fields, list_of, malformed, one_of, optional, parse_json
 
 META_KEY = "clipcop"
 FORMAT = "clipcop.features/1"
@@ -207,14 +208,47 @@ class FeatureFile:
         failed: list[str] = self.meta.get("failed", [])
         return failed
 
+    def check_finite(self, block: int = 1 << 14) -> FeatureFile:
+        """This file, after checking that no feature is NaN or infinite (a model with broken weights makes
+        such features, and a search over them scores 0% without saying why); one line naming it otherwise."""
+        bad, first = 0, -1
+        for start in range(0, len(self.features), block):
+            rows = ~np.isfinite(np.asarray(self.features[start : start + block], dtype=np.float32)).all(axis=1)
+            if rows.any() and first < 0:
+                first = start + int(np.argmax(rows))
+            bad += int(rows.sum())
+        if bad:
+            ids = self.video_ids
+            number = int(self.video[first])
+            video = ids[number] if 0 <= number < len(ids) else f"video {number}"
+            raise FeatureFileError(
+                f"{self.path} holds non-finite features (NaN or infinity) in {bad} of {len(self.features)} rows, "
+                f"e.g. of {video}: the model that made them is broken (NaN weights?); extract them again"
+            )
+        return self
+
     def valid_videos(self) -> np.ndarray:
         """Boolean mask over videos: True for those that decoded."""
         bad = set(self.failed)
         return np.array([vid not in bad for vid in self.video_ids], dtype=bool)
 
 
+def is_feature_file(path: Path) -> bool:
+    """Whether ``path`` is a feature file clipcop wrote (it reads back)."""
+    try:
+        read_features(path)
+    except FeatureFileError:
+        return False
+    return True
+
+
 def read_features(path: str | Path) -> FeatureFile:
-    """Open a feature file written by :class:`FeatureWriter` (or any safetensors file with that layout)."""
+    """Open a feature file written by :class:`FeatureWriter` (or any safetensors file with that layout).
+
+    Everything later code relies on is checked here, once: the header's tensors and their shapes, the
+    metadata's fields, video numbers in range of ``video_ids``; a file that breaks one of them raises one-line
+    :class:`~clipcop.errors.MalformedFeatureFileError` naming the file and what is wrong.
+    """
     path = Path(path)
     if not path.is_file():
         raise FeatureFileError(f"feature file {path} does not exist")
@@ -223,19 +257,83 @@ def read_features(path: str | Path) -> FeatureFile:
             (size,) = struct.unpack("<Q", handle.read(8))
             if size > 1 << 31:
                 raise ValueError("header size out of range")
-            header = json.loads(handle.read(size))
-        meta = json.loads(header.pop("__metadata__", {}).get(META_KEY, "{}"))
-        arrays = {}
-        for name in ("features", "video", "start", "labels"):
-            spec = header[name]
-            begin, end = spec["data_offsets"]
-            dtype = _CODES[spec["dtype"]]
-            count = int(np.prod(spec["shape"]))
-            if end - begin != count * dtype.itemsize or 8 + size + end > path.stat().st_size:
-                raise ValueError(f"tensor {name} is truncated")
-            arrays[name] = np.memmap(path, dtype=dtype, mode="r", offset=8 + size + begin, shape=tuple(spec["shape"]))
-    except (OSError, ValueError, KeyError, struct.error) as err:
+            raw = handle.read(size)
+    except (OSError, ValueError, struct.error) as err:
         raise FeatureFileError(f"{path} is not a clipcop feature file ({err})") from None
-    if meta.get("format") != FORMAT:
-        raise FeatureFileError(f"{path} is a safetensors file but not a clipcop feature file")
+    header = Fields(parse_json(raw, path, WHAT, error=_BAD), path, WHAT, error=_BAD)
+    metadata = header.sub("__metadata__")
+    meta = _checked_meta(parse_json(metadata.get(META_KEY, STR, "{}"), path, WHAT, error=_BAD), path)
+    arrays = {name: _tensor(path, header.sub(name, required=True), 8 + size) for name in _TENSORS}
+    _check_rows(path, arrays, meta)
     return FeatureFile(path, arrays["features"], arrays["video"], arrays["start"], arrays["labels"], meta)
+
+
+WHAT = "feature file"
+_BAD = MalformedFeatureFileError
+_TENSORS = {"features": 2, "video": 1, "start": 1, "labels": 1}
+"""The tensors of a feature file and their number of dimensions."""
+_META = {
+    "video_ids": list_of(STR),
+    "classes": list_of(STR),
+    "failed": list_of(STR),
+    "clips": INT,
+    "clip_len": INT,
+    "layer": STR,
+    "pool": STR,
+    "crop": INT,
+    "resize": list_of(INT, 2),
+    "source": optional(OBJECT),
+    "dataset": OBJECT,
+    "config": OBJECT,
+}
+
+
+def _checked_meta(value: Any, path: Path) -> dict[str, Any]:
+    """The feature file's ``clipcop`` metadata, each field a reader uses of the right shape."""
+    if isinstance(value, dict) and value.get("format") != FORMAT:
+        raise FeatureFileError(f"{path} is a safetensors file but not a clipcop feature file")
+    fields = Fields(value, path, WHAT, error=_BAD)
+    meta = fields.check(_META, required=("video_ids",))
+    fields.sub("dataset").get("video_root", STR)
+    if meta.get("clips", 1) < 1:
+        raise malformed(path, WHAT, f"clips is {meta['clips']}, not a positive integer", error=_BAD, field="clips")
+    return meta
+
+
+def _tensor(path: Path, spec: Fields, data_start: int) -> np.ndarray:
+    """The memory map of the tensor ``spec`` describes, its dtype, shape and place in the file checked."""
+    name = spec.prefix
+    code = spec.get("dtype", one_of(*_CODES), required=True)
+    shape = spec.get("shape", list_of(INT, _TENSORS[name]), required=True)
+    begin, end = spec.get("data_offsets", list_of(INT, 2), required=True)
+    dtype = _CODES[code]
+    if name != "features" and dtype != np.int64:
+        raise malformed(path, WHAT, f"{name} is {code}, not I64", error=_BAD, field=name)
+    count = int(np.prod(shape)) if all(n >= 0 for n in shape) else -1
+    if count < 0 or not 0 <= begin <= end or end - begin != count * dtype.itemsize:
+        raise malformed(path, WHAT, f"tensor {name} has {end - begin} bytes for shape {shape}", error=_BAD, field=name)
+    if data_start + end > path.stat().st_size:
+        raise FeatureFileError(f"{path} is not a clipcop feature file (tensor {name} is truncated)")
+    return np.memmap(path, dtype=dtype, mode="r", offset=data_start + begin, shape=tuple(shape))
+
+
+def _check_rows(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Every row has a video number and a start, and every video number names one of ``video_ids``."""
+    rows = len(arrays["features"])
+    for name in ("video", "start"):
+        if len(arrays[name]) != rows:
+            why = f"its {name} tensor has {len(arrays[name])} rows but features has {rows}"
+            raise malformed(path, WHAT, why, error=_BAD, field=name)
+    videos = len(meta["video_ids"])
+    if len(arrays["labels"]) != videos:
+        why = f"its labels tensor has {len(arrays['labels'])} entries for {videos} video_ids"
+        raise malformed(path, WHAT, why, error=_BAD, field="labels")
+    numbers = np.asarray(arrays["video"])
+    if rows and (int(numbers.min()) < 0 or int(numbers.max()) >= videos):
+        why = f"video numbers {int(numbers.min())}..{int(numbers.max())} are outside 0..{videos - 1}"
+        raise malformed(path, WHAT, why, error=_BAD, field="video")
+    labels = np.asarray(arrays["labels"])
+    classes = len(meta.get("classes", []))
+    if classes and videos and (int(labels.min()) < -1 or int(labels.max()) >= classes):
+        why = f"labels {int(labels.min())}..{int(labels.max())} are outside -1..{classes - 1}"
+        raise malformed(path, WHAT, why, error=_BAD, field="labels")

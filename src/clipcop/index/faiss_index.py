@@ -17,7 +17,9 @@ import faiss
 import numpy as np
 
 from clipcop.engine.atomic import write_atomic, write_text_atomic
-from clipcop.errors import FeatureFileError, UsageError
+from clipcop.errors import ClipcopError, FeatureFileError, MalformedFeatureFileError, UsageError
+from clipcop.outputs import Output
+from clipcop.validation import INT, STR, Fields, list_of, malformed, read_json
 
 KINDS = ("flat", "ivf", "hnsw")
 QUERY_BLOCK = 4096
@@ -112,5 +114,36 @@ def load_index(path: str | Path) -> tuple[faiss.Index, dict[str, Any]]:
         index = faiss.read_index(str(path))
     except RuntimeError as err:
         raise FeatureFileError(f"{path} is not a FAISS index ({str(err).splitlines()[0]})") from None
-    meta: dict[str, Any] = json.loads(sidecar.read_text())
+    what = "index metadata"
+    fields = Fields(
+        read_json(sidecar, what, error=MalformedFeatureFileError), sidecar, what, error=MalformedFeatureFileError
+    )
+    meta = fields.check(INDEX_META)
+    for key in ("video", "labels"):
+        if key in meta and len(meta[key]) != index.ntotal:
+            why = f"{key} has {len(meta[key])} entries for an index of {index.ntotal} vectors"
+            raise malformed(sidecar, what, why, error=MalformedFeatureFileError, field=key)
     return index, meta
+
+
+def is_index(path: Path) -> bool:
+    """Whether ``path`` is an index :func:`save_index` wrote (both it and its metadata read back)."""
+    try:
+        load_index(path)
+    except ClipcopError:
+        return False
+    return True
+
+
+def index_outputs(path: str | Path, flag: str = "--save-index") -> list[Output]:
+    """The two files :func:`save_index` writes at ``path``, for :func:`clipcop.outputs.check_outputs`."""
+    path = Path(path)
+    sidecar = path.with_name(path.name + ".json")
+    return [
+        Output(flag, path, "a clipcop FAISS index", is_index),
+        Output(f"{flag} (metadata)", sidecar, "a clipcop index's metadata", lambda _: is_index(path)),
+    ]
+
+
+INDEX_META = {"level": STR, "features": STR, "kind": STR, "video": list_of(INT), "labels": list_of(INT)}
+"""The metadata :func:`save_index` writes beside an index, and its shapes."""

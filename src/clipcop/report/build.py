@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,16 @@ from typing import Any
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.checkpoint import read_card
 from clipcop.engine.run_dir import read_metrics
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, MalformedDataError, UsageError
 from clipcop.metrics.qa import TYPE_COLUMNS, TYPE_KEYS
+from clipcop.outputs import Output, check_outputs, starts_with
 from clipcop.report import figures
 from clipcop.results import ReportRecord
+from clipcop.validation import INT, NUMBER, STR, Fields, Shape, list_of, object_of, optional, read_json
 
 REPORT = "report"
+PAGE_START = "<!doctype html><html><head><meta charset='utf-8'><title>clipcop report</title>"
+"""How every report page begins (how a later report knows the page as one it may replace)."""
 
 
 @dataclass
@@ -63,6 +66,58 @@ def _chance(folder: Path) -> float | None:
     return 1 / math.factorial(tl) if tl else None
 
 
+def _class_row(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("class"), str) and NUMBER(value.get("accuracy"))
+
+
+_WHAT = "run file"
+_ACCURACY = object_of(optional(NUMBER))
+_ORDER = {
+    "per_class": list_of(Shape("a JSON object with a class and an accuracy", _class_row)),
+    "accuracy": NUMBER,
+    "videos": INT,
+}
+_ACTION = {"per_class": object_of(NUMBER), "video_accuracy": NUMBER, "clip_accuracy": NUMBER, "videos": INT}
+_SCORED = optional(
+    Shape("a JSON object with an accuracy object", lambda v: isinstance(v, dict) and _ACCURACY(v.get("accuracy")))
+)
+_RESULTS = {"best_epoch": optional(INT), "val": _SCORED, "test": _SCORED, "majority_baseline": _SCORED}
+_TOPK = Shape("a JSON object of top-k accuracies", lambda v: object_of(NUMBER)(v) and all(k.isdigit() for k in v))
+_MODELS = ("VCOP", "random")
+
+
+def _per_model(item: Shape) -> Shape:
+    """A JSON object with an ``item`` for each of VCOP and random initialisation (a demo's comparison)."""
+    return Shape(
+        f"a JSON object of {item.noun.removeprefix('a ')}s for VCOP and random",
+        lambda v: object_of(item)(v) and all(m in v for m in _MODELS),
+    )
+
+
+_SUMMARY = {"retrieval": _per_model(_TOPK), "finetune": _per_model(NUMBER), "order_accuracy": NUMBER, "chance": NUMBER}
+_STAGE = {"tuple_len": INT, "epochs": INT, "val_acc": NUMBER, "test_acc": NUMBER, "run_dir": STR}
+
+
+def _read(path: Path, shapes: dict[str, Shape], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object in ``path``, every field of ``shapes`` present of its shape and ``required`` ones
+    there (or one line naming the file and the field)."""
+    fields = Fields(read_json(path, _WHAT, error=MalformedDataError), path, _WHAT, error=MalformedDataError)
+    return fields.check(shapes, required=required)
+
+
+def _read_summary(path: Path) -> dict[str, Any] | list[dict[str, Any]]:
+    """A demo's ``summary.json`` (an object) or a task curriculum's (a list of stages), checked."""
+    data = read_json(path, _WHAT, error=MalformedDataError)
+    if isinstance(data, list):
+        for number, stage in enumerate(data):
+            Fields(stage, path, _WHAT, prefix=f"stage {number}:", error=MalformedDataError).check(
+                _STAGE, required=tuple(_STAGE)
+            )
+        return data
+    fields = Fields(data, path, _WHAT, error=MalformedDataError)
+    return fields.check(_SUMMARY, required=("order_accuracy", "chance") if "retrieval" in data else ())
+
+
 def _run_sections(run_dir: Path, out: Path) -> list[Section]:
     sections = []
     for metrics in sorted(run_dir.rglob("metrics.jsonl")):
@@ -80,7 +135,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
         section.tables.append(_epoch_table(history, _best_epoch(folder, history)))
         order = folder / "test_order_accuracy.json"
         if order.is_file():
-            data = json.loads(order.read_text())
+            data = _read(order, _ORDER, ("accuracy", "videos"))
             if data.get("per_class"):
                 section.pictures.append(
                     figures.per_class_bars(
@@ -95,7 +150,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
             )
         action = folder / "test_accuracy.json"
         if action.is_file():
-            data = json.loads(action.read_text())
+            data = _read(action, _ACTION, tuple(_ACTION))
             rows = [{"class": c, "accuracy": a} for c, a in data["per_class"].items()]
             section.pictures.append(
                 figures.per_class_bars(
@@ -116,7 +171,7 @@ def _run_sections(run_dir: Path, out: Path) -> list[Section]:
             )
         results = folder / "results.json"
         if results.is_file():
-            section.tables.append(_qa_table(json.loads(results.read_text())))
+            section.tables.append(_qa_table(_read(results, _RESULTS)))
         sections.append(section)
     return sections
 
@@ -126,7 +181,7 @@ def _best_epoch(folder: Path, history: list[dict[str, Any]]) -> int:
     best = history[-1].get("best_epoch")
     results = folder / "results.json"
     if best is None and results.is_file():
-        best = json.loads(results.read_text()).get("best_epoch")
+        best = _read(results, _RESULTS).get("best_epoch")
     if best is None:
         best = min(history, key=lambda h: h.get("val_loss", math.inf))["epoch"]
     return int(best)
@@ -167,7 +222,7 @@ def _summary_sections(run_dir: Path, out: Path) -> list[Section]:
     for summary in sorted(run_dir.rglob("summary.json")):
         if out in summary.parents:
             continue
-        data = json.loads(summary.read_text())
+        data = _read_summary(summary)
         name = _slug(run_dir, summary.parent)
         if isinstance(data, dict) and data.get("retrieval"):
             section = Section(f"{name}: VCOP against random initialisation")
@@ -193,7 +248,7 @@ def _summary_sections(run_dir: Path, out: Path) -> list[Section]:
             ]
             for k in sorted(curves.get("VCOP", {})):
                 rows.append(
-                    [f"video retrieval top-{k}", f"{100 * curves['VCOP'][k]:.1f}%", f"{100 * curves['random'][k]:.1f}%"]
+                    [f"video retrieval top-{k}", _percent(curves["VCOP"][k]), _percent(curves["random"].get(k))]
                 )
             if data.get("finetune"):
                 rows.append(
@@ -251,6 +306,7 @@ def build_report(run_dir: str | Path) -> Report:
         raise UsageError(f"run folder {run_dir} does not exist")
     figures.require_matplotlib()
     out = run_dir / REPORT
+    check_outputs([Output("report", out / "index.html", "a clipcop report page", starts_with(PAGE_START))], {})
     made = not out.exists()
     out.mkdir(exist_ok=True)
     try:
@@ -273,8 +329,8 @@ def build_report(run_dir: str | Path) -> Report:
         "body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%;display:block;"
         "margin:8px 0}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px}"
     )
-    head = f"<head><meta charset='utf-8'><title>clipcop report</title><style>{style}</style></head>"
-    page = f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"
+    head = f"<style>{style}</style></head>"
+    page = f"{PAGE_START}{head}<body>{''.join(parts)}</body></html>"
     write_text_atomic(out / "index.html", page)
     pictures = [p for s in sections for p in s.pictures if out in p.parents]
     return Report(out / "index.html", pictures)

@@ -14,6 +14,7 @@ from typing import Any
 
 from clipcop.engine.atomic import atomic_path
 from clipcop.errors import UsageError
+from clipcop.outputs import PNG_SOFTWARE, Output, check_outputs, is_clipcop_png
 
 SIZE_INCHES, DPI = (9.6, 6.0), 100
 """Every figure is 960x600 pixels."""
@@ -33,8 +34,10 @@ def require_matplotlib() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
+    """``fig`` as a PNG at ``path``: a new file, or a picture clipcop drew before (never somebody's file)."""
+    check_outputs([Output("report", path, "a PNG picture clipcop drew", is_clipcop_png)], {})
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": PNG_SOFTWARE})
     require_matplotlib().close(fig)
     return path
 

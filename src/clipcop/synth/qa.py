@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from clipcop.engine.atomic import write_text_atomic
-from clipcop.errors import DataError
+from clipcop.errors import DataError, MalformedDataError
 from clipcop.synth.render import SHAPES
+from clipcop.validation import INT, NUMBER, STR, Fields, Shape, expect, list_of, object_of, read_json
 from clipcop.videos.layouts import read_lines, stable_fraction
 
 QA_DIR = "qa"
@@ -186,17 +187,40 @@ class SynthQAStats:
         return sum(self.questions.values())
 
 
+_PAIR = list_of(NUMBER, 2)
+_OBJECT_FACTS = {"colour": STR, "shape": STR, "start": _PAIR, "end": _PAIR, "scale": _PAIR, "radius": NUMBER}
+"""What each object of a video's facts holds, as :mod:`clipcop.synth.dataset` writes it."""
+
+
+def _video_facts(value: Any) -> bool:
+    """A video's facts as :func:`questions_for_video` reads them: a known motion (a turn with its
+    direction) and one or more objects, each with every field of :data:`_OBJECT_FACTS`."""
+    if not (isinstance(value, dict) and isinstance(value.get("motion"), str) and value["motion"] in MOTION_WORDS):
+        return False
+    if value["motion"] in TURNING and not isinstance(value.get("direction"), str):
+        return False
+    objects = value.get("objects")
+    return (
+        isinstance(objects, list)
+        and len(objects) > 0
+        and all(
+            isinstance(o, dict) and all(k in o and shape(o[k]) for k, shape in _OBJECT_FACTS.items()) for o in objects
+        )
+    )
+
+
+_VIDEO_FACTS = Shape("a video's facts (motion, objects with colour, shape, track, scale and radius)", _video_facts)
+
+
 def _read_facts(root: Path) -> dict[str, Any]:
     path = root / "facts.json"
-    try:
-        facts: dict[str, Any] = json.loads(path.read_text())
-        facts["videos"].items()
-        facts["spec"]["size"]
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist: write the dataset first (clipcop data synth)") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise DataError(f"{path} is not a synthetic-dataset facts file ({err})") from None
-    return facts
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: write the dataset first (clipcop data synth)")
+    what = "synthetic-dataset facts file"
+    fields = Fields(read_json(path, what, error=MalformedDataError), path, what, error=MalformedDataError)
+    fields.get("videos", object_of(_VIDEO_FACTS), required=True)
+    fields.sub("spec", required=True).check({"size": list_of(INT, 2), "seed": INT}, required=("size",))
+    return fields.value
 
 
 def _split_of(root: Path) -> dict[str, str]:
@@ -242,13 +266,24 @@ def write_synthetic_qa(root: str | Path, *, seed: int | None = None) -> SynthQAS
     return SynthQAStats(out, {s: len(q) for s, (q, _) in files.items()}, dict(sorted(types.items())))
 
 
+_ANSWERS = list_of(Shape("an answer with an integer type", lambda v: isinstance(v, dict) and INT(v.get("type"))))
+
+
 def read_qa_stats(root: str | Path) -> SynthQAStats:
     """Questions per split and per type of the question files at ``root/qa`` (as written above)."""
     out = Path(root) / QA_DIR
     questions: dict[str, int] = {}
     types: Counter[int] = Counter()
     for split in ("train", "val", "test"):
-        answers = json.loads((out / f"{split}_a.json").read_text())
+        path = out / f"{split}_a.json"
+        answers = expect(
+            read_json(path, "QA file", error=MalformedDataError),
+            _ANSWERS,
+            path,
+            "QA file",
+            "",
+            error=MalformedDataError,
+        )
         questions[split] = len(answers)
         types.update(int(a["type"]) for a in answers)
     return SynthQAStats(out, questions, dict(sorted(types.items())))

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,9 +24,10 @@ from pathlib import Path
 from clipcop.config import check_backend
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.engine.lock import locked
-from clipcop.errors import ClipcopError
+from clipcop.errors import ClipcopError, MalformedDataError
 from clipcop.paths import cache_dir, is_writable_dir
 from clipcop.processes.isolated import probe_isolated
+from clipcop.validation import INT, NUMBER, OBJECT, STR, Fields, optional, read_json
 from clipcop.videos.decoder import VideoInfo, probe_file
 
 FORMAT_VERSION = 2
@@ -91,39 +93,53 @@ class _Saved:
         return ManifestEntry(size=self.size, mtime_ns=self.mtime_ns, info=verdict[0], error=verdict[1])
 
 
-def _verdict(item: dict[str, object]) -> tuple[VideoInfo | None, str | None]:
-    info = item.get("info")
-    error = item.get("error")
-    return (VideoInfo(**info) if isinstance(info, dict) else None), (str(error) if error is not None else None)
-
-
-def _read_file(item: object, version: int) -> _Saved:
-    if not isinstance(item, dict):
-        raise TypeError("not an object")
-    if version == 1:  # no backend recorded: keep readable verdicts for every backend, probe the rest again
-        verdicts = {ANY_BACKEND: _verdict(item)} if item.get("info") else {}
-    else:
-        raw = item["verdicts"]
-        if not isinstance(raw, dict):
-            raise TypeError("verdicts is not an object")
-        verdicts = {str(k): _verdict(v) for k, v in raw.items() if isinstance(v, dict)}
-    return _Saved(size=int(item["size"]), mtime_ns=int(item["mtime_ns"]), verdicts=verdicts)
+_INFO = {"num_frames": INT, "fps": NUMBER, "height": INT, "width": INT}
+_VERDICT = {"info": optional(OBJECT), "error": optional(STR)}
+_FILE = {"size": INT, "mtime_ns": INT}
+WHAT = "manifest"
 
 
 def _read(location: Path) -> dict[str, _Saved]:
+    """The saved files; a manifest that is missing, of another format or malformed is a cache miss (a
+    malformed one is named in a warning, and every video is probed again)."""
+    if not location.is_file():
+        return {}
     try:
-        raw = json.loads(location.read_text())
-    except (OSError, ValueError, RecursionError):
+        return _files(read_json(location, WHAT, error=MalformedDataError), location)
+    except MalformedDataError as err:
+        warnings.warn(f"{err}; probing its videos again", stacklevel=2)
         return {}
+
+
+def _verdict(fields: Fields) -> tuple[VideoInfo | None, str | None]:
+    """One verdict's ``info`` (checked field by field) and ``error``."""
+    item = fields.check(_VERDICT)
+    info = None
+    if item.get("info") is not None:
+        numbers = fields.sub("info").check(_INFO, required=tuple(_INFO))
+        info = VideoInfo(**{key: numbers[key] for key in _INFO})
+    return info, item.get("error")
+
+
+def _files(raw: object, location: Path) -> dict[str, _Saved]:
+    """The files of a manifest's JSON, every field checked (:mod:`clipcop.validation`)."""
     if not isinstance(raw, dict) or raw.get("format") not in (1, FORMAT_VERSION):
-        return {}
-    videos = raw.get("videos")
+        return {}  # another version's manifest: probe again
+    version = raw["format"]
+    videos = Fields(raw, location, WHAT, error=MalformedDataError).sub("videos")
     saved = {}
-    for rel, item in videos.items() if isinstance(videos, dict) else ():
-        try:
-            saved[str(rel)] = _read_file(item, int(raw["format"]))
-        except (KeyError, TypeError, ValueError):
-            continue
+    for rel in videos.value:
+        fields = videos.sub(rel)
+        item = fields.check(_FILE, required=tuple(_FILE))
+        verdicts: dict[str, tuple[VideoInfo | None, str | None]] = {}
+        if version == 1:  # no backend recorded: keep readable verdicts for every backend, probe the rest again
+            first = _verdict(fields)
+            if first[0] is not None:
+                verdicts[ANY_BACKEND] = first
+        else:
+            by_backend = fields.sub("verdicts", required=True)
+            verdicts = {str(name): _verdict(by_backend.sub(name)) for name in by_backend.value}
+        saved[rel] = _Saved(size=item["size"], mtime_ns=item["mtime_ns"], verdicts=verdicts)
     return saved
 
 

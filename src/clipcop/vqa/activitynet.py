@@ -23,9 +23,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from clipcop.engine.reporting import Reporter
-from clipcop.errors import DataError
+from clipcop.errors import DataError, MalformedDataError
 from clipcop.metrics.qa import NUM_TYPES
 from clipcop.paths import why_not
+from clipcop.validation import parse_json
 from clipcop.videos.layouts import VIDEO_EXTENSIONS, list_videos
 
 SPLITS = ("train", "val", "test")
@@ -90,12 +91,9 @@ def read_json_list(path: Path) -> list[Any]:
         raise DataError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {path}: {err}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path} is not valid JSON (line {err.lineno} column {err.colno}: {err.msg})") from None
+    data = parse_json(text, path, "QA file", error=MalformedDataError)
     if not isinstance(data, list):
-        raise DataError(f"{path} must hold a JSON list of entries, not a {type(data).__name__}")
+        raise MalformedDataError(f"{path} must hold a JSON list of entries, not a {type(data).__name__}", path=path)
     return data
 
 

@@ -29,7 +29,7 @@ class VideoFeatures:
     """The clip features of a feature file ``(videos, clips, D)``, looked up by ActivityNet ``video_name``."""
 
     def __init__(self, path: str | Path, issues: Issues | None = None) -> None:
-        self.file: FeatureFile = read_features(path)
+        self.file: FeatureFile = read_features(path).check_finite()
         clips = int(self.file.meta.get("clips", 0))
         videos = len(self.file.video_ids)
         if clips < 1 or videos * clips != self.file.features.shape[0]:
@@ -100,6 +100,10 @@ class QATensors:
         return tokens.to(device), lengths, self.clips[self.video[index]].to(device)
 
 
+MAX_QUESTION_WORDS = 64
+"""Words of a question the model reads (``--max-question-words``); ActivityNet-QA's longest has about 30."""
+
+
 def to_tensors(
     items: Sequence[QAItem],
     features: VideoFeatures,
@@ -108,8 +112,13 @@ def to_tensors(
     issues: Issues,
     *,
     split: str,
+    max_words: int = MAX_QUESTION_WORDS,
 ) -> QATensors:
-    """The questions of ``items`` whose video has features, encoded; the others reported in ``issues``."""
+    """The questions of ``items`` whose video has features, encoded; the others reported in ``issues``.
+
+    A question is cut to its first ``max_words`` words (counted in ``issues``): the question LSTM runs
+    once per word, so one 20,000-word question would slow a whole epoch many times over.
+    """
     kept: list[QAItem] = []
     numbers: list[int] = []
     for item in items:
@@ -125,6 +134,10 @@ def to_tensors(
         raise DataError(f"no {split} question has features in {features.file.path} (do the video names match?)")
     videos, video_rows = np.unique(np.asarray(numbers), return_inverse=True)
     encoded = [vocab.encode(item.question) for item in kept]
+    for item, ids in zip(kept, encoded, strict=True):
+        if len(ids) > max_words:
+            issues.add(f"{split} questions longer than {max_words} words (cut; --max-question-words)", item.question_id)
+    encoded = [ids[:max_words] for ids in encoded]
     tokens = torch.zeros(len(kept), max(len(e) for e in encoded), dtype=torch.long)
     for row, ids in enumerate(encoded):
         tokens[row, : len(ids)] = torch.tensor(ids)

@@ -26,11 +26,13 @@ from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import load_checkpoint
 from clipcop.engine.device import resolve_runtime
 from clipcop.engine.reporting import Reporter
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, MalformedCheckpointError, UsageError
 from clipcop.metrics.qa import QAAccuracy, answers_correct, qa_accuracy
+from clipcop.outputs import Output, check_outputs
 from clipcop.results import VQAEvalRecord
+from clipcop.validation import INT, NUMBER, OBJECT, STR, Fields, Shape, list_of, object_of, read_json
 from clipcop.vqa.activitynet import Issues, QAItem, read_split
-from clipcop.vqa.data import QATensors, VideoFeatures, to_tensors
+from clipcop.vqa.data import MAX_QUESTION_WORDS, QATensors, VideoFeatures, to_tensors
 from clipcop.vqa.model import ESA, ESAConfig, predict_answers
 from clipcop.vqa.report import accuracy_table, describe_source, qa_scores
 from clipcop.vqa.text import AnswerVocabulary, Vocabulary, load_glove, tokenize
@@ -94,6 +96,7 @@ def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary,
     """An E-SA model with its vocabularies from a ``vqa`` checkpoint, and the checkpoint's card."""
     ckpt = load_checkpoint(path, kind=KIND)
     card = ckpt.card
+    check_vqa_card(card, path)
     try:
         config = ESAConfig(**card.entry("model", dict))
         vocab = Vocabulary(tuple(card.entry("vocabulary", list)))
@@ -103,6 +106,29 @@ def load_model(path: str | Path, device: torch.device) -> tuple[ESA, Vocabulary,
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path} is a damaged vqa checkpoint ({str(err).splitlines()[0]})") from None
     return model.to(device), vocab, answers, card
+
+
+_MODEL = {"vocab_size": INT, "num_answers": INT, "feature_dim": INT, "embed_dim": INT, "hidden": INT, "dropout": NUMBER}
+_MAJORITY = Shape(
+    "a JSON object of answers by question type", lambda v: object_of(STR)(v) and all(k.isdigit() for k in v)
+)
+_VQA = {
+    "vocabulary": list_of(STR),
+    "answers": list_of(STR),
+    "embeddings": STR,
+    "features": OBJECT,
+    "majority": _MAJORITY,
+}
+
+
+def check_vqa_card(card: CheckpointCard, path: str | Path) -> None:
+    """The entries of a ``vqa`` checkpoint's header that only E-SA models have, checked for their shapes
+    (one line naming the file and the field otherwise)."""
+    what = "vqa checkpoint header"
+    fields = Fields(card.extra, path, what, error=MalformedCheckpointError)
+    fields.check(_VQA, required=("vocabulary", "answers"))
+    fields.sub("model", required=True).check(_MODEL, required=("vocab_size", "num_answers", "feature_dim"))
+    fields.sub("features").get("clips", INT)
 
 
 def extend_with_glove(
@@ -141,11 +167,39 @@ class VQAEvalConfig:
     predictions: str | None = None
     glove: str | None = None
     batch_size: int = 256
+    max_question_words: int = MAX_QUESTION_WORDS
     device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
+        if self.max_question_words < 1:
+            raise UsageError(f"--max-question-words must be at least 1, not {self.max_question_words}")
+
+
+def predictions_path(config: VQAEvalConfig) -> Path:
+    """``--predictions``, or ``predictions-SPLIT.json`` beside the checkpoint."""
+    if config.predictions:
+        return Path(config.predictions)
+    return Path(config.checkpoint).parent / f"predictions-{config.split}.json"
+
+
+def eval_inputs(config: VQAEvalConfig) -> dict[str, str | Path | None]:
+    """Every file ``vqa eval`` reads, by the flag that names it (an output must be none of them)."""
+    qa = Path(config.qa)
+    return {
+        "--checkpoint": config.checkpoint,
+        "--features": config.features,
+        "--qa": qa / f"{config.split}_q.json",
+        "--qa (answers)": qa / f"{config.split}_a.json",
+        "--glove": config.glove,
+    }
+
+
+def is_predictions(path: Path) -> bool:
+    """Whether ``path`` holds predictions as :func:`write_predictions` writes them (and nothing else)."""
+    rows = read_json(path, "predictions file")
+    return isinstance(rows, list) and all(isinstance(r, dict) and set(r) == {"question_id", "answer"} for r in rows)
 
 
 @dataclass
@@ -181,6 +235,8 @@ def eval_vqa(
     """Answer the questions of one split, write ``[{question_id, answer}]``, score them when answers exist."""
     config = replace(config, **options) if config else VQAEvalConfig(**options)
     reporter = reporter or Reporter()
+    out = predictions_path(config)
+    check_outputs([Output("--predictions", out, "a clipcop predictions file", is_predictions)], eval_inputs(config))
     device = resolve_runtime(config.device, "fp32").device
     model, vocab, answers, card = load_model(config.checkpoint, device)
     trained_features = card.entry("features", dict, {})
@@ -205,14 +261,11 @@ def eval_vqa(
     split = read_split(config.qa, config.split, issues, need_answers=False)
     if config.glove:
         model, vocab = extend_with_glove(model, vocab, split.items, config.glove, card, reporter)
-    data = to_tensors(split.items, features, vocab, answers, issues, split=config.split)
+    data = to_tensors(
+        split.items, features, vocab, answers, issues, split=config.split, max_words=config.max_question_words
+    )
     issues.report(reporter)
     result = predict(model, data, batch_size=config.batch_size, device=device)
-    out = (
-        Path(config.predictions)
-        if config.predictions
-        else Path(config.checkpoint).parent / f"predictions-{config.split}.json"
-    )
     write_predictions(out, data, result.answer, answers)
     reporter.info(f"wrote {len(data)} predictions to {out}")
     accuracy = baseline = None

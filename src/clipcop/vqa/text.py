@@ -110,11 +110,13 @@ def _header(parts: list[str]) -> int | None:
 
 
 def _vector(parts: list[str], dim: int) -> np.ndarray | None:
-    """The ``dim`` numbers that end a line's fields as a vector, or None when the line does not parse."""
+    """The ``dim`` numbers that end a line's fields as a vector, or None when the line does not parse or
+    holds NaN or infinity (one such vector would make the mean, every unknown word's vector, NaN)."""
     try:
-        return np.asarray(parts[-dim:], dtype=np.float64) if len(parts) > dim > 0 else None
+        vector = np.asarray(parts[-dim:], dtype=np.float64) if len(parts) > dim > 0 else None
     except ValueError:
         return None
+    return vector if vector is not None and bool(np.isfinite(vector).all()) else None
 
 
 def load_glove(path: str | Path, words: Sequence[str]) -> GloveVectors:

@@ -36,7 +36,7 @@ from clipcop.errors import DataError, TrainingError, UsageError
 from clipcop.metrics.qa import QAAccuracy
 from clipcop.results import VQATrainRecord
 from clipcop.vqa.activitynet import Issues
-from clipcop.vqa.data import QATensors, VideoFeatures, feature_statistics, to_tensors
+from clipcop.vqa.data import MAX_QUESTION_WORDS, QATensors, VideoFeatures, feature_statistics, to_tensors
 from clipcop.vqa.evaluate import KIND, majority_accuracy, majority_answers, predict, score
 from clipcop.vqa.model import ESA, ESAConfig
 from clipcop.vqa.report import accuracy_json, accuracy_table, describe_source, qa_scores
@@ -58,6 +58,7 @@ class VQAConfig:
     out: str | None = None
     answers: int = 1000
     min_word_count: int = 1
+    max_question_words: int = MAX_QUESTION_WORDS
     embed_dim: int = 300
     hidden: int = 300
     dropout: float = 0.5
@@ -73,6 +74,7 @@ class VQAConfig:
     def __post_init__(self) -> None:
         positive = {"--answers": self.answers, "--epochs": self.epochs, "--batch-size": self.batch_size}
         positive |= {"--hidden": self.hidden, "--embed-dim": self.embed_dim, "--min-word-count": self.min_word_count}
+        positive |= {"--max-question-words": self.max_question_words}
         for flag, value in positive.items():
             if value < 1:
                 raise UsageError(f"{flag} must be at least 1, not {value}")
@@ -259,7 +261,7 @@ def _train_vqa_locked(config: VQAConfig, run_dir: Path, reporter: Reporter, *, m
     splits = load_splits(config.qa, config.val_split, config.test_split, issues, reporter)
     vocab = Vocabulary.build((item.question for item in splits.train.items), min_count=config.min_word_count)
     answers = AnswerVocabulary.top((item.answer or "" for item in splits.train.items), config.answers)
-    tensors = _tensors(splits, features, vocab, answers, issues, reporter)
+    tensors = _tensors(splits, features, vocab, answers, issues, reporter, config.max_question_words)
     train, val = tensors[splits.train.name], tensors[splits.val.name]
     issues.report(reporter)
     _describe(train, val, vocab, answers, features, reporter)
@@ -297,12 +299,19 @@ def _tensors(
     answers: AnswerVocabulary,
     issues: Issues,
     reporter: Reporter,
+    cap: int = MAX_QUESTION_WORDS,
 ) -> dict[str, QATensors]:
-    """Every split as tensors; a test split without any features is reported and left out."""
-    tensors = {s.name: to_tensors(s.items, features, vocab, answers, issues, split=s.name) for s in splits.all()[:2]}
+    """Every split as tensors (questions cut to ``cap`` words); a test split without any features is
+    reported and left out."""
+    tensors = {
+        s.name: to_tensors(s.items, features, vocab, answers, issues, split=s.name, max_words=cap)
+        for s in splits.all()[:2]
+    }
     if splits.test is not None:
         try:
-            tensors[splits.test.name] = to_tensors(splits.test.items, features, vocab, answers, issues, split="test")
+            tensors[splits.test.name] = to_tensors(
+                splits.test.items, features, vocab, answers, issues, split="test", max_words=cap
+            )
         except DataError as err:
             reporter.warn(f"test split not scored: {err}")
     return tensors

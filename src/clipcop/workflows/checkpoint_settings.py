@@ -8,7 +8,7 @@ from typing import Any
 
 from clipcop.engine.checkpoint import read_card
 from clipcop.errors import CheckpointError, UsageError
-from clipcop.settings_file import config_to_settings, dumps_settings
+from clipcop.settings_file import config_to_settings, dumps_settings, settings_to_config
 from clipcop.workflows.extract import ModelSource
 from clipcop.workflows.finetune import FinetuneConfig
 from clipcop.workflows.pretrain import PretrainConfig
@@ -32,12 +32,16 @@ def checkpoint_config(path: str | Path) -> tuple[str, Any]:
         raise CheckpointError(f"{path} records no training settings (a {card.kind!r} checkpoint)")
     command, config_type = COMMANDS[card.kind]
     flat = _typed(dict(card.config))
-    if isinstance(flat.get("source"), dict):
-        flat["source"] = ModelSource(**_typed(flat["source"]))
     try:
-        return command, config_type.from_options(**flat)
-    except (UsageError, TypeError) as err:
-        raise CheckpointError(f"{path} records settings this clipcop cannot read ({err})") from None
+        if isinstance(flat.get("source"), dict):
+            flat["source"] = ModelSource(**_typed(flat["source"]))
+        config = config_type.from_options(**flat)
+        # every value checked for its type, as a settings file's would be (a header edited by hand)
+        settings_to_config(config_type, config_to_settings(config), source=f"{path}'s recorded settings")
+        return command, config
+    except (UsageError, TypeError, ValueError, KeyError, AttributeError) as err:
+        why = " ".join(str(err).split())
+        raise CheckpointError(f"{path} records settings this clipcop cannot read ({why})") from None
 
 
 def checkpoint_settings_toml(path: str | Path) -> str:

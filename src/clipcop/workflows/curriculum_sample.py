@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.table import Table
@@ -18,8 +19,9 @@ from clipcop.engine.checkpoint import read_card
 from clipcop.engine.distributed import barrier, is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import check_run_dir, run_lock, write_run_settings
-from clipcop.errors import UsageError
+from clipcop.errors import MalformedDataError, UsageError
 from clipcop.results import CurriculumSampleRecord
+from clipcop.validation import BOOL, LIST, Fields, list_of, malformed, read_json
 from clipcop.workflows.curriculum_config import SampleCurriculumConfig, check_sample_options
 from clipcop.workflows.curriculum_window import continuing, score_window
 from clipcop.workflows.pretrain import PretrainConfig, PretrainResult, pretrain
@@ -136,7 +138,7 @@ def curriculum_sample(
         write_run_settings(root, curriculum, "clipcop curriculum sample")
         if base.run.resume and _reusable_window(root, checkpoint, window, threshold, scoring):
             reporter.note(f"reusing the hard samples listed in {listing} and the window's model {windowed}")
-            scores = json.loads((root / "scores.json").read_text())
+            scores = _read_scores(root / "scores.json")
             hard = listing.read_text().splitlines()
         else:
             hard, scores = score_window(
@@ -186,3 +188,13 @@ def render_dropped(result: HardSampleResult) -> Table:
     for name in sorted(set(result.kept_per_class) | set(result.dropped_per_class)):
         table.add_row(name, str(result.kept_per_class.get(name, 0)), str(result.dropped_per_class.get(name, 0)))
     return table
+
+
+def _read_scores(path: Path) -> dict[str, Any]:
+    """The window's saved scores (``easy`` flags and ``labels`` per training video), checked."""
+    what = "window scores"
+    fields = Fields(read_json(path, what, error=MalformedDataError), path, what, error=MalformedDataError)
+    scores = fields.check({"easy": list_of(BOOL), "labels": LIST}, required=("easy", "labels"))
+    if len(scores["easy"]) != len(scores["labels"]):
+        raise malformed(path, "window scores", "easy and labels differ in length", error=MalformedDataError)
+    return scores

@@ -17,8 +17,9 @@ from clipcop.engine.checkpoint import read_card
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.run_dir import changed_settings, read_metrics, run_lock, write_run_settings
-from clipcop.errors import CheckpointError, UsageError
+from clipcop.errors import CheckpointError, MalformedDataError, UsageError
 from clipcop.results import CurriculumTaskRecord, StageSummary
+from clipcop.validation import NUMBER, Fields, read_json
 from clipcop.workflows.curriculum_config import TaskCurriculumConfig, check_task_options
 from clipcop.workflows.pretrain import RESUME_KEYS, PretrainConfig, pretrain
 
@@ -82,7 +83,11 @@ def task_record(stages: list[StageResult]) -> CurriculumTaskRecord:
 
 def _finished(run_dir: Path) -> dict[str, Any] | None:
     path = run_dir / DONE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    what = "test result"
+    fields = Fields(read_json(path, what, error=MalformedDataError), path, what, error=MalformedDataError)
+    return fields.check({"accuracy": NUMBER}, required=("accuracy",))
 
 
 def _check_reusable(run_dir: Path, config: PretrainConfig) -> None:

@@ -29,11 +29,12 @@ from clipcop.engine.device import resolve_runtime
 from clipcop.engine.distributed import broadcast_object, init_distributed, is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
-from clipcop.errors import CheckpointError, DataError, FeatureFileError, UsageError
+from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.features.extract import ExtractionStats, extract_to_file
 from clipcop.features.pooling import POOLS
-from clipcop.features.store import read_features
-from clipcop.paths import cache_dir, is_writable_dir
+from clipcop.features.store import is_feature_file, read_features
+from clipcop.outputs import Output, check_outputs
+from clipcop.paths import cache_dir
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_data
@@ -200,21 +201,14 @@ def cache_key(config: ExtractConfig, prepared: PreparedVideos, precision: str) -
     return hashlib.sha1(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def check_feature_out(out: Path, reporter: Reporter) -> None:
+def check_feature_out(out: Path, reporter: Reporter, inputs: dict[str, str | Path | None] | None = None) -> None:
     """Before any work: ``--out`` may be a new file in a writable folder, or an earlier clipcop feature file
     (replaced, and said so); never a folder or somebody else's file."""
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give the feature file's name, e.g. {out / 'features.safetensors'}")
+    check_outputs([Output("--out", out, "a clipcop feature file", is_feature_file)], inputs or {})
     if out.exists():
-        try:
-            read_features(out)
-        except FeatureFileError:
-            raise UsageError(f"--out {out} exists and is not a clipcop feature file; choose another name") from None
         reporter.note(f"replacing the earlier feature file {out}")
-        return
-    folder = next((p for p in out.absolute().parents if p.exists()), Path("/"))
-    if not (folder.is_dir() and is_writable_dir(folder)):
-        raise UsageError(f"--out {out}: cannot write in {folder}")
 
 
 def extract(
@@ -232,7 +226,7 @@ def extract(
     config = from_flat(ExtractConfig, options, base=config)
     reporter = reporter or Reporter()
     if config.out is not None:
-        check_feature_out(Path(config.out), reporter)
+        check_feature_out(Path(config.out), reporter, {"--checkpoint": config.source.checkpoint})
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
     backbone, card, clip_len, geometry = config.source.build()

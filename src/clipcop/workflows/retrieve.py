@@ -27,11 +27,12 @@ from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import FeatureFileError, UsageError
 from clipcop.features.store import FeatureFile, read_features
-from clipcop.index.faiss_index import IndexSpec, build_index, l2_normalize, save_index, search
+from clipcop.index.faiss_index import IndexSpec, build_index, index_outputs, l2_normalize, save_index, search
 from clipcop.metrics.retrieval import DEFAULT_KS, topk_accuracy
+from clipcop.outputs import Output, check_outputs, is_clipcop_png, starts_with
 from clipcop.results import RetrieveRecord
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
-from clipcop.workflows.neighbours import Side, neighbour_rows, render_neighbours, write_neighbours_csv
+from clipcop.workflows.neighbours import COLUMNS, Side, neighbour_rows, render_neighbours, write_neighbours_csv
 
 Level = Literal["clip", "video"]
 LEVELS = ("clip", "video", "both")
@@ -155,9 +156,27 @@ class RetrievalResult:
         )
 
 
+def check_retrieve_outputs(config: RetrieveConfig, grid: str | Path | None = None) -> None:
+    """Before any work: ``--save-index``, ``--neighbours`` and ``--grid`` are new files or clipcop's own of
+    their kind, none of them an input (:func:`clipcop.outputs.check_outputs`)."""
+    outputs = index_outputs(config.save_index) if config.save_index else []
+    if config.neighbours_csv:
+        csv_header = starts_with(",".join(COLUMNS))
+        outputs.append(Output("--neighbours", Path(config.neighbours_csv), "a clipcop neighbours CSV", csv_header))
+    if grid is not None:
+        outputs.append(Output("--grid", Path(grid), "a PNG picture clipcop drew", is_clipcop_png))
+    inputs = {
+        "--checkpoint": None if config.source is None else config.source.checkpoint,
+        "--gallery": config.gallery,
+        "--queries": config.queries,
+        "--query": config.query,
+    }
+    check_outputs(outputs, inputs)
+
+
 def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFile, FeatureFile]:
     if config.gallery is not None and config.queries is not None:
-        return read_features(config.gallery), read_features(config.queries)
+        return read_features(config.gallery).check_finite(), read_features(config.queries).check_finite()
     assert config.source is not None
     gallery_subset = "train" if config.query_split == "test" else "test"
     base = ExtractConfig(
@@ -176,7 +195,7 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
     prepared = prepare_data(config.data, reporter)
     gallery = extract(replace(base, subset=gallery_subset), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
     queries = extract(replace(base, subset=config.query_split), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
-    return read_features(gallery.path), read_features(queries.path)
+    return read_features(gallery.path).check_finite(), read_features(queries.path).check_finite()
 
 
 def _comparable(gallery: FeatureFile, queries: FeatureFile, reporter: Reporter) -> bool:
@@ -239,6 +258,7 @@ def retrieve(
     """
     config = from_flat(RetrieveConfig, options, base=config)
     reporter = reporter or Reporter()
+    check_retrieve_outputs(config)
     gallery, queries = _features_for(config, reporter)
     scored = _comparable(gallery, queries, reporter)  # on every process: a mismatch stops them all
     if not is_main():  # one search, not one per process competing for the same cores

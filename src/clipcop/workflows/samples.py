@@ -12,13 +12,16 @@ from typing import cast
 
 import numpy as np
 import torch
-from torchvision.utils import draw_bounding_boxes, make_grid, save_image
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+from torchvision.utils import draw_bounding_boxes, make_grid
 
 from clipcop.engine.atomic import write_atomic
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import UsageError, VideoDecodeError
 from clipcop.features.store import FeatureFile, read_features
+from clipcop.outputs import PNG_SOFTWARE
 from clipcop.videos.decoder import probe_video, read_frames
 from clipcop.workflows.retrieve import RetrievalResult, level_vectors
 
@@ -103,7 +106,10 @@ def write_samples_grid(
         for t in sample_tiles(result, queries=queries, top=top)
     ]
     grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=top + 1, padding=4, pad_value=1.0)
-    write_atomic(out, lambda tmp: save_image(grid, str(tmp), format="png"))
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()  # as save_image
+    text = PngInfo()
+    text.add_text("Software", PNG_SOFTWARE)  # how --grid knows the picture as clipcop's when run again
+    write_atomic(out, lambda tmp: Image.fromarray(pixels).save(tmp, format="png", pnginfo=text))
     if reporter is not None:
         reporter.info(f"retrieval samples picture: {out}")
     return out
