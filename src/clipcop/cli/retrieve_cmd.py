@@ -15,7 +15,7 @@ from clipcop.cli.options import (
     Device,
     FrameCache,
     Json,
-    Layer,
+    Layers,
     LoaderWorkers,
     MaybeArch,
     MaybeClipLen,
@@ -32,6 +32,7 @@ from clipcop.cli.output import emit, emit_lines
 from clipcop.cli.settings import given_flags, resolve
 from clipcop.cli.source import SOURCE_FLAGS, source_keys, with_source
 from clipcop.engine.reporting import Reporter
+from clipcop.errors import UsageError
 
 
 def retrieve(
@@ -49,7 +50,7 @@ def retrieve(
     query: Annotated[str | None, typer.Option("--query", help="A video file: show its nearest gallery videos.")] = None,
     level: Annotated[str, typer.Option("--level", help="clip, video or both.")] = "both",
     k: Annotated[str, typer.Option("--k", help="Comma-separated k values.")] = "1,5,10,20,50",
-    layer: Layer = "conv5",
+    layer: Layers = "conv5",
     pool: Annotated[
         str, typer.Option("--pool", help="spatiotemporal (the paper's 9216-d pool5) or global.")
     ] = "spatiotemporal",
@@ -61,7 +62,10 @@ def retrieve(
         str | None, typer.Option("--save-index", help="Write the FAISS index (+ .json metadata).")
     ] = None,
     grid: Annotated[
-        str | None, typer.Option("--grid", help="Write a PNG of queries and their top neighbours (Fig. 8).")
+        str | None,
+        typer.Option(
+            "--grid", help="Write a picture (.png, .svg or .pdf) of queries and their top neighbours (Fig. 8)."
+        ),
     ] = None,
     neighbours: Annotated[
         str | None,
@@ -90,6 +94,7 @@ def retrieve(
       clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query-split test
       clipcop retrieve --gallery ucf_train.safetensors --queries hmdb_test.safetensors
       clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query my_video.mp4
+      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --layer all --level clip
     """
     from clipcop.workflows.retrieve import RetrieveConfig
     from clipcop.workflows.retrieve import retrieve as run
@@ -97,9 +102,12 @@ def retrieve(
     reporter = Reporter(quiet=quiet)
     config = resolve(RetrieveConfig, config_file, _options(given_flags(ctx)), keys=source_keys(), build=_build)
     if grid is not None:
-        from clipcop.workflows.samples import check_grid_level
+        from clipcop.workflows.samples import check_grid_level, check_grid_out
 
         check_grid_level(level)
+        check_grid_out(grid)
+        if len(config.layers) > 1:
+            raise UsageError(f"--grid shows one layer's neighbours: give one --layer (not {config.layer})")
     if query is not None:
         from clipcop.workflows.query import query_record, query_video
 
