@@ -3,11 +3,13 @@
 Test-split queries search a train-split gallery by cosine similarity; top-k accuracy at clip level (every
 clip a query, the paper's tables) and at video level (the mean of a video's clip features, Fig. 7).
 Features come from feature files (``gallery``/``queries``, possibly of different datasets), or are
-extracted on the fly from a checkpoint and a dataset (cached).
+extracted on the fly from a checkpoint and a dataset (cached). ``layer="all"`` or a comma list searches
+several taps, extracted in one pass (Table IV), with top-k per tap in ``RetrievalResult.layers``.
 
 >>> from clipcop.workflows.retrieve import retrieve  # doctest: +SKIP
 >>> r = retrieve(source=ModelSource(checkpoint="best.safetensors"), data="~/data/UCF101")  # doctest: +SKIP
 >>> r.accuracy["video"][5]  # doctest: +SKIP
+>>> retrieve(source=..., data="~/data/UCF101", layer="all").layers["conv3"]["clip"][1]  # doctest: +SKIP
 """
 
 from __future__ import annotations
