@@ -1,4 +1,5 @@
-"""docs/getting-started.md works when followed literally: its marked command and Python blocks run as written."""
+"""docs/getting-started.md works when followed literally (its marked command and Python blocks run as written),
+and every picture the docs show is there."""
 
 from __future__ import annotations
 
@@ -53,3 +54,13 @@ def test_getting_started_python_runs_as_written(tmp_path: Path) -> None:
     assert printed[0].startswith("test order accuracy") and printed[-1].startswith("action recognition")
     assert [line.split()[0] for line in printed[1:3]] == ["trained", "random"]
     assert (tmp_path / "test.safetensors").is_file() and (tmp_path / "runs" / "py-ft" / "best.safetensors").is_file()
+
+
+def test_every_picture_the_docs_show_is_there() -> None:
+    shown = 0
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
+            picture = page.parent / target
+            assert picture.is_file() and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{page.name}: {target}"
+            shown += 1
+    assert shown >= 2

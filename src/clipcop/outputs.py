@@ -84,9 +84,25 @@ def is_clipcop_png(path: Path) -> bool:
     return head.startswith(PNG_MAGIC) and (PNG_SOFTWARE.encode() in head or b"Matplotlib" in head)
 
 
+def _tail(path: Path, size: int = 1 << 16) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
+        return handle.read()
+
+
+def is_clipcop_figure(path: Path) -> bool:
+    """A picture clipcop drew (PNG, SVG or PDF): its text names clipcop or matplotlib, which draws them.
+    A PDF's document information sits at its end, so both ends of the file are read."""
+    if path.suffix.lower() == ".png":
+        return is_clipcop_png(path)
+    ends = _head(path) + _tail(path)
+    starts = (b"%PDF",) if path.suffix.lower() == ".pdf" else (b"<?xml", b"<svg")
+    return ends.lstrip().startswith(starts) and (PNG_SOFTWARE.encode() in ends or b"Matplotlib" in ends)
+
+
 def starts_with(prefix: str) -> Callable[[Path], bool]:
     """Recognises a text file that begins with ``prefix`` (a CSV header, an HTML page's head)."""
     return lambda path: _head(path, len(prefix.encode()) + 3).decode("utf-8-sig", "replace").startswith(prefix)
 
 
-__all__ = ["PNG_SOFTWARE", "Output", "check_outputs", "is_clipcop_png", "same_file", "starts_with"]
+__all__ = ["PNG_SOFTWARE", "Output", "check_outputs", "is_clipcop_figure", "is_clipcop_png", "same_file", "starts_with"]

@@ -59,3 +59,13 @@ def test_the_defaults_help_shows_are_the_library_s(path: str) -> None:
         assert default == expected, f"clipcop {path} --{name.replace('_', '-')}: help shows {default!r}"
         checked += 1
     assert checked >= 5, f"clipcop {path}: only {checked} flags compared"
+
+
+def test_report_picture_defaults_are_the_library_s() -> None:
+    from pathlib import Path
+
+    from clipcop.report.figures import Output
+
+    shown = {param.name: param.default for param in _command("report").params}
+    library = Output(Path("report"))
+    assert (shown["fmt"], shown["dpi"]) == (library.fmt, library.dpi)

@@ -102,6 +102,8 @@ def pipeline(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         features = done.run(_record("extract"), *extract, "--out", root / "qa.safetensors", quiet)["features"]
         source = ["--checkpoint", checkpoint, "--data", tiny_synth, "--clips", 2, "--workers", 0]
         written = ["--grid", root / "grid.png", "--neighbours", root / "n.csv", "--save-index", root / "g.faiss"]
+        by_layer = done.run(RetrieveRecord, "retrieve", *source, "--k", "1,5", "--layer", "conv4,conv5", quiet)
+        assert list(by_layer["layers"]) == ["conv4", "conv5"] and by_layer["accuracy"] == by_layer["layers"]["conv5"]
         done.run(RetrieveRecord, "retrieve", *source, "--k", "1,5", *written, quiet)
         query = next((tiny_synth / "UCF-101" / "Rotate").iterdir())
         done.run(QueryRecord, "retrieve", *source, "--query", query, "--k", 3, quiet)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -338,3 +339,36 @@ def test_extract_out_never_replaces_somebody_elses_file(
     again = run_cli(capsys, *extract, "--out", "f.safetensors", "--clips", 2)
     assert again.code == 0 and "replacing the earlier feature file f.safetensors" in again.err
     assert read_features(workdir / "f.safetensors").meta["clips"] == 2
+
+
+def test_every_layer_in_one_command_matches_one_layer_at_a_time(
+    vcop_checkpoint: Path, tiny_synth: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--layer all`` (Table IV): one extraction pass per side gives every tap's file, each the same
+    rows as extracting that tap alone, and one table of top-k by layer and level."""
+    model = ["--checkpoint", vcop_checkpoint, "--data", tiny_synth, "--workers", 0, "--clips", 2, "--k", "1,5"]
+    result = run_cli(capsys, "retrieve", *model, "--layer", "all", "--json")
+    assert result.code == 0, result.err
+    payload = json.loads(result.out)
+    assert list(payload["layers"]) == list(TAPS)
+    assert all(set(levels) == {"clip", "video"} for levels in payload["layers"].values())
+    assert payload["accuracy"] == payload["layers"]["conv5"]  # the other keys: the deepest layer's search
+    assert "by layer" in result.err and result.err.count("extracting conv1,conv2,conv3,conv4,conv5/") == 2
+    alone = run_cli(capsys, "retrieve", *model, "--layer", "conv3", "--json")
+    assert "using cached" in alone.err  # the all-layers pass wrote conv3's file where one tap looks for it
+    assert json.loads(alone.out)["accuracy"] == payload["layers"]["conv3"] and "layers" not in json.loads(alone.out)
+    cached = sorted((Path(os.environ["CLIPCOP_CACHE"]) / "features").glob("*.safetensors"))
+    fresh = run_cli(capsys, "extract", *model[:6], "--clips", 2, "--layer", "conv3", "--subset", "test",
+                    "--pool", "spatiotemporal", "--out", "conv3.safetensors")  # fmt: skip
+    assert fresh.code == 0, fresh.err
+    conv3 = [read_features(p) for p in cached if read_features(p).meta["layer"] == "conv3"]
+    test_file = next(f for f in conv3 if f.meta["dataset"]["subset"] == "test")
+    assert np.array_equal(
+        np.asarray(test_file.features), np.asarray(read_features(workdir / "conv3.safetensors").features)
+    )
+    listed = run_cli(capsys, "retrieve", *model, "--layer", "conv5,conv2", "--level", "video", "--json")
+    assert list(json.loads(listed.out)["layers"]) == ["conv2", "conv5"] and "using cached" in listed.err
+    for extra, flag in ((["--neighbours", "n.csv"], "--neighbours"), (["--grid", "g.png"], "--grid")):
+        line = one_error_line(run_cli(capsys, "retrieve", *model, "--layer", "all", *extra))
+        assert flag in line and "one --layer" in line, line
+    assert "choose from conv1" in one_error_line(run_cli(capsys, "retrieve", *model, "--layer", "conv3,pool5"))

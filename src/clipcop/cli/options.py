@@ -54,6 +54,14 @@ MaybeResize = Annotated[
 ]
 MaybeCrop = Annotated[int | None, typer.Option("--crop", help="Centre crop (default: the checkpoint's, or 112).")]
 Layer = Annotated[str, typer.Option("--layer", help="Tap: conv1 .. conv5.")]
+PictureFormat = Annotated[str, typer.Option("--format", help="Picture format: png, svg or pdf (with PNG previews).")]
+Dpi = Annotated[int, typer.Option("--dpi", help="Picture resolution in dots per inch (960 pixels wide at 100).")]
+Layers = Annotated[
+    str,
+    typer.Option(
+        "--layer", help="Tap: conv1 .. conv5, a comma list (conv3,conv5) or all: one table by layer (Table IV)."
+    ),
+]
 BatchVideos = Annotated[int, typer.Option("--batch-size", help="Videos per batch.")]
 Epochs = Annotated[int, typer.Option("--epochs", help="Training epochs (the paper: 300).")]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Tuples per step over all processes (the paper: 8).")]

@@ -15,7 +15,7 @@ from clipcop.cli.options import (
     Device,
     FrameCache,
     Json,
-    Layer,
+    Layers,
     LoaderWorkers,
     MaybeArch,
     MaybeClipLen,
@@ -54,7 +54,7 @@ def retrieve(
     query: Annotated[str | None, typer.Option("--query", help="A video file: show its nearest gallery videos.")] = None,
     level: Annotated[str, typer.Option("--level", help="clip, video or both.")] = "both",
     k: Annotated[str, typer.Option("--k", help="Comma-separated k values.")] = "1,5,10,20,50",
-    layer: Layer = "conv5",
+    layer: Layers = "conv5",
     pool: Annotated[
         str, typer.Option("--pool", help="spatiotemporal (the paper's 9216-d pool5) or global.")
     ] = "spatiotemporal",
@@ -66,7 +66,10 @@ def retrieve(
         str | None, typer.Option("--save-index", help="Write the FAISS index (+ .json metadata).")
     ] = None,
     grid: Annotated[
-        str | None, typer.Option("--grid", help="Write a PNG of queries and their top neighbours (Fig. 8).")
+        str | None,
+        typer.Option(
+            "--grid", help="Write a picture (.png, .svg or .pdf) of queries and their top neighbours (Fig. 8)."
+        ),
     ] = None,
     neighbours: Annotated[
         str | None,
@@ -100,6 +103,7 @@ def retrieve(
       clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query-split test
       clipcop retrieve --gallery ucf_train.safetensors --queries hmdb_test.safetensors
       clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query my_video.mp4
+      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --layer all --level clip
     """
     from clipcop.workflows.retrieve import RetrieveConfig
     from clipcop.workflows.retrieve import retrieve as run
@@ -107,9 +111,10 @@ def retrieve(
     reporter = Reporter(quiet=quiet)
     config = resolve(RetrieveConfig, config_file, _options(given_flags(ctx)), keys=source_keys(), build=_build)
     if grid is not None:
-        from clipcop.workflows.samples import check_grid_level
+        from clipcop.workflows.samples import check_grid_level, check_grid_out
 
         check_grid_level(level)
+        check_grid_out(grid)
     from clipcop.workflows.retrieve import check_retrieve_outputs
 
     check_retrieve_outputs(config, grid)

@@ -6,7 +6,8 @@ torchrun every process extracts its share of the videos and writes its rows into
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,79 +75,105 @@ def extract_to_file(
     video_ids: Sequence[str],
     out: Path,
     *,
+    layer: str,
+    meta: dict[str, Any],
+    **options: Any,
+) -> ExtractionStats:
+    """Extract ``num_clips`` features per video of one ``layer`` into the feature file ``out`` (see
+    :mod:`.store`); ``options`` as for :func:`extract_to_files`."""
+    return extract_to_files(backbone, videos, video_ids, {layer: (Path(out), meta)}, **options)[layer]
+
+
+@torch.no_grad()
+def extract_to_files(
+    backbone: VideoBackbone,
+    videos: Sequence[VideoRef],
+    video_ids: Sequence[str],
+    outs: Mapping[str, tuple[Path, dict[str, Any]]],
+    *,
     clip_len: int,
     num_clips: int,
     geometry: ClipGeometry,
-    layer: str,
     pool: str,
     runtime: Runtime,
-    meta: dict[str, Any],
     pool5: str = "adaptive",
     batch_size: int = 8,
     workers: int = 2,
     dtype: str = "float32",
     source: FrameSource | None = None,
     reporter: Reporter | None = None,
-) -> ExtractionStats:
-    """Extract ``num_clips`` features per video into the feature file ``out`` (see :mod:`.store`).
+) -> dict[str, ExtractionStats]:
+    """Extract ``num_clips`` features per video at every tap of ``outs`` (layer -> feature file and its
+    metadata) in one pass: each batch runs through the backbone once, as deep as the deepest tap, and
+    each tap's pooled rows go to its own file (Table IV compares layers on the same clips).
 
     ``source``: where frames come from (:mod:`clipcop.clips.sources`; default: decoded videos).
     ``pool5``: ``adaptive`` or ``strided`` (the official layer) for ``spatiotemporal`` pooling of conv5.
     """
     reporter = reporter or Reporter()
     backbone.eval()
-    deepest = backbone.num_features
-    strided = uses_strided(pool, layer, pool5)
-    grid = conv5_grid(clip_len, geometry.crop) if strided else None
-    dim = pooled_dim(pool, backbone.tap_channels(layer), deepest, strided_grid=grid)
+    layers = list(outs)
     rows = len(videos) * num_clips
-    full_meta = {
-        **meta,
-        "video_ids": list(video_ids),
-        "layer": layer,
-        "pool": pool,
-        "pool5": pool5,
-        "clips": num_clips,
-        "clip_len": clip_len,
-        "resize": list(geometry.resize),
-        "crop": geometry.crop,
-    }
-    # Rank 0 holds the file's lock: a second job extracting to the same file is refused, naming this one.
-    with locked(out, folder=False, what=f"feature file {out}", enabled=is_main()):
-        partial = Path(str(broadcast_object(str(new_partial(Path(out))) if is_main() else None)))
+    strided = {layer: uses_strided(pool, layer, pool5) for layer in layers}
+    grid = conv5_grid(clip_len, geometry.crop) if any(strided.values()) else None
+    shared = {"video_ids": list(video_ids), "pool": pool, "pool5": pool5, "clips": num_clips, "clip_len": clip_len}
+    shared |= {"resize": list(geometry.resize), "crop": geometry.crop}
+    with ExitStack() as held:
+        # Rank 0 holds each file's lock: a second job extracting to the same file is refused, naming this one.
+        for out, _ in outs.values():
+            held.enter_context(locked(out, folder=False, what=f"feature file {out}", enabled=is_main()))
+        partials = {
+            layer: Path(str(broadcast_object(str(new_partial(Path(out))) if is_main() else None)))
+            for layer, (out, _) in outs.items()
+        }
         try:
-            writer = FeatureWriter(
-                out, rows=rows, dim=dim, videos=len(videos), meta=full_meta, dtype=dtype, create=is_main(), tmp=partial
-            )
+            writers = {
+                layer: FeatureWriter(
+                    out,
+                    rows=rows,
+                    dim=pooled_dim(
+                        pool,
+                        backbone.tap_channels(layer),
+                        backbone.num_features,
+                        strided_grid=grid if strided[layer] else None,
+                    ),
+                    videos=len(videos),
+                    meta={**meta, **shared, "layer": layer},
+                    dtype=dtype,
+                    create=is_main(),
+                    tmp=partials[layer],
+                )
+                for layer, (out, meta) in outs.items()
+            }
             barrier()
             dataset = EvalClipsDataset(videos, clip_len=clip_len, num_clips=num_clips, geometry=geometry, source=source)
             sampler = EpochSampler(len(videos), shuffle=False, rank=rank(), world_size=world_size())
             loader = make_loader(dataset, sampler, batch_size=batch_size, workers=workers, runtime=runtime)
-            with reporter.progress(len(videos), f"extracting {layer}/{pool} x{num_clips} clips", "videos") as bar:
+            label = f"extracting {','.join(layers)}/{pool} x{num_clips} clips"
+            with reporter.progress(len(videos), label, "videos") as bar:
                 failed = _write_rows(
-                    writer,
-                    loader,
-                    backbone,
-                    layer=layer,
-                    pool=pool,
-                    strided=strided,
-                    runtime=runtime,
-                    advance=bar.advance,
+                    writers, loader, backbone, pool=pool, strided=strided, runtime=runtime, advance=bar.advance
                 )
             failed_all = _gather_failed(failed)
             barrier()
             failed_ids = [video_ids[i] for i in failed_all]
             if is_main():
-                writer.write_labels(np.array([v.label for v in videos], dtype=np.int64))
-                writer.finish({"failed": failed_ids})
+                labels = np.array([v.label for v in videos], dtype=np.int64)
+                for writer in writers.values():
+                    writer.write_labels(labels)
+                    writer.finish({"failed": failed_ids})
                 if failed_ids:
                     reporter.warn(f"{len(failed_ids)} videos failed to decode and were left out, e.g. {failed_ids[0]}")
             barrier()
         except BaseException:
             if is_main():
-                partial.unlink(missing_ok=True)  # a failed or interrupted extraction leaves no half-written file
+                for partial in partials.values():
+                    partial.unlink(missing_ok=True)  # a failed or interrupted extraction leaves no half-written file
             raise
-        return ExtractionStats(out, len(videos), num_clips, dim, failed_ids)
+    return {
+        layer: ExtractionStats(out, len(videos), num_clips, writers[layer].layout["features"]["shape"][1], failed_ids)
+        for layer, (out, _) in outs.items()
+    }
 
 
 def check_finite_features(feats: np.ndarray, writer: FeatureWriter, indices: list[int]) -> None:
@@ -167,19 +194,17 @@ def check_finite_features(feats: np.ndarray, writer: FeatureWriter, indices: lis
 
 
 def _write_rows(
-    writer: FeatureWriter,
+    writers: Mapping[str, FeatureWriter],
     loader: Any,
     backbone: VideoBackbone,
     *,
-    layer: str,
     pool: str,
-    strided: bool,
+    strided: Mapping[str, bool],
     runtime: Runtime,
     advance: Any,
 ) -> list[int]:
-    """Write this process's videos' features into ``writer``; returns the numbers of those that failed
-    to decode (their rows are zeros)."""
-    dim = writer.layout["features"]["shape"][1]
+    """Write this process's videos' features into each tap's writer; returns the numbers of those that
+    failed to decode (their rows are zeros)."""
     failed: list[int] = []
     done: set[int] = set()
     for batch in loader:
@@ -188,17 +213,25 @@ def _write_rows(
         num_clips = clips.shape[1]
         x = runtime.clips(clips.flatten(0, 1))
         with runtime.autocast():
-            tap = backbone.forward_intermediates(x, [layer])[layer]
-        pooled = pool_tap(tap, pool, backbone.num_features, strided=strided)
-        feats = pooled.view(len(clips), num_clips, dim).cpu().numpy()
-        check_finite_features(feats, writer, batch["index"].tolist())
+            taps = backbone.forward_intermediates(x, list(writers))
+        feats = {
+            layer: pool_tap(taps[layer], pool, backbone.num_features, strided=strided[layer])
+            .view(len(clips), num_clips, -1)
+            .cpu()
+            .numpy()
+            for layer in writers
+        }
+        for layer, writer in writers.items():
+            check_finite_features(feats[layer], writer, batch["index"].tolist())
         for k, index in enumerate(batch["index"].tolist()):
             if index in done:  # padding repeats a few videos when sharding unevenly
                 continue
             done.add(index)
-            if int(batch["failed_reads"][k]):
+            bad = bool(int(batch["failed_reads"][k]))
+            if bad:
                 failed.append(index)
-                feats[k] = 0.0
-            writer.write_rows(index * num_clips, feats[k], np.full(num_clips, index), batch["starts"][k].numpy())
+            for layer, writer in writers.items():
+                rows = np.zeros_like(feats[layer][k]) if bad else feats[layer][k]
+                writer.write_rows(index * num_clips, rows, np.full(num_clips, index), batch["starts"][k].numpy())
         advance(len(clips) * world_size())
     return failed

@@ -54,9 +54,21 @@ class RetrieveRecord(Record):
     neighbours_csv: str | None = field(
         default=None, metadata=doc("The CSV of every query's nearest gallery items.", when="--neighbours")
     )
-    grid: str | None = field(default=None, metadata=doc("The PNG of queries and their top neighbours.", when="--grid"))
+    grid: str | None = field(
+        default=None, metadata=doc("The picture of queries and their top neighbours.", when="--grid")
+    )
     index: str | None = field(
         default=None, metadata=doc("The FAISS index written (+ .json metadata beside it).", when="--save-index")
+    )
+    layers: dict[str, dict[str, dict[str, float]]] | None = field(
+        default=None,
+        metadata=doc(
+            'Top-k accuracy per layer, level and k (Table IV): {"conv1": {"clip": {"1": 0.21, ...}, ...}, ...}; '
+            "the other keys then describe the deepest layer.",
+            fraction=True,
+            when="several layers (--layer all or a comma list)",
+            lines=True,
+        ),
     )
 
 

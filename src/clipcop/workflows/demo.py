@@ -170,7 +170,8 @@ def run_demo(config: DemoConfig | None = None, /, *, reporter: Reporter | None =
             reporter=Reporter(quiet=True),
         )
         result.retrieval[name] = found.accuracy["video"]
-        write_samples_grid(found, Path(config.out) / f"retrieval-samples-{name.lower()}.png")
+        if importlib.util.find_spec("matplotlib") is not None:  # drawn with the report's pictures
+            write_samples_grid(found, Path(config.out) / f"retrieval-samples-{name.lower()}.png")
     reporter.table(summary_table(result))
     write_text_atomic(Path(config.out) / SUMMARY, json.dumps(result.as_dict(), indent=2))
     _pictures(Path(config.out), reporter)

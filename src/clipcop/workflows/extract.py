@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -30,7 +31,7 @@ from clipcop.engine.distributed import broadcast_object, init_distributed, is_ma
 from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
-from clipcop.features.extract import ExtractionStats, extract_to_file
+from clipcop.features.extract import ExtractionStats, extract_to_files
 from clipcop.features.pooling import POOLS
 from clipcop.features.store import is_feature_file, read_features
 from clipcop.outputs import Output, check_outputs
@@ -224,8 +225,28 @@ def extract(
     A cached file for the same model, data and options is reused.
     """
     config = from_flat(ExtractConfig, options, base=config)
+    return extract_layers(config, (config.layer,), reporter=reporter, prepared=prepared)[config.layer]
+
+
+def extract_layers(
+    config: ExtractConfig,
+    layers: Sequence[str],
+    *,
+    reporter: Reporter | None = None,
+    prepared: PreparedVideos | None = None,
+) -> dict[str, ExtractionStats]:
+    """Features of every tap in ``layers`` (``config.layer`` is ignored), each in its own cached file.
+
+    Taps already cached are reused; the others are extracted together, one forward pass per batch (Table
+    IV's layer comparison at the cost of one extraction). ``config.out`` names the file of a single tap.
+    """
     reporter = reporter or Reporter()
+    unknown = [layer for layer in layers if layer not in TAPS]
+    if unknown:
+        raise UsageError(f"unknown layer {unknown[0]!r}; choose one of {', '.join(TAPS)}")
     if config.out is not None:
+        if len(layers) != 1:
+            raise UsageError("--out names one feature file: extract one --layer at a time")
         check_feature_out(Path(config.out), reporter, {"--checkpoint": config.source.checkpoint})
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
@@ -242,44 +263,53 @@ def extract(
     note_short_videos(items, clip_len, reporter)
     root = prepared.dataset.video_root
     video_ids = [str(v.path.relative_to(root)) if v.path.is_relative_to(root) else str(v.path) for v in items]
-    out = (
-        Path(config.out)
-        if config.out
-        else cache_dir() / "features" / f"{cache_key(config, prepared, runtime.precision)}.safetensors"
-    )
-    # Rank 0 decides: another job may finish the same cache file between two processes' looks.
-    if config.out is None and broadcast_object(out.is_file() if is_main() else None):
-        cached = read_features(out)
-        reporter.info(f"using cached {config.subset} features {out}")
-        counts = (len(cached.video_ids), int(cached.meta["clips"]), cached.dim)
-        return ExtractionStats(out, *counts, cached.failed, skipped=prepared.skipped())
-    model = cast(VideoBackbone, runtime.prepare(backbone))
-    file_meta = {
-        "source": {
-            **card.summary(),
-            "identity": config.source.identity(),  # the weights' file, resolved: compares across folders
-        },
-        "dataset": {**prepared.describe(), "subset": config.subset, "video_root": str(root)},
-        "classes": list(prepared.dataset.classes),
-        "config": {k: v for k, v in config.flat().items() if k != "source"},
+    configs = {layer: replace(config, layer=layer) for layer in layers}
+    outs = {
+        layer: Path(one.out)
+        if one.out
+        else cache_dir() / "features" / f"{cache_key(one, prepared, runtime.precision)}.safetensors"
+        for layer, one in configs.items()
     }
-    stats = extract_to_file(
-        model,
-        items,
-        video_ids,
-        out,
-        clip_len=clip_len,
-        num_clips=config.clips,
-        geometry=geometry,
-        layer=config.layer,
-        pool=config.pool,
-        pool5=pool5,
-        runtime=runtime,
-        meta=file_meta,
-        batch_size=config.batch_size,
-        workers=config.data.workers,
-        dtype=config.dtype,
-        source=frame_source(config.data.frame_cache, config.data.backend),
-        reporter=reporter,
-    )
-    return replace(stats, skipped=prepared.skipped())
+    done: dict[str, ExtractionStats] = {}
+    for layer, out in outs.items():
+        # Rank 0 decides: another job may finish the same cache file between two processes' looks.
+        if config.out is None and broadcast_object(out.is_file() if is_main() else None):
+            cached = read_features(out)
+            reporter.info(f"using cached {config.subset} {layer} features {out}")
+            counts = (len(cached.video_ids), int(cached.meta["clips"]), cached.dim)
+            done[layer] = ExtractionStats(out, *counts, cached.failed, skipped=prepared.skipped())
+    todo = [layer for layer in layers if layer not in done]
+    if todo:
+        model = cast(VideoBackbone, runtime.prepare(backbone))
+        source = {**card.summary(), "identity": config.source.identity()}  # the weights' file, resolved
+        file_meta = {
+            "source": source,
+            "dataset": {**prepared.describe(), "subset": config.subset, "video_root": str(root)},
+            "classes": list(prepared.dataset.classes),
+        }
+        targets = {
+            layer: (
+                outs[layer],
+                {**file_meta, "config": {k: v for k, v in configs[layer].flat().items() if k != "source"}},
+            )
+            for layer in todo
+        }
+        made = extract_to_files(
+            model,
+            items,
+            video_ids,
+            targets,
+            clip_len=clip_len,
+            num_clips=config.clips,
+            geometry=geometry,
+            pool=config.pool,
+            pool5=pool5,
+            runtime=runtime,
+            batch_size=config.batch_size,
+            workers=config.data.workers,
+            dtype=config.dtype,
+            source=frame_source(config.data.frame_cache, config.data.backend),
+            reporter=reporter,
+        )
+        done.update({layer: replace(stats, skipped=prepared.skipped()) for layer, stats in made.items()})
+    return {layer: done[layer] for layer in layers}

@@ -3,11 +3,13 @@
 Test-split queries search a train-split gallery by cosine similarity; top-k accuracy at clip level (every
 clip a query, the paper's tables) and at video level (the mean of a video's clip features, Fig. 7).
 Features come from feature files (``gallery``/``queries``, possibly of different datasets), or are
-extracted on the fly from a checkpoint and a dataset (cached).
+extracted on the fly from a checkpoint and a dataset (cached). ``layer="all"`` or a comma list searches
+several taps, extracted in one pass (Table IV), with top-k per tap in ``RetrievalResult.layers``.
 
 >>> from clipcop.workflows.retrieve import retrieve  # doctest: +SKIP
 >>> r = retrieve(source=ModelSource(checkpoint="best.safetensors"), data="~/data/UCF101")  # doctest: +SKIP
 >>> r.accuracy["video"][5]  # doctest: +SKIP
+>>> retrieve(source=..., data="~/data/UCF101", layer="all").layers["conv3"]["clip"][1]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import faiss
 import numpy as np
 from rich.table import Table
 
+from clipcop.backbones.base import TAPS
 from clipcop.config import POOL5_CHOICES, DataSpec, FlatOptions, from_flat
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.distributed import is_main
@@ -29,15 +32,25 @@ from clipcop.errors import FeatureFileError, UsageError
 from clipcop.features.store import FeatureFile, read_features
 from clipcop.index.faiss_index import IndexSpec, build_index, index_outputs, l2_normalize, save_index, search
 from clipcop.metrics.retrieval import DEFAULT_KS, topk_accuracy
-from clipcop.outputs import Output, check_outputs, is_clipcop_png, starts_with
+from clipcop.outputs import Output, check_outputs, is_clipcop_figure, starts_with
 from clipcop.results import RetrieveRecord
-from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
+from clipcop.workflows.extract import ExtractConfig, ModelSource, extract_layers
 from clipcop.workflows.neighbours import COLUMNS, Side, neighbour_rows, render_neighbours, write_neighbours_csv
 
 Level = Literal["clip", "video"]
 LEVELS = ("clip", "video", "both")
 SHOWN_QUERIES, SHOWN_TOP = 10, 5
 """Without scores, the terminal lists this many queries with this many neighbours each."""
+
+
+def parse_layers(text: str) -> tuple[str, ...]:
+    """``"all"`` -> every tap; ``"conv5,conv3"`` -> ``("conv3", "conv5")`` (shallow to deep, once each)."""
+    names = TAPS if text.strip() == "all" else tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in TAPS]
+    if unknown or not names:
+        shown = repr(unknown[0]) if unknown else repr(text)
+        raise UsageError(f"unknown layer {shown}; choose from {', '.join(TAPS)}, a comma list of them, or all")
+    return tuple(tap for tap in TAPS if tap in names)
 
 
 def parse_ks(text: str) -> tuple[int, ...]:
@@ -108,7 +121,14 @@ class RetrieveConfig(FlatOptions):
     device: str = "auto"
     precision: str = "auto"
 
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The taps searched (``layer`` may be ``all`` or a comma list: Table IV)."""
+        return parse_layers(self.layer)
+
     def __post_init__(self) -> None:
+        if len(self.layers) > 1:
+            self._check_several_layers()
         if self.neighbours_csv is not None and Path(self.neighbours_csv).is_dir():
             raise UsageError(f"--neighbours {self.neighbours_csv} is a folder: name a .csv file to write")
         if self.level not in LEVELS:
@@ -127,6 +147,22 @@ class RetrieveConfig(FlatOptions):
         if from_files == (self.source is not None):
             raise UsageError("give either --gallery F --queries F, or --checkpoint/--random with --data")
 
+    def _check_several_layers(self) -> None:
+        """Several taps compare accuracies; what is written per search (neighbours, an index) or needs one
+        file per side (feature files, one video) takes one tap."""
+        given = [flag for flag, value in self._one_layer_options().items() if value is not None]
+        if given:
+            raise UsageError(f"{given[0]} works with one --layer at a time (not {self.layer})")
+
+    def _one_layer_options(self) -> dict[str, object]:
+        return {
+            "--neighbours": self.neighbours_csv,
+            "--save-index": self.save_index,
+            "--query": self.query,
+            "--gallery": self.gallery,
+            "--queries": self.queries,
+        }
+
 
 @dataclass
 class RetrievalResult:
@@ -141,6 +177,9 @@ class RetrievalResult:
     neighbours: dict[str, np.ndarray] = field(default_factory=dict)
     similarities: dict[str, np.ndarray] = field(default_factory=dict)
     neighbours_file: Path | None = None
+    layers: dict[str, dict[str, dict[int, float]]] = field(default_factory=dict)
+    """Top-k accuracy per tap, level and k, when several taps were searched (Table IV); the other fields
+    then describe the deepest tap's search."""
 
     def record(self, *, grid: str | Path | None = None, index: str | Path | None = None) -> RetrieveRecord:
         """What ``clipcop retrieve`` prints (:mod:`clipcop.results`); ``grid`` and ``index``: the picture and
@@ -153,6 +192,11 @@ class RetrievalResult:
             neighbours_csv=None if self.neighbours_file is None else str(self.neighbours_file),
             grid=None if grid is None else str(grid),
             index=None if index is None else str(index),
+            layers={
+                layer: {level: {str(k): v for k, v in acc.items()} for level, acc in levels.items()}
+                for layer, levels in self.layers.items()
+            }
+            or None,
         )
 
 
@@ -164,7 +208,9 @@ def check_retrieve_outputs(config: RetrieveConfig, grid: str | Path | None = Non
         csv_header = starts_with(",".join(COLUMNS))
         outputs.append(Output("--neighbours", Path(config.neighbours_csv), "a clipcop neighbours CSV", csv_header))
     if grid is not None:
-        outputs.append(Output("--grid", Path(grid), "a PNG picture clipcop drew", is_clipcop_png))
+        if len(config.layers) > 1:
+            raise UsageError(f"--grid shows one layer's neighbours: give one --layer (not {config.layer})")
+        outputs.append(Output("--grid", Path(grid), "a picture clipcop drew", is_clipcop_figure))
     inputs = {
         "--checkpoint": None if config.source is None else config.source.checkpoint,
         "--gallery": config.gallery,
@@ -174,16 +220,19 @@ def check_retrieve_outputs(config: RetrieveConfig, grid: str | Path | None = Non
     check_outputs(outputs, inputs)
 
 
-def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFile, FeatureFile]:
+def _features_for(config: RetrieveConfig, reporter: Reporter) -> dict[str, tuple[FeatureFile, FeatureFile]]:
+    """Gallery and query features per tap: the files given, or extracted (every tap in one pass per side)."""
     if config.gallery is not None and config.queries is not None:
-        return read_features(config.gallery).check_finite(), read_features(config.queries).check_finite()
+        return {
+            config.layer: (read_features(config.gallery).check_finite(), read_features(config.queries).check_finite())
+        }
     assert config.source is not None
     gallery_subset = "train" if config.query_split == "test" else "test"
     base = ExtractConfig(
         source=config.source,
         data=config.data,
         clips=config.clips,
-        layer=config.layer,
+        layer=config.layers[-1],
         pool=config.pool,
         pool5=config.pool5,
         batch_size=config.batch_size,
@@ -193,9 +242,13 @@ def _features_for(config: RetrieveConfig, reporter: Reporter) -> tuple[FeatureFi
     from clipcop.workflows.data import prepare_data
 
     prepared = prepare_data(config.data, reporter)
-    gallery = extract(replace(base, subset=gallery_subset), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
-    queries = extract(replace(base, subset=config.query_split), reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
-    return read_features(gallery.path).check_finite(), read_features(queries.path).check_finite()
+    layers = config.layers
+    gallery = extract_layers(replace(base, subset=gallery_subset), layers, reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
+    queries = extract_layers(replace(base, subset=config.query_split), layers, reporter=reporter, prepared=prepared)  # type: ignore[arg-type]
+    return {
+        layer: (read_features(gallery[layer].path).check_finite(), read_features(queries[layer].path).check_finite())
+        for layer in layers
+    }
 
 
 def _comparable(gallery: FeatureFile, queries: FeatureFile, reporter: Reporter) -> bool:
@@ -259,7 +312,25 @@ def retrieve(
     config = from_flat(RetrieveConfig, options, base=config)
     reporter = reporter or Reporter()
     check_retrieve_outputs(config)
-    gallery, queries = _features_for(config, reporter)
+    pairs = _features_for(config, reporter)
+    if len(pairs) == 1:
+        ((gallery, queries),) = pairs.values()
+        return _search_pair(config, gallery, queries, reporter)
+    results = {layer: _search_pair(config, *pair, Reporter(quiet=True)) for layer, pair in pairs.items()}
+    result = results[config.layers[-1]]
+    if is_main():
+        result.layers = {layer: found.accuracy for layer, found in results.items() if found.accuracy}
+        if result.layers:
+            reporter.table(render_layers(result, config.ks, pairs[config.layers[-1]][0]))
+        else:
+            reporter.note("gallery and queries have different (or no) classes: no accuracy per layer")
+    return result
+
+
+def _search_pair(
+    config: RetrieveConfig, gallery: FeatureFile, queries: FeatureFile, reporter: Reporter
+) -> RetrievalResult:
+    """Search one tap's queries against its gallery at each level asked for, and score them."""
     scored = _comparable(gallery, queries, reporter)  # on every process: a mismatch stops them all
     if not is_main():  # one search, not one per process competing for the same cores
         return RetrievalResult({}, {}, {}, not config.index.exact, gallery.path, queries.path)
@@ -321,4 +392,21 @@ def render_accuracy(result: RetrievalResult, ks: tuple[int, ...], gallery: Featu
             f"{result.queries[level]} x {result.gallery[level]}",
             *[f"{100 * acc[k]:.1f}" for k in ks],
         )
+    return table
+
+
+def render_layers(result: RetrievalResult, ks: tuple[int, ...], gallery: FeatureFile) -> Table:
+    """Top-k by tap and level, shallow to deep: the paper's Table IV (which layer retrieves best)."""
+    card = gallery.model or CheckpointCard(kind="?")
+    title = f"Retrieval top-k accuracy (%) by layer, {card.kind} {card.arch or ''} {gallery.meta.get('pool')} pooling"
+    table = Table(title=title + (" [approximate index]" if result.approximate else ""))
+    table.add_column("layer")
+    table.add_column("level")
+    table.add_column("queries x gallery", justify="right")
+    for k in ks:
+        table.add_column(f"top{k}", justify="right")
+    for layer, levels in result.layers.items():
+        for level, acc in levels.items():
+            counts = f"{result.queries[level]} x {result.gallery[level]}"
+            table.add_row(layer, level, counts, *[f"{100 * acc[k]:.1f}" for k in ks])
     return table

@@ -1,48 +1,42 @@
 """Retrieval samples picture (the paper's Fig. 8): query videos and their top neighbours, correct in green.
 
-Each video is labelled with its class in its own feature file's class list; across datasets (Fig. 9)
-neighbours are framed grey, since right and wrong are not defined there.
+Each video is shown as a few frames across it (the synthetic classes differ only by motion, which one
+frame cannot show) and labelled with its rank, its class in its own feature file's class list and its
+similarity to the query; across datasets (Fig. 9) neighbours are framed grey, since right and wrong are
+not defined there. Drawn with matplotlib (``pip install "clipcop[plot]"``) as PNG, SVG or PDF.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
-import torch
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
-from torchvision.utils import draw_bounding_boxes, make_grid
 
-from clipcop.engine.atomic import write_atomic
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import UsageError, VideoDecodeError
 from clipcop.features.store import FeatureFile, read_features
-from clipcop.outputs import PNG_SOFTWARE
+from clipcop.report.figures import GridCell, require_matplotlib, retrieval_grid
 from clipcop.videos.decoder import probe_video, read_frames
 from clipcop.workflows.retrieve import RetrievalResult, level_vectors
 
-TILE = (96, 128)
-GREEN, RED, GREY = (40, 200, 60), (220, 50, 50), (200, 200, 200)
+TILE = (72, 96)
+FRAMES = 4
+"""Frames shown per video, evenly spaced across it."""
+GREEN, RED, GREY = (40, 160, 60), (210, 40, 40), (150, 150, 150)
 
 
-def _middle_frame(features: FeatureFile, number: int) -> torch.Tensor:
+def _frames(features: FeatureFile, number: int) -> list[np.ndarray]:
+    """``FRAMES`` frames evenly spread over the video (black when it cannot be decoded)."""
     root = Path(features.meta.get("dataset", {}).get("video_root", "."))
     path = root / features.video_ids[number]
     try:
-        info = probe_video(path)
-        frame = read_frames(path, [info.num_frames // 2], size=TILE)[0]
+        count = probe_video(path).num_frames
+        picks = np.linspace(0, count - 1, FRAMES + 2)[1:-1].round().astype(int).tolist()
+        return list(read_frames(path, picks, size=TILE))
     except (VideoDecodeError, UsageError):
-        frame = np.zeros((*TILE, 3), dtype=np.uint8)
-    return torch.from_numpy(frame).permute(2, 0, 1)
-
-
-def _label(image: torch.Tensor, text: str, colour: tuple[int, int, int]) -> torch.Tensor:
-    box = torch.tensor([[1, 1, image.shape[2] - 2, image.shape[1] - 2]])
-    return cast(torch.Tensor, draw_bounding_boxes(image, box, labels=[text], colors=[colour], width=3))
+        return [np.zeros((*TILE, 3), dtype=np.uint8)] * FRAMES
 
 
 def _name(features: FeatureFile, label: int, number: int) -> str:
@@ -79,10 +73,11 @@ def sample_tiles(result: RetrievalResult, *, queries: int = 4, top: int = 2) -> 
     for row in range(0, min(len(q.x), step * queries), step):
         q_number, q_label = int(q.video[row]), int(q.labels[row])
         tiles.append(Tile(query, q_number, f"query: {_name(query, q_label, q_number)}", GREY))
-        for g_row in result.neighbours["video"][row][:top]:
+        found = zip(result.neighbours["video"][row][:top], result.similarities["video"][row][:top], strict=True)
+        for rank, (g_row, similarity) in enumerate(found, start=1):
             number, label = int(g.video[g_row]), int(g.labels[g_row])
             colour = (GREEN if label == q_label else RED) if comparable else GREY
-            tiles.append(Tile(gallery, number, _name(gallery, label, number), colour))
+            tiles.append(Tile(gallery, number, f"{rank}. {_name(gallery, label, number)} ({similarity:.2f})", colour))
     return tiles
 
 
@@ -91,25 +86,36 @@ def write_samples_grid(
     out: str | Path,
     *,
     queries: int = 4,
-    top: int = 2,
+    top: int = 3,
+    dpi: int = 100,
     reporter: Reporter | None = None,
 ) -> Path:
-    """A PNG with one row per query video: its middle frame, then its ``top`` nearest gallery videos.
+    """A picture (format from the suffix: .png, .svg or .pdf) with one row per query video: a few of its
+    frames, then its ``top`` nearest gallery videos by rank.
 
     Written by rank 0 alone under torchrun (the others' results hold no neighbours), atomically.
     """
     out = Path(out)
     if not is_main():
         return out
-    tiles = [
-        _label(_middle_frame(t.features, t.number), t.caption, t.colour)
-        for t in sample_tiles(result, queries=queries, top=top)
-    ]
-    grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=top + 1, padding=4, pad_value=1.0)
-    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()  # as save_image
-    text = PngInfo()
-    text.add_text("Software", PNG_SOFTWARE)  # how --grid knows the picture as clipcop's when run again
-    write_atomic(out, lambda tmp: Image.fromarray(pixels).save(tmp, format="png", pnginfo=text))
+    tiles = sample_tiles(result, queries=queries, top=top)
+    cells = [GridCell(_frames(t.features, t.number), t.caption, _hex(t.colour)) for t in tiles]
+    rows = [cells[i : i + top + 1] for i in range(0, len(cells), top + 1)]
+    title = "Video retrieval: test queries and their nearest training videos (green: same class, red: other)"
+    if not read_features(result.gallery_file).same_classes(read_features(result.query_file)):
+        title = "Video retrieval: queries and their nearest gallery videos (classes of two datasets)"
+    retrieval_grid(rows, title, out, dpi=dpi)
     if reporter is not None:
         reporter.info(f"retrieval samples picture: {out}")
     return out
+
+
+def check_grid_out(out: str | Path) -> None:
+    """Before any extraction: the samples picture needs matplotlib and a .png, .svg or .pdf name."""
+    require_matplotlib()
+    if Path(out).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"--grid {out}: name a .png, .svg or .pdf file")
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{c:02x}" for c in colour)
