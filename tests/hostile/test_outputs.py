@@ -56,8 +56,8 @@ CASES = [
     ((*RETRIEVE, "--save-index", "notes.txt"), "--save-index notes.txt exists and is not a clipcop FAISS index"),
     ((*RETRIEVE, "--neighbours", "queries.safetensors"), "--neighbours queries.safetensors is the file --queries"),
     ((*RETRIEVE, "--neighbours", "notes.txt"), "--neighbours notes.txt exists and is not a clipcop neighbours CSV"),
-    ((*RETRIEVE, "--grid", "photo.png"), "--grid photo.png exists and is not a PNG picture clipcop drew"),
-    ((*RETRIEVE, "--grid", "n.csv", "--neighbours", "n.csv"), "--grid and --neighbours both name n.csv"),
+    ((*RETRIEVE, "--grid", "photo.png"), "--grid photo.png exists and is not a picture clipcop drew"),
+    ((*RETRIEVE, "--grid", "n.png", "--neighbours", "n.png"), "--grid and --neighbours both name n.png"),
     ((*RETRIEVE, "--save-index", "x.faiss", "--neighbours", "x.faiss.json"), "both name x.faiss.json"),
     (
         ("retrieve", "--checkpoint", "model.safetensors", "--data", "qa", "--save-index", "model.safetensors"),
