@@ -240,7 +240,7 @@ def extract(
         batch_size=config.batch_size,
         workers=config.data.workers,
         dtype=config.dtype,
-        source=frame_source(config.data.frame_cache, config.data.backend),
+        source=frame_source(config.data.frame_cache, config.data.backend, config.data.decode_on),
         reporter=reporter,
     )
     return replace(stats, skipped=prepared.skipped())
