@@ -26,7 +26,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def decode_jpegs(blobs: list[Any], decode_on: str = "cpu") -> np.ndarray:
 
     images = decode_jpeg(blobs, mode=ImageReadMode.RGB, device=decode_on)
     stacked = torch.stack(images).permute(0, 2, 3, 1)
-    return cast(np.ndarray, stacked.cpu().numpy())
+    return stacked.cpu().numpy()
 
 
 class JpegStore:
