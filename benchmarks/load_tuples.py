@@ -31,16 +31,19 @@ from torch.utils.data import Dataset
 from _videos import ucf_like_videos
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video, video_key
-from clipcop.clips.jpeg_store import JpegStore
+from clipcop.clips.jpeg_store import JpegStore, decode_jpegs
 from clipcop.clips.sources import DecodedVideos, FrameSource, JpegFrames, StoredFrames
 from clipcop.clips.transforms import random_crop_origin
 from clipcop.config import ClipGeometry, TupleSpec
 from clipcop.engine.device import Runtime, resolve_runtime
 from clipcop.engine.loading import make_loader
+from clipcop.engine.reporting import Reporter
 from clipcop.engine.sampler import EpochSampler
 from clipcop.sampling.tuples import sample_tuple
 from clipcop.videos.decoder import probe_video
 from clipcop.workflows.cache import cache_frames
+
+QUIET = Reporter(quiet=True)
 
 
 class WholeVideoPIL(Dataset[dict[str, torch.Tensor]]):
@@ -103,7 +106,7 @@ def tuples_per_second(
 
 def _jpeg_store(root: Path, folder: Path, quality: int, workers: int) -> None:
     """The JPEG store of the benchmark's videos (a folder-layout dataset of links to them) under ``root``."""
-    cache_frames(folder, resize=(128, 171), out=root, workers=workers, format="jpeg", quality=quality)
+    cache_frames(folder, resize=(128, 171), out=root, workers=workers, format="jpeg", quality=quality, reporter=QUIET)
 
 
 def _dataset_of(folder: Path, paths: list[Path], classes: int = 2) -> Path:
@@ -125,30 +128,35 @@ def _tuple_rows(store: JpegStore, video: VideoRef) -> tuple[int, np.ndarray]:
 
 
 def decoder_times(store: JpegStore, video: VideoRef, repeats: int = 20) -> dict[str, float]:
-    """Milliseconds to decode one tuple's 48 frames (16-8-3) on one core: torchvision's batch
-    ``decode_jpeg`` (what the store uses), simplejpeg where it is installed, and nvJPEG where CUDA is."""
+    """Milliseconds to decode one tuple's 48 frames (16-8-3) on one core: what the store does
+    (``decode_jpegs``: simplejpeg where installed), torchvision's ``decode_jpeg`` on a list and frame by
+    frame, simplejpeg, and nvJPEG where CUDA is available."""
     from torchvision.io import decode_jpeg
 
     index = store.index((128, 171))
     assert index is not None
     shard, rows = _tuple_rows(store, video)
     blobs = store._blobs(index, shard, rows, video.path)  # the tuple's bytes, read as in training
-    candidates: dict[str, Callable[[], object]] = {"torchvision decode_jpeg (list of 48)": lambda: decode_jpeg(blobs)}
+    tensors = [torch.frombuffer(blob, dtype=torch.uint8) for blob in blobs]
+    candidates: dict[str, Callable[[], object]] = {
+        "clipcop decode_jpegs (the store's CPU path)": lambda: decode_jpegs(blobs, (128, 171)),
+        "torchvision decode_jpeg, list of 48": lambda: decode_jpeg(tensors),
+        "torchvision decode_jpeg, frame by frame": lambda: [decode_jpeg(t) for t in tensors],
+    }
+    try:
+        import simplejpeg
+
+        candidates["simplejpeg decode_jpeg, frame by frame"] = lambda: [simplejpeg.decode_jpeg(b) for b in blobs]
+    except ImportError:
+        pass
     if torch.cuda.is_available():
 
         def on_gpu() -> object:
-            decoded = decode_jpeg(blobs, device="cuda")
+            decoded = decode_jpeg(tensors, device="cuda")
             torch.cuda.synchronize()
             return decoded
 
         candidates["torchvision decode_jpeg on the GPU (nvJPEG, list of 48)"] = on_gpu
-    try:
-        import simplejpeg
-
-        raw = [bytes(b.numpy()) for b in blobs]
-        candidates["simplejpeg decode_jpeg (one by one)"] = lambda: [simplejpeg.decode_jpeg(b) for b in raw]
-    except ImportError:
-        pass
     times = {}
     for name, decode in candidates.items():
         decode()
@@ -165,8 +173,8 @@ def footage_bytes(footage: Path, work: Path, quality: int) -> list[tuple[str, st
     clips = sorted(footage.glob("*.mp4"))
     dataset = _dataset_of(work / "footage", clips)
     raw_root, jpeg_root = work / "footage-raw", work / f"footage-jpeg-q{quality}"
-    cache_frames(dataset, resize=(128, 171), out=raw_root, workers=1)
-    cache_frames(dataset, resize=(128, 171), out=jpeg_root, workers=1, format="jpeg", quality=quality)
+    cache_frames(dataset, resize=(128, 171), out=raw_root, workers=1, reporter=QUIET)
+    cache_frames(dataset, resize=(128, 171), out=jpeg_root, workers=1, format="jpeg", quality=quality, reporter=QUIET)
     index = JpegStore(jpeg_root).index((128, 171))
     assert index is not None
     rows = []

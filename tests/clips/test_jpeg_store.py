@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from clipcop.clips import jpeg_writer
+from clipcop.clips import jpeg_store, jpeg_writer
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
 from clipcop.clips.frame_cache import video_key
 from clipcop.clips.jpeg_store import JpegStore, load_index, runs, store_folder
@@ -116,6 +116,19 @@ def test_a_tuple_reads_one_run_per_clip(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(reads) == 3 and where.shape == rows.shape
     assert (frame_index(frames[where].mean(axis=(2, 3, 4))) == rows).all()  # exactly the frames asked for
     assert runs(np.array([1, 2, 3, 7, 9, 10])) == [(0, 3), (3, 4), (4, 6)]
+
+
+def test_both_cpu_decoders_give_the_same_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    videos, root = _store(tmp_path, [30])
+    rows = np.array([[0, 1, 2, 3], [10, 11, 12, 13]])
+    assert jpeg_store._simplejpeg() is not None  # the test extra installs it
+    fast, where = JpegStore(root).read(videos[0].path, rows, GEOMETRY.resize) or (None, None)
+    monkeypatch.setattr(jpeg_store, "_simplejpeg", lambda: None)  # torchvision's decode_jpeg instead
+    plain, again = JpegStore(root).read(videos[0].path, rows, GEOMETRY.resize) or (None, None)
+    assert fast is not None and plain is not None and np.array_equal(fast, plain)
+    assert where is not None and again is not None and np.array_equal(where, again)
+    wrong = JpegStore(root).read(videos[0].path, rows, (24, 32))  # no store at that size: None, not pixels
+    assert wrong is None
 
 
 def test_a_torn_shard_is_never_decoded_and_is_rewritten(tmp_path: Path) -> None:

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, cast
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video, video_key
 from clipcop.clips.jpeg_store import JpegStore, check_decode_on, holds_jpeg_store
 from clipcop.clips.sources import DecodedVideos, FrameSource, JpegFrames, StoredFrames
-from clipcop.engine.distributed import gather_objects, init_distributed, main_process_first, rank, world_size
+from clipcop.engine.distributed import (
+    broadcast_object,
+    gather_objects,
+    init_distributed,
+    is_main,
+    main_process_first,
+    rank,
+    world_size,
+)
 from clipcop.engine.reporting import Reporter
 from clipcop.errors import DataError, UsageError, VideoDecodeError
 from clipcop.paths import cache_dir, is_writable_dir, why_not
@@ -123,7 +131,8 @@ def _cache_raw(
 ) -> tuple[int, int, list[str]]:
     """Write the raw entries of ``unique`` (this rank's share under torchrun) the cache lacks; returns the
     videos and bytes written and the videos that failed to decode."""
-    missing = [v for entry, v in unique.items() if not entry.is_file()]
+    listed = [v for entry, v in unique.items() if not entry.is_file()] if is_main() else None
+    missing = cast("list[VideoRef]", broadcast_object(listed))  # torchrun: one list, made before any rank writes
     needed = sum(v.num_frames * resize[0] * resize[1] * 3 + 128 for v in missing)
     free = _free_bytes(root)
     if needed > free:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from clipcop.clips.datasets import VideoRef
 from clipcop.clips.jpeg_store import load_index, store_folder
@@ -24,7 +25,7 @@ from clipcop.clips.jpeg_writer import (
     write_index,
     write_shard,
 )
-from clipcop.engine.distributed import barrier, gather_objects, is_main, main_process_first, rank, world_size
+from clipcop.engine.distributed import barrier, broadcast_object, gather_objects, is_main, rank, world_size
 from clipcop.engine.reporting import Reporter
 from clipcop.processes.children import spawned_map
 from clipcop.videos.decoder import Size
@@ -76,6 +77,31 @@ def _stored_bytes(store: Path, keys: Iterable[str]) -> int:
     return total
 
 
+Plan = tuple[list[list[ShardVideo]], dict[str, str]]
+"""The shards to write, and the videos (key: path) an earlier run found undecodable."""
+
+
+def _plan(shards: Path, videos: dict[str, VideoRef], quality: int, shard_frames: int, reporter: Reporter) -> Plan:
+    """Scan the store (naming and deleting torn shards) and plan the shards of the videos it lacks."""
+    scan = scan_shards(shards)
+    for torn in scan.torn:
+        reporter.warn(f"JPEG store shard {torn} was torn (a write that did not finish): deleted, rewritten now")
+    check_quality(scan.shards, quality, shards.parent)
+    held = {key for table in scan.shards.values() for key, _, _ in table.videos}
+    failed_before = {key: path for table in scan.shards.values() for key, path, _ in table.failed if key in videos}
+    if failed_before:
+        reporter.warn(f"{len(failed_before)} videos failed to decode in an earlier run and are left out again")
+    held |= failed_before.keys()
+    missing = [ShardVideo(key, str(v.path), v.num_frames) for key, v in videos.items() if key not in held]
+    plan = plan_shards(missing, shard_frames)
+    reporter.info(
+        f"JPEG store {shards.parent}: {len(missing)} of {len(videos)} videos to write at quality {quality} "
+        f"in {len(plan)} shards"
+        + (f", every {world_size()}th by each of {world_size()} processes" if world_size() > 1 else "")
+    )
+    return plan, failed_before
+
+
 def cache_jpeg(
     root: Path,
     videos: dict[str, VideoRef],
@@ -87,30 +113,18 @@ def cache_jpeg(
     backend: str,
     reporter: Reporter,
 ) -> JpegOutcome:
-    """Write the videos (by store key) the JPEG store under ``root`` lacks at ``resize``, then its index."""
+    """Write the videos (by store key) the JPEG store under ``root`` lacks at ``resize``, then its index.
+
+    Under torchrun rank 0 scans and plans, and every rank writes every ``world``-th shard of that plan.
+    """
     store = store_folder(root, resize)
     shards = store / "shards"
     shards.mkdir(parents=True, exist_ok=True)
-    with main_process_first():  # rank 0 names and deletes torn shards; the others then find none
-        scan = scan_shards(shards)
-    for torn in scan.torn:
-        reporter.warn(f"JPEG store shard {torn} was torn (a write that did not finish): deleted, rewritten now")
-    check_quality(scan.shards, quality, store)
-    held = {key for table in scan.shards.values() for key, _, _ in table.videos}
-    failed_before = {key: path for table in scan.shards.values() for key, path, _ in table.failed if key in videos}
-    if failed_before:
-        reporter.warn(f"{len(failed_before)} videos failed to decode in an earlier run and are left out again")
-    held |= failed_before.keys()
-    missing = [ShardVideo(key, str(v.path), v.num_frames) for key, v in videos.items() if key not in held]
-    plan = plan_shards(missing, shard_frames)
-    reporter.info(
-        f"JPEG store {store}: {len(missing)} of {len(videos)} videos to write at quality {quality} "
-        f"in {len(plan)} shards" + (f", every {world_size()}th by this process" if world_size() > 1 else "")
-    )
+    planned = _plan(shards, videos, quality, shard_frames, reporter) if is_main() else None
+    plan, failed_before = cast(Plan, broadcast_object(planned))  # one plan, made before any rank writes
     tasks = [(str(shards), group, resize, quality, backend) for group in plan[rank() :: world_size()]]
     mine = _write_shards(tasks, workers, reporter)
-    everyone = [r for part in gather_objects(mine) for r in part]  # type: ignore[attr-defined]
-    barrier()
+    everyone = [r for part in cast(list[list[ShardResult]], gather_objects(mine)) for r in part]
     if is_main():
         final = scan_shards(shards)
         check_quality(final.shards, quality, store)
