@@ -137,6 +137,7 @@ def test_a_torn_shard_is_never_decoded_and_is_rewritten(tmp_path: Path) -> None:
     before = _files(store)
     shard = sorted((store / "shards").glob("*.jpegs"))[0]
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])  # a copy or a write cut short
+    (shard.parent / f".{shard.name}.k1ll3d.tmp").write_bytes(b"half a shard")  # a writer killed midway
     data = VCOPTupleDataset(videos, SPEC, GEOMETRY, train=True, seed=0, source=_jpeg(root))
     index = load_index(store)
     assert index is not None

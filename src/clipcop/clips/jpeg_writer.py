@@ -125,8 +125,8 @@ def read_table(folder: Path, name: str) -> ShardTable | None:
 
 def scan_shards(folder: Path) -> Scan:
     """The complete shards in ``folder``; shards without a whole table or of the wrong length (a write
-    killed midway, a truncated copy) are deleted and named as torn. Shards another process is writing
-    right now are left alone (and not counted)."""
+    killed midway, a truncated copy) are deleted and named as torn, and temporary files of killed writes
+    deleted. Shards another process is writing right now are left alone (and not counted)."""
     complete: dict[str, ShardTable] = {}
     torn: list[str] = []
     names = sorted({p.name.split(".")[0] for p in folder.glob("*.jpegs")} | {p.stem for p in folder.glob("*.json")})
@@ -141,6 +141,10 @@ def scan_shards(folder: Path) -> Scan:
             torn.append(str(folder / f"{name}.jpegs"))
             (folder / f"{name}.json").unlink(missing_ok=True)
             (folder / f"{name}.jpegs").unlink(missing_ok=True)
+    for stale in folder.glob(".*.tmp"):  # what a killed write left: deleted unless its writer still holds the lock
+        with locked(folder / f"{stale.name[1:].split('.')[0]}.lock", wait=False) as mine:
+            if mine:
+                stale.unlink(missing_ok=True)
     return Scan(complete, tuple(torn))
 
 
