@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from clipcop.clips import jpeg_store, jpeg_writer
 from clipcop.clips.datasets import VCOPTupleDataset, VideoRef
@@ -290,3 +291,13 @@ def test_two_torchrun_ranks_write_the_store_one_process_writes(tiny_synth: Path,
     assert record["written"] == 32 and record["failed"] == 0
     one, two = _files(store_folder(tmp_path / "one", SIZE)), _files(store_folder(tmp_path / "two", SIZE))
     assert len([n for n in one if n.endswith(".jpegs")]) >= 4 and one == two
+
+
+def test_worker_processes_decode_on_the_cpu_when_cuda_is_asked(tmp_path: Path) -> None:
+    videos, root = _store(tmp_path, [30, 31])
+    store = JpegStore(root, decode_on="cuda")  # a worker process cannot start CUDA: it decodes on the CPU
+    data = VCOPTupleDataset(videos, SPEC, GEOMETRY, train=False, source=JpegFrames(store, DecodedVideos("pyav")))
+    plain = VCOPTupleDataset(videos, SPEC, GEOMETRY, train=False, source=_jpeg(root))
+    batch = next(iter(DataLoader(data, batch_size=2, num_workers=1)))
+    assert int(batch["failed_reads"].sum()) == 0
+    assert torch.equal(batch["clips"][1], plain[1]["clips"])

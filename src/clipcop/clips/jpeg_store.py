@@ -259,10 +259,20 @@ class JpegStore:
             raise VideoDecodeError(path, f"frame {int(wanted[-1])} requested but the JPEG store holds {count}")
         blobs = self._blobs(index, shard, first + wanted, path)
         try:
-            frames = decode_jpegs(blobs, size, self.decode_on)
+            frames = decode_jpegs(blobs, size, self._device())
         except (RuntimeError, ValueError) as err:
             raise VideoDecodeError(path, f"a JPEG frame in the store does not decode ({err})") from None
         return frames, np.searchsorted(wanted, rows)
+
+    def _device(self) -> str:
+        """Where to decode: ``decode_on``, except in a DataLoader worker process (used when some video must
+        be decoded from its file), which decodes on the CPU: CUDA does not start in a forked process."""
+        if self.decode_on == "cuda":
+            from torch.utils.data import get_worker_info
+
+            if get_worker_info() is not None:
+                return "cpu"
+        return self.decode_on
 
     def __getstate__(self) -> dict[str, object]:
         # Descriptors and memory maps are per process: a worker started by pickling opens its own.
