@@ -301,3 +301,16 @@ def test_worker_processes_decode_on_the_cpu_when_cuda_is_asked(tmp_path: Path) -
     batch = next(iter(DataLoader(data, batch_size=2, num_workers=1)))
     assert int(batch["failed_reads"].sum()) == 0
     assert torch.equal(batch["clips"][1], plain[1]["clips"])
+
+
+def test_a_full_disk_is_one_error_naming_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clipcop.workflows import jpeg_cache
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jpeg_cache, "write_shard", full)
+    write_moving_video(tmp_path / "data" / "c0" / "v.avi", 30)
+    root = tmp_path / "store"
+    with pytest.raises(DataError, match=r"cannot write a JPEG store shard in .*: No space left on device"):
+        cache_frames(tmp_path / "data", resize=GEOMETRY.resize, out=root, workers=1, format="jpeg", reporter=Notes())

@@ -27,6 +27,7 @@ from clipcop.clips.jpeg_writer import (
 )
 from clipcop.engine.distributed import barrier, broadcast_object, gather_objects, is_main, rank, world_size
 from clipcop.engine.reporting import Reporter
+from clipcop.errors import DataError
 from clipcop.processes.children import spawned_map
 from clipcop.videos.decoder import Size
 
@@ -44,7 +45,10 @@ class JpegOutcome:
 
 def _write(task: tuple[str, list[ShardVideo], Size, int, str]) -> ShardResult:
     folder, videos, size, quality, backend = task
-    return write_shard(Path(folder), videos, size, quality, backend)
+    try:
+        return write_shard(Path(folder), videos, size, quality, backend)
+    except OSError as err:  # a full disk, a lost mount: the shard's temporary file is gone, the store whole
+        raise DataError(f"cannot write a JPEG store shard in {folder}: {err.strerror or err}") from None
 
 
 def _write_shards(
