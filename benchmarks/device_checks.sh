@@ -8,14 +8,16 @@
 # wheels) along with the working tree and run  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
 #          PYTHONPATH=/tmp/site bash benchmarks/device_checks.sh $OUT
 #
-# Sections, in this order (default: all): env throughput pretrain loader extract memory others compile.
+# Sections, in this order (default: all): env throughput pretrain loader extract memory others compile jpeg.
 #   throughput  benchmarks/throughput.py with its defaults: the three backbones, published style vs clipcop
 #   pretrain    `clipcop pretrain` R3D at the paper's size from cached 320x240 AVI files, ~300 steps of 64
-#   loader      benchmarks/load_tuples.py on all cores: published pipeline, decord, frame cache
+#   loader      benchmarks/load_tuples.py on all cores: published pipeline, decord, raw cache, JPEG store (CPU and
+#               nvJPEG decoding), JPEG decoders per tuple
 #   extract     `clipcop extract` over a UCF101-sized set (13,320 videos x 10 clips), decoding the files
 #   memory      clipcop's training step at 8..256 tuples per batch: tuples/s and peak GPU memory
 #   others      `clipcop pretrain` C3D and R(2+1)D, ~90 steps each, same data as `pretrain`
 #   compile     R3D at 128 tuples per batch, eager vs torch.compile, with the compile time
+#   jpeg        `clipcop pretrain` R3D as in `pretrain`, from the JPEG store: --decode-on cpu, then cuda (nvJPEG)
 # Everything printed goes to OUT/checks.log, and each pretraining run's metrics to OUT/metrics-ARCH.jsonl. A
 # section that fails or runs past its time is reported and the next one runs; sections not reached within
 # DEADLINE seconds (default 540) are skipped: name them in a second call. Work files go to WORK (default
@@ -25,7 +27,7 @@ set -uo pipefail
 out=${1:?usage: device_checks.sh OUT [SECTION ...]}
 shift
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(env throughput pretrain loader extract memory others compile)
+[ ${#sections[@]} -eq 0 ] && sections=(env throughput pretrain loader extract memory others compile jpeg)
 here=$(cd "$(dirname "$0")" && pwd)
 work=${WORK:-/tmp/clipcop-device}
 deadline=$((SECONDS + ${DEADLINE:-540}))
@@ -96,25 +98,26 @@ section_data() {  # the sources, the 13,320-file set, and a smaller set with a f
     python3 "$here/ucf_sized.py" "$ucf" --videos "$videos" --sources "$sources" --frames "$frames" --workers "$cores"
     python3 "$here/ucf_sized.py" "$train" --videos "$train_videos" --sources "$sources" --frames "$frames" \
         --workers "$cores" --sources-dir "$ucf.sources" &&
-        clipcop data cache "$train" --resize "$resize" --out "$work/frame-cache" --workers "$cores" --json --quiet
+        clipcop data cache "$train" --resize "$resize" --out "$work/frame-cache" --workers "$cores" --json --quiet &&
+        clipcop data cache "$train" --resize "$resize" --out "$work/jpeg-store" --format jpeg --workers "$cores" --json --quiet
 }
 
-pretrain() {  # pretrain ARCH EPOCHS: from the cached files, steps capped per epoch
-    local arch=$1 epochs=$2
-    rm -rf "$work/run-$arch"
+pretrain() {  # pretrain ARCH EPOCHS [NAME CACHE DECODE_ON]: from the raw cache (or CACHE), steps capped per epoch
+    local arch=$1 epochs=$2 name=${3:-$1} cache=${4:-$work/frame-cache} decode_on=${5:-cpu}
+    rm -rf "$work/run-$name"
     # shellcheck disable=SC2086  # option strings split on purpose
     clipcop pretrain --data "$train" --arch "$arch" --tl 3 --it "$interval" $geometry --batch-size "$batch" --val-size "$batch" \
-        --epochs "$epochs" --workers "$workers" --frame-cache "$work/frame-cache" --out "$work/run-$arch" --json --quiet
+        --epochs "$epochs" --workers "$workers" --frame-cache "$cache" --decode-on "$decode_on" --out "$work/run-$name" --json --quiet
     local status=$?
     # A run stopped at its time limit still leaves the epochs it finished: keep and summarise them.
-    if [ -s "$work/run-$arch/metrics.jsonl" ]; then
-        cp "$work/run-$arch/metrics.jsonl" "$out/metrics-$arch.jsonl" && summarise "$work/run-$arch"
+    if [ -s "$work/run-$name/metrics.jsonl" ]; then
+        cp "$work/run-$name/metrics.jsonl" "$out/metrics-$name.jsonl" && summarise "$work/run-$name"
     fi
     return $status
 }
 
 ensure_data() {  # the data sections below need, made once per machine (a second call may find a fresh one)
-    [ -d "$work/run-data-ready" ] || { run data 90 section_data && mkdir -p "$work/run-data-ready"; }
+    [ -d "$work/run-data-ready" ] || { run data 150 section_data && mkdir -p "$work/run-data-ready"; }
 }
 
 export -f clipcop summarise section_env section_data pretrain
@@ -145,6 +148,11 @@ for section in "${sections[@]}"; do
         run pretrain-r21d 60 pretrain r21d 7
         ;;
     compile) run compile 120 python3 "$here/throughput.py" $bench --archs r3d --batch "$big" --compile ;;
+    jpeg)
+        ensure_data
+        run pretrain-jpeg-cpu 75 pretrain r3d 7 jpeg-cpu "$work/jpeg-store" cpu
+        run pretrain-jpeg-cuda 75 pretrain r3d 7 jpeg-cuda "$work/jpeg-store" cuda
+        ;;
     *) echo "unknown section $section" ;;
     esac
 done

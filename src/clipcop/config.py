@@ -92,6 +92,7 @@ def check_seed(seed: int) -> None:
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine", "plateau")
 BACKENDS = ("auto", "decord", "pyav")
+DECODE_ON = ("cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp32")
 LOGGERS = ("tensorboard",)
 ARCH_NAMES = ("c3d", "r3d", "r21d")
@@ -215,12 +216,15 @@ class DataSpec:
     split: int = 1
     backend: str = "auto"
     frame_cache: str | None = "auto"
+    decode_on: str = "cpu"
+    """Where frames from a JPEG store are decoded: ``cpu`` or ``cuda`` (nvJPEG)."""
     workers: int = 4
 
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):
             raise UsageError(f"--split must be 1, 2 or 3, not {self.split}")
         check_backend(self.backend)
+        _choose("--decode-on", self.decode_on, DECODE_ON)
         if self.workers < 0:
             raise UsageError(f"--workers must be 0 or more, not {self.workers}")
 

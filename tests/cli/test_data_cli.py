@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from clipcop.videos.decoder import read_frames
 from clipcop.videos.layouts import load_dataset
@@ -177,3 +178,27 @@ def test_cache_in_a_place_that_cannot_hold_it_stops_before_probing(
     result = run_cli(capsys, *args, tmp_path / "afile")
     assert one_error_line(result).startswith("clipcop: error: cannot create the frame cache folder")
     assert result.code == 2
+
+
+def test_cache_writes_a_jpeg_store_that_training_reads(
+    tiny_synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "jpeg"
+    args = ["data", "cache", tiny_synth, "--resize", "24x32", "--out", store, "--workers", 1, "--json"]
+    first = run_cli(capsys, *args, "--format", "jpeg", "--quality", 80, "--shard-frames", 500)
+    assert first.code == 0, first.err
+    report = json.loads(first.out)
+    assert report["format"] == "jpeg" and report["written"] == report["videos"] == 32 and report["failed"] == 0
+    assert 0 < report["mib_total"] == report["mib_written"] and report["seconds"] > 0
+    assert len(list((store / "jpeg" / "24x32" / "shards").glob("*.jpegs"))) == 3  # 32 x ~40 frames, 500 a shard
+    assert json.loads(run_cli(capsys, *args, "--format", "jpeg", "--quality", 80).out)["written"] == 0
+    raw = json.loads(run_cli(capsys, *args[:-3], "--out", tmp_path / "raw", "--workers", 1, "--json").out)
+    assert raw["format"] == "raw" and raw["mib_total"] > report["mib_total"]
+    wrong = one_error_line(run_cli(capsys, *args, "--format", "png"))
+    assert wrong == "clipcop: error: --format must be raw or jpeg, not 'png'"
+    train = ["pretrain", "--data", tiny_synth, "--width", 4, "--cl", 4, "--it", 2, "--resize", "24x32", "--crop", 16]
+    train += ["--epochs", 1, "--workers", 0, "--frame-cache", store, "--out", tmp_path / "run"]
+    if not torch.cuda.is_available():
+        line = one_error_line(run_cli(capsys, *train, "--decode-on", "cuda"))
+        assert line.startswith("clipcop: error: --decode-on cuda decodes JPEG frames with nvJPEG and needs a CUDA GPU")
+    assert run_cli(capsys, *train, "--device", "cpu", "--json").code == 0

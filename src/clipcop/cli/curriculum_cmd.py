@@ -16,6 +16,7 @@ from clipcop.cli.options import (
     Crop,
     Data,
     Dataset,
+    DecodeOn,
     Device,
     Dropout,
     Epochs,
@@ -107,6 +108,7 @@ def task(
     log: Log = None,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
+    decode_on: DecodeOn = "cpu",
     train_list: TrainList = None,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -182,6 +184,7 @@ def sample(
     log: Log = None,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
+    decode_on: DecodeOn = "cpu",
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

@@ -13,6 +13,7 @@ from clipcop.cli.options import (
     ConfigFile,
     Data,
     Dataset,
+    DecodeOn,
     Device,
     FrameCache,
     Json,
@@ -72,6 +73,7 @@ def extract(
     seed: Seed = 0,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
+    decode_on: DecodeOn = "cpu",
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

@@ -40,6 +40,12 @@ FrameCache = Annotated[
     str,
     typer.Option("--frame-cache", help="auto (use `clipcop data cache` frames when present), off, or a folder."),
 ]
+DecodeOn = Annotated[
+    str,
+    typer.Option(
+        "--decode-on", help="Where JPEG-stored frames are decoded: cpu (libjpeg-turbo) or cuda (nvJPEG on the GPU)."
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables on stderr.")]
 Checkpoint = Annotated[str | None, typer.Option("--checkpoint", help="A clipcop checkpoint (.safetensors).")]

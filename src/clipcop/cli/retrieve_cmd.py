@@ -12,6 +12,7 @@ from clipcop.cli.options import (
     Checkpoint,
     ConfigFile,
     Dataset,
+    DecodeOn,
     Device,
     FrameCache,
     Json,
@@ -91,6 +92,7 @@ def retrieve(
     seed: Seed = 0,
     backend: Backend = "auto",
     frame_cache: FrameCache = "auto",
+    decode_on: DecodeOn = "cpu",
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

@@ -38,11 +38,17 @@ def _resolved_absolute(video: Path) -> str:
     return str(video.resolve())
 
 
-def cache_entry(root: Path, video: Path, size: Size) -> Path:
-    """Where the frames of ``video`` at ``size`` are cached under ``root``."""
+def video_key(video: Path, size: Size) -> str:
+    """The key of ``video``'s frames at ``size`` in a frame store: a digest of the file's path, size,
+    modification time and the frame size (raises OSError when the video is gone)."""
     stat = video.stat()  # every lookup: a changed video is never served stale
     key = f"{_resolved(video)}|{stat.st_size}|{stat.st_mtime_ns}|{size[0]}x{size[1]}"
-    digest = hashlib.sha1(key.encode()).hexdigest()
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def cache_entry(root: Path, video: Path, size: Size) -> Path:
+    """Where the frames of ``video`` at ``size`` are cached under ``root``."""
+    digest = video_key(video, size)
     return root / f"{size[0]}x{size[1]}" / digest[:2] / f"{digest}.npy"
 
 

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from clipcop.clips.frame_cache import CachedFrames
+from clipcop.clips.jpeg_store import JpegStore
 from clipcop.config import check_backend
 from clipcop.errors import VideoDecodeError
 from clipcop.videos.decoder import read_frames
@@ -74,4 +75,24 @@ class StoredFrames:
         return f"StoredFrames({self.store.root}, fallback={self.fallback!r})"
 
 
-__all__ = ["DecodedVideos", "FrameSource", "StoredFrames"]
+class JpegFrames:
+    """Frames stored once as JPEG by ``clipcop data cache --format jpeg``: a tuple reads its frames' bytes
+    with a few ``pread`` calls and decodes just those (:mod:`clipcop.clips.jpeg_store`); videos the store
+    does not hold come from ``fallback``."""
+
+    def __init__(self, store: JpegStore, fallback: FrameSource) -> None:
+        self.store = store
+        self.fallback = fallback
+
+    def read(self, path: Path, rows: np.ndarray, size: Size) -> tuple[np.ndarray, np.ndarray]:
+        found = self.store.read(path, rows, size)
+        return self.fallback.read(path, rows, size) if found is None else found
+
+    def holds(self, path: Path, size: Size) -> bool:
+        return self.store.contains(path, size) or self.fallback.holds(path, size)
+
+    def __repr__(self) -> str:
+        return f"JpegFrames({self.store.root}, decode_on={self.store.decode_on!r}, fallback={self.fallback!r})"
+
+
+__all__ = ["DecodedVideos", "FrameSource", "JpegFrames", "StoredFrames"]

@@ -60,7 +60,7 @@ class Holder:
         """The record in ``lock_file`` (None when absent, empty or not a record: never trusted further)."""
         try:
             raw = json.loads(lock_file.read_text()[:4096])
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         if not isinstance(raw, dict) or not isinstance(raw.get("pid"), int):
             return None

@@ -127,7 +127,7 @@ def first_epoch_cut_short(run_dir: Path, outputs: tuple[str, ...] = ()) -> bool:
     for number, line in enumerate(lines, start=1):
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             if number == len(lines):  # a last line cut off by the kill
                 continue
             return False

@@ -82,9 +82,13 @@ class CacheRecord(Record):
 
     COMMAND: ClassVar[str] = "data cache"
     cache_dir: str = field(metadata=doc("The frame cache folder."))
+    format: str = field(metadata=doc("raw (uint8 arrays) or jpeg (the JPEG store)."))
     videos: int = field(metadata=doc("Videos of the split (train and test)."))
     written: int = field(metadata=doc("Videos decoded now (the others were cached already)."))
     mib_written: float = field(metadata=doc("MiB written now."))
+    mib_total: float = field(metadata=doc("MiB the cache holds for the split's videos in this format."))
+    mib_per_video: float = field(metadata=doc("Those MiB per cached video."))
+    seconds: float = field(metadata=doc("Wall-clock seconds the command took, probing included."))
     failed: int = field(metadata=doc("Videos that failed to decode."))
     failed_videos: list[str] = field(metadata=doc("Those videos."))
 

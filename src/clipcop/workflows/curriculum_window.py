@@ -167,7 +167,7 @@ def score_window(
     train_videos, _ = hold_out(prepared.train, config.training.val_size, reporter, listed=listed_training(prepared))
     seed_everything(config.training.seed)
     model = cast(VCOPModel, runtime.prepare(build_vcop_model(config, reporter)))
-    frames = frame_source(config.data.frame_cache, config.data.backend)
+    frames = frame_source(config.data.frame_cache, config.data.backend, config.data.decode_on)
 
     def tuples(train: bool) -> VCOPTupleDataset:
         return VCOPTupleDataset(

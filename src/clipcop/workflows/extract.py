@@ -308,7 +308,7 @@ def extract_layers(
             batch_size=config.batch_size,
             workers=config.data.workers,
             dtype=config.dtype,
-            source=frame_source(config.data.frame_cache, config.data.backend),
+            source=frame_source(config.data.frame_cache, config.data.backend, config.data.decode_on),
             reporter=reporter,
         )
         done.update({layer: replace(stats, skipped=prepared.skipped()) for layer, stats in made.items()})

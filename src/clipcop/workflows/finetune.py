@@ -146,7 +146,7 @@ def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) 
     model = cast(
         ActionClassifier, opened.runtime.prepare(ActionClassifier(backbone, len(classes), config.freeze_until))
     )
-    frames = frame_source(config.data.frame_cache, config.data.backend)
+    frames = frame_source(config.data.frame_cache, config.data.backend, config.data.decode_on)
 
     def clip_set(videos: list[Any], train: bool) -> TrainClipDataset:
         return TrainClipDataset(

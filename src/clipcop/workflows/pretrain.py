@@ -209,7 +209,7 @@ def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) 
     if config.train_list is not None:
         train_videos = restrict(train_videos, prepared, config.train_list, reporter)
     seed_everything(config.training.seed)
-    frames = frame_source(config.data.frame_cache, config.data.backend)
+    frames = frame_source(config.data.frame_cache, config.data.backend, config.data.decode_on)
 
     def tuples(videos: list[VideoRef], train: bool) -> VCOPTupleDataset:
         return VCOPTupleDataset(videos, spec, config.geometry, train=train, seed=config.training.seed, source=frames)
