@@ -173,7 +173,7 @@ def test_a_truncated_index_is_named_and_rebuilt(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=re.escape(f"{table} is truncated")):
         JpegStore(root).contains(videos[0].path, GEOMETRY.resize)
     (store / "index.json").write_text('{"format": "clipcop-jpeg-st')
-    with pytest.raises(DataError, match=r"index\.json is unreadable"):
+    with pytest.raises(DataError, match=r"index\.json is not valid JSON .*rebuild it"):
         frame_source(str(root)).holds(videos[0].path, GEOMETRY.resize)
     report = cache_frames(
         tmp_path / "data", resize=GEOMETRY.resize, out=root, workers=1, format="jpeg", backend="pyav", reporter=Notes()
@@ -314,3 +314,31 @@ def test_a_full_disk_is_one_error_naming_the_folder(tmp_path: Path, monkeypatch:
     root = tmp_path / "store"
     with pytest.raises(DataError, match=r"cannot write a JPEG store shard in .*: No space left on device"):
         cache_frames(tmp_path / "data", resize=GEOMETRY.resize, out=root, workers=1, format="jpeg", reporter=Notes())
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("videos", [1, 2], "videos is a list"),
+        ("shards", [{"name": 3}], "shards is a list"),
+        ("table_bytes", "abc", "table_bytes is a string"),
+        ("quality", None, "quality is null"),
+    ],
+)
+def test_an_index_of_the_wrong_shape_is_one_error_naming_the_field(
+    tmp_path: Path, field: str, value: object, said: str
+) -> None:
+    videos, root = _store(tmp_path, [30])
+    index = store_folder(root, GEOMETRY.resize) / "index.json"
+    meta = json.loads(index.read_text())
+    index.write_text(json.dumps({**meta, field: value}))
+    with pytest.raises(DataError, match=re.escape(f"{index} is a malformed JPEG store index: {said}")):
+        frame_source(str(root)).holds(videos[0].path, GEOMETRY.resize)
+
+
+def test_a_shard_table_of_the_wrong_shape_is_a_torn_shard(tmp_path: Path) -> None:
+    _, root = _store(tmp_path, [30])
+    shards = store_folder(root, GEOMETRY.resize) / "shards"
+    table = next(shards.glob("*.json"))
+    table.write_text(json.dumps({**json.loads(table.read_text()), "videos": [[1]]}))
+    assert jpeg_writer.read_table(shards, table.stem) is None  # rewritten by the next data cache, never read
