@@ -188,10 +188,11 @@ def _run(argv: Sequence[str] | None) -> int:
     is its exit code, and known errors become one line (:data:`_ERRORS`)."""
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     args = list(argv) if argv is not None else sys.argv[1:]
-    command = typer.main.get_command(app)
     internal_error.start()
+    command: Any = None  # built inside the guard: a Ctrl-C may land while Typer builds it
     try:
-        ending = _Ending(command.main(args=args, prog_name="clipcop", standalone_mode=False))
+        command = built = typer.main.get_command(app)
+        ending = _Ending(built.main(args=args, prog_name="clipcop", standalone_mode=False))
     except _CAUGHT as err:
         caught = _ending(err)
         ending = caught if caught is not None else _Ending(INTERNAL_ERROR, internal_error.line(err, command, args))
