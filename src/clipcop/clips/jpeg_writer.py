@@ -2,9 +2,10 @@
 
 Safe to run from several processes at once (parallel helpers, ``torchrun`` ranks, or two users' commands):
 a shard is named by a digest of the videos it holds, written under an exclusive lock on ``NAME.lock`` to a
-temporary file renamed into place, and its table is written after it; the index is rebuilt from the shard
-tables under a lock of its own and replaced in one rename. A process killed mid-write leaves a temporary
-file or a shard without a table, which the next scan names as torn and deletes.
+temporary file renamed into place, and its table is written after it; the index is rebuilt under a lock of
+its own from a scan, made under that lock, that waits for shards being written, and replaced in one rename,
+so the last writer's index lists every whole shard. A process killed mid-write leaves a temporary file or a
+shard without a table, which the next scan names as torn and deletes.
 """
 
 from __future__ import annotations
@@ -131,15 +132,16 @@ def read_table(folder: Path, name: str) -> ShardTable | None:
         return None
 
 
-def scan_shards(folder: Path) -> Scan:
+def scan_shards(folder: Path, *, wait: bool = False) -> Scan:
     """The complete shards in ``folder``; shards without a whole table or of the wrong length (a write
     killed midway, a truncated copy) are deleted and named as torn, and temporary files of killed writes
-    deleted. Shards another process is writing right now are left alone (and not counted)."""
+    deleted. Shards another process is writing right now are left alone (and not counted), or with
+    ``wait`` waited for and counted (a scan for the index must not miss them)."""
     complete: dict[str, ShardTable] = {}
     torn: list[str] = []
     names = sorted({p.name.split(".")[0] for p in folder.glob("*.jpegs")} | {p.stem for p in folder.glob("*.json")})
     for name in names:
-        with locked(folder / f"{name}.lock", wait=False) as mine:
+        with locked(folder / f"{name}.lock", wait=wait) as mine:
             if not mine:
                 continue
             table = read_table(folder, name)
@@ -205,8 +207,20 @@ def check_quality(shards: dict[str, ShardTable], quality: int, folder: Path) -> 
         )
 
 
-def write_index(store: Path, size: Size, quality: int, shards: dict[str, ShardTable]) -> Path:
-    """Rebuild the index of ``store`` from its complete ``shards`` (in name order), atomically."""
+def rebuild_index(store: Path, size: Size, quality: int) -> Scan:
+    """Rebuild the index of ``store`` from every whole shard, under the index lock: the scan is made
+    under that lock and waits for shards other processes are writing, so of several writers the last to
+    take the lock lists every shard any of them wrote (a scan taken before the lock could be stale)."""
+    with locked(store / "index.lock"):
+        scan = scan_shards(store / "shards", wait=True)
+        check_quality(scan.shards, quality, store)
+        _write_index(store, size, quality, scan.shards)
+    return scan
+
+
+def _write_index(store: Path, size: Size, quality: int, shards: dict[str, ShardTable]) -> Path:
+    """Write the index of ``store`` for its complete ``shards`` (in name order), atomically; the caller
+    holds the index lock."""
     names = sorted(shards)
     rows: list[np.ndarray] = []
     videos: dict[str, list[int]] = {}
@@ -222,19 +236,18 @@ def write_index(store: Path, size: Size, quality: int, shards: dict[str, ShardTa
             rows.append(table)
             first += len(lengths)
     table = np.concatenate(rows) if rows else np.zeros(0, dtype=ROW)
-    with locked(store / "index.lock"):
-        staged = store / ".index-table.tmp"
-        with open(staged, "wb") as handle:
-            np.save(handle, table)
-        crc = file_crc(staged)
-        table_name = f"index-{crc:08x}.npy"
-        os.replace(staged, store / table_name)
-        meta: dict[str, Any] = {"format": STORE_FORMAT, "version": VERSION, "size": list(size), "quality": quality}
-        meta |= {"table": table_name, "table_bytes": (store / table_name).stat().st_size, "table_crc": crc}
-        meta |= {"shards": [{"name": n, "bytes": shards[n].bytes} for n in names], "videos": videos}
-        with atomic_path(store / "index.json") as tmp:
-            tmp.write_text(json.dumps(meta, sort_keys=True))
-        for old in store.glob("index-*.npy"):  # readers that opened an old table keep it until they close
-            if old.name != table_name:
-                old.unlink(missing_ok=True)
+    staged = store / ".index-table.tmp"
+    with open(staged, "wb") as handle:
+        np.save(handle, table)
+    crc = file_crc(staged)
+    table_name = f"index-{crc:08x}.npy"
+    os.replace(staged, store / table_name)
+    meta: dict[str, Any] = {"format": STORE_FORMAT, "version": VERSION, "size": list(size), "quality": quality}
+    meta |= {"table": table_name, "table_bytes": (store / table_name).stat().st_size, "table_crc": crc}
+    meta |= {"shards": [{"name": n, "bytes": shards[n].bytes} for n in names], "videos": videos}
+    with atomic_path(store / "index.json") as tmp:
+        tmp.write_text(json.dumps(meta, sort_keys=True))
+    for old in store.glob("index-*.npy"):  # readers that opened an old table keep it until they close
+        if old.name != table_name:
+            old.unlink(missing_ok=True)
     return store / "index.json"

@@ -3,8 +3,8 @@
 The store's format is :mod:`clipcop.clips.jpeg_store`; the writing rules :mod:`clipcop.clips.jpeg_writer`.
 Shards are planned from the videos the store lacks, in key order, so every process plans the same shards:
 helper processes split the shards between them, and under ``torchrun`` each rank writes every
-``world``-th shard (over nodes too, when the folder is on a shared file system); rank 0 then writes the
-index. A second run writes only what the first did not finish.
+``world``-th shard (over nodes too, when the folder is on a shared file system); rank 0 then rebuilds the
+index from every whole shard, under the index lock. A second run writes only what the first did not finish.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from clipcop.clips.jpeg_writer import (
     ShardVideo,
     check_quality,
     plan_shards,
+    rebuild_index,
     scan_shards,
-    write_index,
     write_shard,
 )
 from clipcop.engine.distributed import barrier, broadcast_object, gather_objects, is_main, rank, world_size
@@ -130,9 +130,7 @@ def cache_jpeg(
     mine = _write_shards(tasks, workers, reporter)
     everyone = [r for part in cast(list[list[ShardResult]], gather_objects(mine)) for r in part]
     if is_main():
-        final = scan_shards(shards)
-        check_quality(final.shards, quality, store)
-        write_index(store, resize, quality, final.shards)
+        rebuild_index(store, resize, quality)
     barrier()
     failed = sorted({path for result in everyone for path, _ in result.failed} | set(failed_before.values()))
     written = sum(r.videos for r in everyone)
