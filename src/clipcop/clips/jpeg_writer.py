@@ -11,7 +11,6 @@ shard without a table, which the next scan names as torn and deletes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -28,6 +27,11 @@ from clipcop.engine.atomic import atomic_path
 from clipcop.errors import MalformedDataError, UsageError, VideoDecodeError
 from clipcop.validation import read_json
 from clipcop.videos.decoder import Size, read_frames
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; writes still land by atomic renames
+    fcntl = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,12 @@ def plan_shards(videos: Sequence[ShardVideo], shard_frames: int) -> list[list[Sh
 @contextlib.contextmanager
 def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive ``flock`` on ``path`` (created if needed); yields False when ``wait`` is off
-    and another process holds it. On a file system without locks it goes on unlocked: every file still
+    and another process holds it. On a file system (or a system) without locks it goes on unlocked: every file still
     lands by an atomic rename and only whole shards with a whole table are indexed, so a race costs
     repeated work, never a corrupt store."""
+    if fcntl is None:
+        yield True
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         try:
