@@ -1,5 +1,5 @@
 """docs/getting-started.md works when followed literally (its marked command and Python blocks run as written),
-and every picture the docs show is there."""
+every picture the docs show is there, and docs/api.md is what the docstrings generate."""
 
 from __future__ import annotations
 
@@ -10,9 +10,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from clipcop.api_reference import render
+
 ROOT = Path(__file__).resolve().parents[1]
 
+needs_docs = pytest.mark.skipif(
+    not (ROOT / "docs").is_dir(), reason="no docs/ folder beside tests/ (a copy of the tests without the docs)"
+)
+"""The docs' own tests; the README's runs wherever the tests are (it is in every source distribution)."""
 
+
+@needs_docs
+def test_api_reference_is_up_to_date() -> None:
+    committed = (ROOT / "docs" / "api.md").read_text()
+    assert committed == render(), "docs/api.md is stale: run `python -m clipcop.api_reference > docs/api.md`"
+
+
+@needs_docs
 def test_getting_started_commands_run_as_written(tmp_path: Path) -> None:
     text = (ROOT / "docs" / "getting-started.md").read_text()
     block = re.search(r"<!-- getting-started: begin -->\s*```bash\n(.*?)```", text, re.S)
@@ -38,6 +54,7 @@ def test_getting_started_commands_run_as_written(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "synth-cur" / "tl3" / "best.safetensors").is_file()
 
 
+@needs_docs
 def test_getting_started_python_runs_as_written(tmp_path: Path) -> None:
     """The library API block: the same steps as the commands, with each command's options as keywords."""
     text = (ROOT / "docs" / "getting-started.md").read_text()
@@ -56,6 +73,7 @@ def test_getting_started_python_runs_as_written(tmp_path: Path) -> None:
     assert (tmp_path / "test.safetensors").is_file() and (tmp_path / "runs" / "py-ft" / "best.safetensors").is_file()
 
 
+@needs_docs
 def test_every_picture_the_docs_show_is_there() -> None:
     shown = 0
     for page in sorted((ROOT / "docs").glob("*.md")):
@@ -64,3 +82,10 @@ def test_every_picture_the_docs_show_is_there() -> None:
             assert picture.is_file() and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{page.name}: {target}"
             shown += 1
     assert shown >= 2
+
+
+def test_readme_links_are_absolute() -> None:
+    """The README is also the package index page, where a relative link leads nowhere."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert targets and [t for t in targets if not t.startswith(("https://", "http://", "#"))] == []
+    assert "https://github.com/clipcop/clipcop/blob/main/docs/api.md" in targets

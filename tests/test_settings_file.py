@@ -6,7 +6,7 @@ import math
 import os
 import random
 import struct
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +23,11 @@ from clipcop.settings_file import (
     settings_to_config,
     write_settings,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib  # novermin: the standard library's TOML parser from 3.11 on
+else:
+    import tomli as tomllib
 
 
 class KeyedUsageError(UsageError):

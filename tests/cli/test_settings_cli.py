@@ -4,7 +4,7 @@ through the real command line."""
 from __future__ import annotations
 
 import json
-import tomllib
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,11 @@ from clipcop.cli.settings import resolve
 from clipcop.engine.run_dir import SETTINGS
 from clipcop.workflows.pretrain import PretrainConfig
 from tests.cli.run import one_error_line, run_cli
+
+if sys.version_info >= (3, 11):
+    import tomllib  # novermin: the standard library's TOML parser from 3.11 on
+else:
+    import tomli as tomllib
 from tests.workflows.test_pretrain import TINY
 
 LEARNED = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "best_epoch", "samples", "failed_reads")

@@ -62,7 +62,7 @@ def command_names(command: Any, args: Sequence[str]) -> list[str]:
 def save_traceback(err: BaseException) -> Path | None:
     """Write ``err``'s traceback to ``<cache>/errors/`` (else the temporary folder); None if neither works."""
     text = "".join(traceback.format_exception(err))
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for folder in (cache_dir() / "errors", Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,9 @@ class CheckpointCard:
         """A card for a checkpoint about to be written: ``entries`` as the header will spell them (tuples
         become lists, ``None`` is written as ``null``, keys of no field go to ``extra``), checked like a
         card read back, and stamped with the current UTC time unless ``created`` is given."""
-        stamped = created if created is not None else _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+        stamped = (
+            created if created is not None else _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        )
         meta = json.loads(json.dumps({"kind": kind, "created": stamped, **entries}))
         return cls.from_meta(meta)
 

@@ -33,7 +33,7 @@ META_KEY = "clipcop"
 
 def now_iso() -> str:
     """The current UTC time, ISO 8601, for the ``created`` field of a checkpoint's metadata."""
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True)

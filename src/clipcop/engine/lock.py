@@ -84,7 +84,7 @@ class Holder:
 
 
 def _record() -> str:
-    started = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     words = []  # the command's name (``clipcop data cache``), without its options and paths
     for word in sys.argv[1:3] if sys.argv and "clipcop" in sys.argv[0] else []:
         if word.startswith("-") or "/" in word:

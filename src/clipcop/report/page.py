@@ -7,7 +7,7 @@ import base64
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from clipcop._version import __version__
@@ -67,7 +67,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _provenance(run_dir: Path, command: str, sections: Sequence[Section]) -> str:
     """What made the page (clipcop version, command, time) and each run's recorded command and settings."""
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     items = [
         f"<li>made by <code>{html.escape(command)}</code> with clipcop {html.escape(__version__)}, {when}</li>",
         f"<li>run folder: <code>{html.escape(str(run_dir.resolve()))}</code></li>",

@@ -9,13 +9,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-import tomllib
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_type_hints
 
 from clipcop.errors import UsageError
 from clipcop.settings_file.checking import MismatchError, check_value, dataclass_in, describe, show
+
+if sys.version_info >= (3, 11):
+    import tomllib  # novermin: the standard library's TOML parser from 3.11 on
+else:
+    import tomli as tomllib  # the same parser, a dependency on Python 3.10
 
 T = TypeVar("T")
 
@@ -36,12 +41,13 @@ def read_settings(path: str | Path) -> dict[str, Any]:
     if len(data) > MAX_SETTINGS_BYTES:
         raise UsageError(f"{path}: settings file is larger than {MAX_SETTINGS_BYTES // (1 << 20)} MiB")
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        settings: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: settings file is not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         message = " ".join(str(exc).split())
         raise UsageError(f"{path}: invalid TOML: {message}") from None
+    return settings
 
 
 def read_config(cls: type[T], path: str | Path, *, overrides: Mapping[str, Any] | None = None) -> T:

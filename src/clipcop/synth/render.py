@@ -103,7 +103,7 @@ def shape_mask(
 
 def composite(background: np.ndarray, layers: list[tuple[np.ndarray, tuple[float, float, float]]]) -> np.ndarray:
     """Paint object coverage masks over a background (later layers on top)."""
-    frame = background.copy()
+    frame: np.ndarray = background.copy()
     for mask, color in layers:
         alpha = mask[..., None]
         frame = frame * (1 - alpha) + alpha * np.asarray(color)

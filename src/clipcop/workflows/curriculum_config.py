@@ -4,7 +4,7 @@ and the options of each curriculum, so a settings file holds a whole curriculum.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Self
+from typing import Any
 
 from clipcop.errors import UsageError
 from clipcop.workflows.pretrain import PretrainConfig
@@ -59,7 +59,9 @@ class TaskCurriculumConfig(PretrainConfig):
         check_task_options(self.tl_schedule, self.stage_epochs)
 
     @classmethod
-    def of(cls, base: PretrainConfig, schedule: tuple[int, ...], epochs: tuple[int, ...] | None, out: str) -> Self:
+    def of(
+        cls, base: PretrainConfig, schedule: tuple[int, ...], epochs: tuple[int, ...] | None, out: str
+    ) -> TaskCurriculumConfig:
         """The curriculum that :func:`~clipcop.workflows.curriculum.curriculum_task` runs, for its settings file."""
         settings = _pretrain_fields(base.with_options(out=out))
         return cls(**settings, tl_schedule=schedule, stage_epochs=epochs)
@@ -86,7 +88,7 @@ class SampleCurriculumConfig(PretrainConfig):
         check_sample_options(self.window, self.threshold, self.scoring)
 
     @classmethod
-    def of(cls, base: PretrainConfig, out: str, **options: Any) -> Self:
+    def of(cls, base: PretrainConfig, out: str, **options: Any) -> SampleCurriculumConfig:
         """The curriculum that :func:`~clipcop.workflows.curriculum.curriculum_sample` runs (``options``: its
         checkpoint, window, threshold, scoring and compare_plain), for its settings file."""
         return cls(**_pretrain_fields(base.with_options(out=out)), **options)

@@ -74,3 +74,22 @@ def backbone_from(
         shortcut=chosen.shortcut,
     )
     return backbone, card
+
+
+def load_backbone(checkpoint: str | Path) -> VideoBackbone:
+    """The 3D CNN of a clipcop checkpoint (VCOP or fine-tuned), in eval mode on the CPU, for use in your own code.
+
+    Its input is what ``extract`` feeds it: float clips ``(B, 3, T, H, W)`` made from uint8 frames
+    ``(B, T, H, W, 3)`` by :func:`clipcop.engine.pixels.normalize` with the checkpoint's ``pixels`` choice
+    recorded in its card (``clipcop info CKPT``; ``standardised`` unless made with ``--protocol official`` or
+    ``--pixels unit``). The taps (Sec. IV-B, Table IV):
+
+    - ``forward(x)``: the globally pooled conv5 embedding ``(B, C)``, ``extract``'s default features;
+    - ``forward_intermediates(x, taps)``: the unpooled maps of the named stages (``conv1``..``conv5``), a dict;
+    - ``feature_info``: each tap's name, channels and spatial reduction.
+
+    Weights that are NaN or infinite are refused with a :class:`~clipcop.errors.CheckpointError`, as
+    everywhere else; so are files that are not clipcop checkpoints.
+    """
+    backbone, _ = backbone_from(checkpoint=checkpoint)
+    return backbone.eval()
