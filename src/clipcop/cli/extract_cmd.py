@@ -19,7 +19,6 @@ from clipcop.cli.options import (
     Json,
     Layer,
     LoaderWorkers,
-    MaybeArch,
     MaybeClipLen,
     MaybeCrop,
     MaybeResize,
@@ -32,8 +31,10 @@ from clipcop.cli.options import (
     Random,
     Seed,
     Shortcut,
+    SourceArch,
     Split,
     WeightInit,
+    Weights,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.settings import given_flags, resolve
@@ -47,7 +48,8 @@ def extract(
     config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
-    arch: MaybeArch = None,
+    arch: SourceArch = None,
+    weights: Weights = None,
     data: Data = "synthetic",
     dataset: Dataset = None,
     split: Split = 1,

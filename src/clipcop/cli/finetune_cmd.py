@@ -20,7 +20,6 @@ from clipcop.cli.options import (
     LoaderWorkers,
     Log,
     Lr,
-    MaybeArch,
     MaybeClipLen,
     MaybeCrop,
     MaybeResize,
@@ -36,11 +35,13 @@ from clipcop.cli.options import (
     Schedule,
     Seed,
     Shortcut,
+    SourceArch,
     Split,
     StepsPerEpoch,
     ValSize,
     WeightDecay,
     WeightInit,
+    Weights,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.settings import given_flags, resolve
@@ -55,7 +56,8 @@ def finetune(
     config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
-    arch: MaybeArch = None,
+    arch: SourceArch = None,
+    weights: Weights = None,
     data: Data = "synthetic",
     dataset: Dataset = None,
     split: Split = 1,
