@@ -105,6 +105,7 @@ def finetune(
       clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101
       clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/HMDB51 --freeze-until conv1
       clipcop finetune --random --arch r3d --data ~/data/UCF101
+      clipcop finetune --arch r3d_18 --weights kinetics400 --data ~/data/UCF101
     """
     from clipcop.workflows.finetune import FinetuneConfig
     from clipcop.workflows.finetune import finetune as run
