@@ -1,5 +1,6 @@
 """torchvision's video ResNets as model sources: ``--arch mc3_18 --weights FILE|kinetics400`` through
-extract (library and CLI), finetune, and a fine-tuned checkpoint read back; Kinetics weights offline."""
+extract (library and CLI), a query against its features, finetune, and a fine-tuned checkpoint read back;
+Kinetics weights offline."""
 
 from __future__ import annotations
 
@@ -66,6 +67,12 @@ def test_extract_cli_with_a_pth_matches_the_library_with_safetensors(
     card = cli.model
     assert card is not None and (card.kind, card.arch, card.pixels) == ("torchvision", "mc3_18", "standardised")
     assert card.weights == str(mc3_weights["pth"].resolve())
+    # A query video against that gallery is embedded by the same network, rebuilt from the gallery's card.
+    query = tiny_synth / "UCF-101" / cli.video_ids[0]
+    found = run_cli(capsys, "retrieve", "--gallery", out, "--query", query, "--k", 1, "--json")
+    assert found.code == 0, found.err
+    nearest = json.loads(found.out)["neighbours"][0]
+    assert nearest["video"] == cli.video_ids[0] and nearest["similarity"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_finetune_from_a_state_dict_trains_and_its_checkpoint_is_a_normal_source(

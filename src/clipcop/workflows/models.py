@@ -18,6 +18,7 @@ from clipcop.backbones.torchvision_weights import (
 from clipcop.config import TORCHVISION_ARCHS, ModelChoices
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import Checkpoint, load_checkpoint
+from clipcop.engine.distributed import is_main, main_process_first
 from clipcop.errors import CheckpointError, UsageError
 
 GEOMETRY_KEYS = ("clip_len", "interval", "tuple_len", "resize", "crop", "width", "arch")
@@ -56,7 +57,9 @@ def torchvision_backbone(arch: str, weights: str, note: Any = None) -> tuple[Vid
     backbone = build_backbone(arch)
     assert isinstance(backbone, TorchvisionResNet)
     if weights == KINETICS:
-        state, source = kinetics_state_dict(arch, note), f"torchvision:{kinetics_weights_name(arch)}"
+        with main_process_first():  # under torchrun one process downloads, the others read its file
+            state = kinetics_state_dict(arch, note if is_main() else None)
+        source = f"torchvision:{kinetics_weights_name(arch)}"
     else:
         source = str(Path(weights).expanduser().resolve())
         state = state_dict_file(Path(weights).expanduser())
