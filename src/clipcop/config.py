@@ -96,6 +96,9 @@ DECODE_ON = ("cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp32")
 LOGGERS = ("tensorboard",)
 ARCH_NAMES = ("c3d", "r3d", "r21d")
+TORCHVISION_ARCHS = ("r3d_18", "mc3_18", "r2plus1d_18")
+"""torchvision's video ResNet-18s: backbones for extract, retrieve and finetune (random or with --weights),
+not for pretraining."""
 
 
 def _choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
@@ -190,6 +193,11 @@ class ModelSpec:
     shortcut: str | None = None
 
     def __post_init__(self) -> None:
+        if self.arch in TORCHVISION_ARCHS:
+            raise UsageError(
+                f"pretrain builds {', '.join(ARCH_NAMES)}; {self.arch} is torchvision's network, for extract, "
+                "retrieve and finetune (--random --arch, or --arch with --weights)"
+            )
         _choose("--arch", self.arch, ARCH_NAMES)
         if self.width < 1:
             raise UsageError(f"--width must be at least 1, not {self.width}")

@@ -19,7 +19,6 @@ from clipcop.cli.options import (
     Json,
     Layer,
     LoaderWorkers,
-    MaybeArch,
     MaybeClipLen,
     MaybeCrop,
     MaybeResize,
@@ -32,8 +31,10 @@ from clipcop.cli.options import (
     Random,
     Seed,
     Shortcut,
+    SourceArch,
     Split,
     WeightInit,
+    Weights,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.settings import given_flags, resolve
@@ -47,7 +48,8 @@ def extract(
     config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
-    arch: MaybeArch = None,
+    arch: SourceArch = None,
+    weights: Weights = None,
     data: Data = "synthetic",
     dataset: Dataset = None,
     split: Split = 1,
@@ -79,11 +81,13 @@ def extract(
 ) -> None:
     """Extract features of N evenly spaced clips per video (paper Sec. IV-B; 20 clips for Sec. IV-D).
 
-    Clip geometry comes from the checkpoint unless overridden; --random --arch A takes pretrain's flags.
+    Clip geometry comes from the checkpoint unless overridden; --random --arch A takes pretrain's flags;
+    --arch r3d_18|mc3_18|r2plus1d_18 --weights kinetics400|FILE reads torchvision's supervised network.
 
     Examples:
       clipcop extract --checkpoint best.safetensors --data ~/data/UCF101 --subset test --out test.safetensors
       clipcop extract --random --arch r3d --data ~/data/UCF101 --layer conv3 --pool spatiotemporal
+      clipcop extract --arch r3d_18 --weights kinetics400 --data ~/data/anet --clips 20 --out kinetics.safetensors
     """
     from clipcop.workflows.extract import ExtractConfig
     from clipcop.workflows.extract import extract as run

@@ -20,7 +20,6 @@ from clipcop.cli.options import (
     LoaderWorkers,
     Log,
     Lr,
-    MaybeArch,
     MaybeClipLen,
     MaybeCrop,
     MaybeResize,
@@ -36,11 +35,13 @@ from clipcop.cli.options import (
     Schedule,
     Seed,
     Shortcut,
+    SourceArch,
     Split,
     StepsPerEpoch,
     ValSize,
     WeightDecay,
     WeightInit,
+    Weights,
 )
 from clipcop.cli.output import emit
 from clipcop.cli.settings import given_flags, resolve
@@ -55,7 +56,8 @@ def finetune(
     config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
-    arch: MaybeArch = None,
+    arch: SourceArch = None,
+    weights: Weights = None,
     data: Data = "synthetic",
     dataset: Dataset = None,
     split: Split = 1,
@@ -103,6 +105,7 @@ def finetune(
       clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101
       clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/HMDB51 --freeze-until conv1
       clipcop finetune --random --arch r3d --data ~/data/UCF101
+      clipcop finetune --arch r3d_18 --weights kinetics400 --data ~/data/UCF101
     """
     from clipcop.workflows.finetune import FinetuneConfig
     from clipcop.workflows.finetune import finetune as run

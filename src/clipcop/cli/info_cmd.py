@@ -57,6 +57,7 @@ def info(
         "weight_init",
         "pixels",
         "shortcut",
+        "weights",
         "epoch",
         "step",
         "seed",
@@ -67,13 +68,23 @@ def info(
         "source",
     ):
         if key in meta:
-            table.add_row(key, json.dumps(meta[key]) if isinstance(meta[key], list | dict) else str(meta[key]))
+            table.add_row(key, json.dumps(meta[key]) if isinstance(meta[key], list | dict) else _shown(key, meta[key]))
     for key, value in (meta.get("metrics") or {}).items():
         table.add_row(f"metrics.{key}", f"{value:.4f}" if isinstance(value, float) else str(value))
     if "data" in meta:
         table.add_row("data", json.dumps(meta["data"]))
     Reporter().table(table)
     emit(_flat({k: v for k, v in meta.items() if k != "config"}), as_json=False)
+
+
+def _shown(key: str, value: object) -> str:
+    """A card value for the table; ``pixels`` spells out what standardising means (torchvision's Kinetics
+    statistics, which its supervised weights expect)."""
+    if key == "pixels" and value == "standardised":
+        from clipcop.engine.pixels import MEAN, STD
+
+        return f"standardised (RGB in [0, 1], mean {', '.join(map(str, MEAN))}, std {', '.join(map(str, STD))})"
+    return str(value)
 
 
 def _flat(meta: dict[str, object]) -> dict[str, object]:

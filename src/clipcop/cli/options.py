@@ -139,3 +139,19 @@ Shortcut = Annotated[
         " temporal conv, BN); default: --protocol's, or a checkpoint's own.",
     ),
 ]
+SourceArch = Annotated[
+    str | None,
+    typer.Option(
+        "--arch",
+        help="Backbone for --random: c3d, r3d or r21d, or torchvision's r3d_18, mc3_18 or r2plus1d_18"
+        " (these also with --weights).",
+    ),
+]
+Weights = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        help="With --arch r3d_18, mc3_18 or r2plus1d_18: kinetics400 (torchvision's Kinetics-400 weights, from"
+        " TORCH_HOME or downloaded there) or FILE (a torchvision state dict, .safetensors or .pth).",
+    ),
+]

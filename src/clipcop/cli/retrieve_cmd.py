@@ -18,7 +18,6 @@ from clipcop.cli.options import (
     Json,
     Layers,
     LoaderWorkers,
-    MaybeArch,
     MaybeClipLen,
     MaybeCrop,
     MaybeResize,
@@ -31,8 +30,10 @@ from clipcop.cli.options import (
     Random,
     Seed,
     Shortcut,
+    SourceArch,
     Split,
     WeightInit,
+    Weights,
 )
 from clipcop.cli.output import emit, emit_lines
 from clipcop.cli.settings import given_flags, resolve
@@ -45,7 +46,8 @@ def retrieve(
     config_file: ConfigFile = None,
     checkpoint: Checkpoint = None,
     random: Random = False,
-    arch: MaybeArch = None,
+    arch: SourceArch = None,
+    weights: Weights = None,
     data: Annotated[str | None, typer.Option("--data", help="Dataset folder or 'synthetic' (with a model).")] = None,
     dataset: Dataset = None,
     split: Split = 1,

@@ -1,5 +1,5 @@
-"""Turning ``--checkpoint`` / ``--random --arch`` and geometry flags into a :class:`ModelSource`, with or
-without a settings file (whose ``[source]`` table holds the same keys)."""
+"""Turning ``--checkpoint`` / ``--random --arch`` / ``--arch --weights`` and geometry flags into a
+:class:`ModelSource`, with or without a settings file (whose ``[source]`` table holds the same keys)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ SOURCE_FLAGS = (
     "checkpoint",
     "random",
     "arch",
+    "weights",
     "width",
     "clip_len",
     "resize",

@@ -22,9 +22,10 @@ from clipcop.validation import shown
 
 T = TypeVar("T")
 
-KINDS = ("vcop", "finetune", "vqa", "random")
+KINDS = ("vcop", "finetune", "vqa", "random", "torchvision")
 """``vcop`` and ``finetune`` checkpoints hold a backbone, ``vqa`` ones an E-SA model; ``random`` describes a
-randomly initialised backbone (the paper's baseline) and is never written."""
+randomly initialised backbone (the paper's baseline) and ``torchvision`` one of torchvision's video ResNets
+with given weights (its Kinetics-400 ones: the supervised baseline); neither is ever written."""
 
 BACKBONE_KINDS = ("vcop", "finetune")
 """Kinds whose card must say which backbone they hold (``arch`` and ``width``)."""
@@ -44,6 +45,7 @@ class CheckpointCard:
     ``shortcut`` and the ``protocol`` they amount to (:class:`clipcop.config.ModelChoices`; a checkpoint
     from before them has none, and was made with clipcop's defaults: :meth:`choices`); tuple:
     ``clip_len``, ``interval``, ``tuple_len`` (VCOP only);
+    ``weights``: the torchvision weights a backbone started from (``kinetics400``, or a state dict file);
     geometry: ``resize`` (height, width), ``crop``; labels: ``num_classes``, ``classes`` (fine-tuned
     classifiers). Training: ``seed``, ``epoch``, ``step``, ``metrics``, ``config`` (every setting of the
     run), ``data`` (the dataset's description) and ``validation`` (the fingerprint of its validation
@@ -65,6 +67,7 @@ class CheckpointCard:
     weight_init: str | None = None
     pixels: str | None = None
     shortcut: str | None = None
+    weights: str | None = None
     num_classes: int | None = None
     classes: tuple[str, ...] | None = None
     seed: int | None = None
@@ -185,7 +188,7 @@ _MODEL_FIELDS = (
     "seed",
     "data",
 )
-_SUMMARY_FIELDS = ("kind", "arch", "width", "source", "seed", "tuple_len", "epoch", *CHOICE_KEYS)
+_SUMMARY_FIELDS = ("kind", "arch", "width", "source", "weights", "seed", "tuple_len", "epoch", *CHOICE_KEYS)
 _FIELDS = tuple(f.name for f in fields(CheckpointCard) if f.name not in ("extra", "nulls", "path"))
 _INTS = ("width", "clip_len", "interval", "tuple_len", "crop", "num_classes", "seed", "epoch", "step")
 _OBJECTS = ("metrics", "config", "data", "validation", "window")

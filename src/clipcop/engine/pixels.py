@@ -19,7 +19,8 @@ from clipcop.config import PIXEL_SCALINGS
 from clipcop.errors import UsageError
 
 MEAN = (0.43216, 0.394666, 0.37645)
-"""Per-channel mean of RGB in [0, 1] used to centre inputs (the usual video-model statistics)."""
+"""Per-channel mean of RGB in [0, 1] used to centre inputs: torchvision's Kinetics-400 statistics, the usual
+video-model ones, and what its ``r3d_18``/``mc3_18``/``r2plus1d_18`` weights expect (with :data:`STD`)."""
 STD = (0.22803, 0.22145, 0.216989)
 
 

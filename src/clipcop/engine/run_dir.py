@@ -187,7 +187,7 @@ def check_resume_validation(run_dir: Path, validation: dict[str, Any]) -> None:
         )
 
 
-PATH_KEYS = ("data", "init", "train_list", "checkpoint")
+PATH_KEYS = ("data", "init", "train_list", "checkpoint", "weights")
 """Settings that name a file or folder: equal when they name the same one, however spelled."""
 
 

@@ -1,4 +1,5 @@
-"""``clipcop extract``: features of N evenly spaced clips per video from a checkpoint or a random model.
+"""``clipcop extract``: features of N evenly spaced clips per video from a checkpoint, a random model, or
+torchvision's Kinetics-supervised video ResNets.
 
 >>> from clipcop.workflows.extract import extract  # doctest: +SKIP
 >>> extract(checkpoint="runs/vcop-r3d-16-8-3/best.safetensors", data="~/data/UCF101", subset="test")  # doctest: +SKIP
@@ -15,9 +16,13 @@ from typing import Any, TypeVar, cast
 
 from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
+from clipcop.backbones.torchvision_video import check_torchvision_choices
+from clipcop.backbones.torchvision_weights import KINETICS, kinetics_weights_name
 from clipcop.config import (
+    ARCH_NAMES,
     CHOICE_FLAGS,
     POOL5_CHOICES,
+    TORCHVISION_ARCHS,
     ClipGeometry,
     DataSpec,
     FlatOptions,
@@ -39,7 +44,7 @@ from clipcop.paths import cache_dir
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_data
-from clipcop.workflows.models import backbone_from
+from clipcop.workflows.models import SOURCE_CHOICES, backbone_from
 
 DTYPES = ("float32", "float16")
 T = TypeVar("T")
@@ -47,18 +52,23 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSource:
-    """Where features come from: a checkpoint, or a random initialisation (the paper's baseline).
+    """Where features come from: a checkpoint, a random initialisation (the paper's baseline), or one of
+    torchvision's video ResNets with ``weights`` (``kinetics400``: its Kinetics-supervised weights, or a
+    state dict file), e.g. ``ModelSource(arch="r3d_18", weights="kinetics400")``.
 
     ``clip_len``, ``resize``, ``crop`` and ``width`` default to the checkpoint's metadata; for a random
-    model they default to the paper's (16 frames, 128x171, 112, width 64), like ``pretrain``'s flags.
+    or torchvision model they default to the paper's (16 frames, 128x171, 112, width 64), like
+    ``pretrain``'s flags, which are also the geometry torchvision's Kinetics weights were trained at.
     ``protocol``, ``weight_init``, ``pixels`` and ``shortcut`` (:class:`clipcop.config.ModelChoices`) build a
     random model as ``pretrain``'s flags do; a checkpoint's model uses the ones it records, and any given
-    with it must agree.
+    with it must agree. torchvision's networks have one setting of each (standardised pixels: its
+    Kinetics statistics), and refuse any other.
     """
 
     checkpoint: str | None = None
     random: bool = False
     arch: str | None = None
+    weights: str | None = None
     width: int | None = None
     seed: int = 0
     clip_len: int | None = None
@@ -70,23 +80,38 @@ class ModelSource:
     shortcut: str | None = None
 
     def __post_init__(self) -> None:
-        self.choices()  # refuses an unknown protocol or switch value
-        if self.random == (self.checkpoint is not None):
-            raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
+        choices = self.choices()  # refuses an unknown protocol or switch value
+        if sum((self.random, self.checkpoint is not None, self.weights is not None)) != 1:
+            raise UsageError(SOURCE_CHOICES)
         if self.random and self.arch is None:
-            raise UsageError("--random needs --arch (c3d, r3d or r21d)")
+            raise UsageError(f"--random needs --arch ({', '.join(ARCH_NAMES + TORCHVISION_ARCHS)})")
+        if self.weights is not None and self.arch not in TORCHVISION_ARCHS:
+            given = f", not {self.arch}" if self.arch else ""
+            raise UsageError(f"--weights needs --arch r3d_18, mc3_18 or r2plus1d_18 (torchvision's networks){given}")
+        if self.arch in TORCHVISION_ARCHS and self.checkpoint is None:
+            check_torchvision_choices(
+                self.arch,
+                width=self.width,
+                weight_init=choices.weight_init,
+                pixels=choices.pixels,
+                shortcut=choices.shortcut,
+            )
         for flag, value in (("--width", self.width), ("--cl", self.clip_len), ("--crop", self.crop)):
             if value is not None and value < 1:
                 raise UsageError(f"{flag} must be at least 1, not {value}")
         check_seed(self.seed)
 
-    def build(self) -> tuple[VideoBackbone, CheckpointCard, int, ClipGeometry]:
-        """The backbone, its card, and the clip length and geometry to feed it."""
+    def build(self, note: Any = None) -> tuple[VideoBackbone, CheckpointCard, int, ClipGeometry]:
+        """The backbone, its card, and the clip length and geometry to feed it (``note`` hears of a
+        download of torchvision's weights)."""
         if self.random:
             seed_everything(self.seed)
             backbone, card = backbone_from(random_arch=self.arch, width=self.width, choices=self.choices())
             card = replace(card, seed=self.seed)
             defaults = CheckpointCard(kind="random", clip_len=16, resize=(128, 171), crop=112)
+        elif self.weights is not None:
+            backbone, card = backbone_from(arch=self.arch, weights=self.weights, width=self.width, note=note)
+            defaults = CheckpointCard(kind="torchvision", clip_len=16, resize=(128, 171), crop=112)
         else:
             backbone, card = backbone_from(checkpoint=self.checkpoint, arch=self.arch, width=self.width)
             self._check_recorded(card)
@@ -114,13 +139,25 @@ class ModelSource:
                     f"(leave {flag} and --protocol out to use the checkpoint's)"
                 )
 
+    def weights_file(self) -> str | None:
+        """The state dict file of ``--weights FILE`` (None for ``kinetics400`` or no weights)."""
+        return self.weights if self.weights not in (None, KINETICS) else None
+
     def identity(self) -> dict[str, Any]:
         """What determines the model's weights and input (for cache keys)."""
         if self.random:
             return {"random": self.arch, "width": self.width, "seed": self.seed, **self.choices().entries()}
-        path = Path(str(self.checkpoint)).resolve()
-        stat = path.stat()
-        return {"checkpoint": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        if self.weights == KINETICS:
+            assert self.arch is not None
+            return {"torchvision": self.arch, "weights": kinetics_weights_name(self.arch)}
+        path = Path(str(self.weights_file() or self.checkpoint)).expanduser().resolve()
+        try:
+            stat = path.stat()
+        except OSError:
+            raise UsageError(f"{path}: no such file") from None
+        key = "checkpoint" if self.checkpoint is not None else "weights"
+        extra = {"torchvision": self.arch} if self.checkpoint is None else {}
+        return {key: str(path), **extra, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _first(given: T | None, recorded: T | None, default: T) -> T:
@@ -247,10 +284,14 @@ def extract_layers(
     if config.out is not None:
         if len(layers) != 1:
             raise UsageError("--out names one feature file: extract one --layer at a time")
-        check_feature_out(Path(config.out), reporter, {"--checkpoint": config.source.checkpoint})
+        inputs: dict[str, str | Path | None] = {
+            "--checkpoint": config.source.checkpoint,
+            "--weights": config.source.weights_file(),
+        }
+        check_feature_out(Path(config.out), reporter, inputs)
     runtime = resolve_runtime(config.device, config.precision)
     init_distributed(runtime.device)
-    backbone, card, clip_len, geometry = config.source.build()
+    backbone, card, clip_len, geometry = config.source.build(reporter.info)
     runtime = runtime.with_pixels(card.choices().pixels)
     pool5 = config.pool5 or card.choices().pool5
     if prepared is None:

@@ -1,6 +1,7 @@
 """Action-recognition fine-tuning (Sec. IV-C, Table V, Fig. 10): ``clipcop finetune`` as a function.
 
-The backbone starts from a VCOP checkpoint (or at random, the baseline); a new linear layer on the
+The backbone starts from a VCOP checkpoint (or at random, the baseline, or from torchvision's Kinetics-supervised
+weights, ``ModelSource(arch="r3d_18", weights="kinetics400")``); a new linear layer on the
 pooled 512-d feature is trained on the labelled train split with the pretraining pipeline and optimiser
 defaults (one random clip per video per epoch, random 112 crops; SGD 1e-3), 150 epochs, keeping the
 checkpoint with the lowest validation loss. Test: 10 evenly spaced clips per video, softmax averaged
@@ -119,14 +120,22 @@ def _settings(config: FinetuneConfig) -> dict[str, Any]:
     return {**settings, "data": recorded_data(config.data.folder), "source": asdict(config.source)}
 
 
+def _source_name(source: ModelSource) -> str:
+    """The default run folder's suffix: the checkpoint's run folder, ``random``, or ``r3d_18-kinetics400``."""
+    if source.checkpoint:
+        return Path(source.checkpoint).parent.name
+    if source.weights:
+        return f"{source.arch}-{Path(source.weights).stem}"
+    return "random"
+
+
 def finetune(
     config: FinetuneConfig | None = None, /, *, reporter: Reporter | None = None, **options: Any
 ) -> FinetuneResult:
     """Fine-tune a backbone for action recognition and test it with 10 clips per video."""
     config = from_flat(FinetuneConfig, options, base=config)
     reporter = reporter or Reporter()
-    source_name = Path(config.source.checkpoint).parent.name if config.source.checkpoint else "random"
-    run_dir = Path(config.run.out) if config.run.out else Path("runs") / f"finetune-{source_name}"
+    run_dir = Path(config.run.out) if config.run.out else Path("runs") / f"finetune-{_source_name(config.source)}"
     with run_lock(run_dir, reporter):
         return _finetune_locked(config, run_dir, reporter)
 
@@ -134,7 +143,7 @@ def finetune(
 def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) -> FinetuneResult:
     """:func:`finetune` inside its run folder's lock."""
     opened = open_run(FINETUNE_RUN, run_dir, config, config.run)
-    backbone, source_card, clip_len, geometry = config.source.build()
+    backbone, source_card, clip_len, geometry = config.source.build(reporter.info)
     choices = source_card.choices()
     opened = replace(opened, runtime=opened.runtime.with_pixels(choices.pixels))
     prepared = prepare_data(config.data, reporter)
@@ -170,6 +179,7 @@ def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) 
         "freeze_until": config.freeze_until,
         "init": source_card.source,
         "init_kind": source_card.kind,
+        **({"weights": source_card.weights} if source_card.weights else {}),
         "seed": config.training.seed,
         "config": _settings(config),
         "data": prepared.describe(),

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from clipcop.backbones import build_backbone
+from clipcop.backbones import TORCHVISION_BACKBONES, build_backbone
 from clipcop.backbones.base import VideoBackbone
-from clipcop.config import ModelChoices
+from clipcop.backbones.torchvision_video import TorchvisionResNet, load_torchvision_state
+from clipcop.backbones.torchvision_weights import (
+    KINETICS,
+    kinetics_state_dict,
+    kinetics_weights_name,
+    state_dict_file,
+)
+from clipcop.config import TORCHVISION_ARCHS, ModelChoices
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.checkpoint import Checkpoint, load_checkpoint
+from clipcop.engine.distributed import is_main, main_process_first
 from clipcop.errors import CheckpointError, UsageError
 
 GEOMETRY_KEYS = ("clip_len", "interval", "tuple_len", "resize", "crop", "width", "arch")
@@ -30,6 +39,47 @@ def load_backbone_weights(backbone: VideoBackbone, ckpt: Checkpoint) -> None:
         ) from None
 
 
+SOURCE_CHOICES = (
+    "give exactly one of --checkpoint CKPT, --random --arch ARCH, or --arch ARCH --weights kinetics400|FILE"
+)
+"""The three ways to name a model, for the error when none or several are given."""
+
+
+def torchvision_backbone(arch: str, weights: str, note: Any = None) -> tuple[VideoBackbone, CheckpointCard]:
+    """torchvision's ``arch`` with ``weights``: ``kinetics400`` (torchvision's published Kinetics-400 weights,
+    from TORCH_HOME or downloaded there; ``note`` hears of a download) or a torchvision-format state dict file.
+
+    The card (kind ``torchvision``) records the weights, where they came from (``source``) and torchvision's
+    pixel standardisation, which the Kinetics weights expect.
+    """
+    if arch not in TORCHVISION_BACKBONES:
+        raise UsageError(f"--weights loads torchvision's {', '.join(TORCHVISION_ARCHS)}, not {arch!r}")
+    backbone = build_backbone(arch)
+    assert isinstance(backbone, TorchvisionResNet)
+    if weights == KINETICS:
+        with main_process_first():  # under torchrun one process downloads, the others read its file
+            state = kinetics_state_dict(arch, note if is_main() else None)
+        source = f"torchvision:{kinetics_weights_name(arch)}"
+    else:
+        source = str(Path(weights).expanduser().resolve())
+        state = state_dict_file(Path(weights).expanduser())
+    load_torchvision_state(backbone, state, KINETICS if weights == KINETICS else weights)
+    chosen = ModelChoices()  # torchvision's: standardised pixels (its Kinetics statistics), conv shortcuts
+    card = CheckpointCard(
+        kind="torchvision",
+        arch=arch,
+        width=backbone.width,
+        source=source,
+        weights=weights if weights == KINETICS else source,
+        protocol=chosen.protocol,
+        pool5=chosen.pool5,
+        weight_init=chosen.weight_init,
+        pixels=chosen.pixels,
+        shortcut=chosen.shortcut,
+    )
+    return backbone, card
+
+
 def backbone_from(
     *,
     checkpoint: str | Path | None = None,
@@ -37,16 +87,25 @@ def backbone_from(
     width: int | None = None,
     arch: str | None = None,
     choices: ModelChoices | None = None,
+    weights: str | None = None,
+    note: Any = None,
 ) -> tuple[VideoBackbone, CheckpointCard]:
-    """A backbone from a clipcop checkpoint, or randomly initialised (``random_arch``) as a baseline.
+    """A backbone from a clipcop checkpoint, randomly initialised (``random_arch``) as a baseline, or
+    torchvision's ``arch`` with ``weights`` (:func:`torchvision_backbone`, the supervised baseline).
 
     Returns the backbone and the card describing it (the checkpoint's with ``source`` set to its path, or
-    a ``random`` one made for the random model). ``arch``/``width`` given with a checkpoint must agree. A
-    checkpoint's backbone is built with the parity switches its card records; a random one with
+    a ``random`` or ``torchvision`` one made for the model). ``arch``/``width`` given with a checkpoint must
+    agree. A checkpoint's backbone is built with the parity switches its card records; a random one with
     ``choices`` (clipcop's defaults when None), which its card then records.
     """
-    if (checkpoint is None) == (random_arch is None):
-        raise UsageError("give exactly one of --checkpoint CKPT or --random --arch ARCH")
+    if sum(given is not None for given in (checkpoint, random_arch, weights)) != 1:
+        raise UsageError(SOURCE_CHOICES)
+    if weights is not None:
+        if arch is None:
+            raise UsageError(f"--weights needs --arch: one of {', '.join(TORCHVISION_ARCHS)}")
+        if width is not None and width != 64:
+            raise UsageError(f"{arch} is torchvision's network with --width 64, not {width}")
+        return torchvision_backbone(arch, weights, note)
     if checkpoint is not None:
         ckpt = load_checkpoint(checkpoint)
         card = ckpt.card

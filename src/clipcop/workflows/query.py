@@ -66,6 +66,8 @@ def _source_for(gallery: FeatureFile, config: RetrieveConfig) -> ModelSource:
             pixels=chosen.pixels,
             shortcut=chosen.shortcut,
         )
+    if card is not None and card.kind == "torchvision" and card.weights:
+        return ModelSource(arch=card.arch, weights=card.weights)
     checkpoint = card.source if card is not None else None
     if not checkpoint or not Path(checkpoint).is_file():
         raise UsageError(f"the gallery was made from {checkpoint!r}, which is not here: pass --checkpoint")

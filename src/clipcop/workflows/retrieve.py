@@ -213,6 +213,7 @@ def check_retrieve_outputs(config: RetrieveConfig, grid: str | Path | None = Non
         outputs.append(Output("--grid", Path(grid), "a picture clipcop drew", is_clipcop_figure))
     inputs = {
         "--checkpoint": None if config.source is None else config.source.checkpoint,
+        "--weights": None if config.source is None else config.source.weights_file(),
         "--gallery": config.gallery,
         "--queries": config.queries,
         "--query": config.query,
@@ -274,6 +275,8 @@ def _model(features: FeatureFile) -> tuple[str, str]:
     recorded = card.extra.get("identity")
     if card.kind == "random":
         origin = f"seed {card.seed}"
+    elif card.kind == "torchvision":
+        origin = f"weights {card.weights}"
     else:  # the checkpoint as extraction resolved it (older files: as spelled then, resolved here)
         identity = recorded or {"checkpoint": str(Path(str(card.source)).resolve())}
         origin = str(identity.get("checkpoint"))
