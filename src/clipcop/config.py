@@ -96,6 +96,21 @@ DECODE_ON = ("cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp32")
 LOGGERS = ("tensorboard",)
 ARCH_NAMES = ("c3d", "r3d", "r21d")
+POOLS = ("global", "spatiotemporal")
+FEATURE_DTYPES = ("float32", "float16")
+LEVELS = ("clip", "video", "both")
+QUERY_SPLITS = ("test", "train")
+INDEX_KINDS = ("flat", "ivf", "hnsw")
+CACHE_FORMATS = ("raw", "jpeg")
+SCORINGS = ("training", "fixed")
+"""The values each of these flags takes, in one place: the library checks against them and the command line
+offers them as choices (torch-free, so ``--help`` stays fast).
+
+``SCORINGS``: how a sample curriculum's window scores a video in each of its epochs. ``training``: the
+predictions made on it while it trains (a fresh tuple, random crops, dropout on), the paper's "softmax value
+of the predictions in several convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre
+crops, the model in eval mode, after each epoch (every epoch sees the same clips; an extra pass over the videos
+per epoch)."""
 
 
 def _choose(flag: str, value: str, choices: tuple[str, ...]) -> None:

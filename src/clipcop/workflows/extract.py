@@ -17,7 +17,9 @@ from clipcop._version import __version__
 from clipcop.backbones.base import TAPS, VideoBackbone
 from clipcop.config import (
     CHOICE_FLAGS,
+    FEATURE_DTYPES,
     POOL5_CHOICES,
+    POOLS,
     ClipGeometry,
     DataSpec,
     FlatOptions,
@@ -32,7 +34,6 @@ from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.features.extract import ExtractionStats, extract_to_files
-from clipcop.features.pooling import POOLS
 from clipcop.features.store import is_feature_file, read_features
 from clipcop.outputs import Output, check_outputs
 from clipcop.paths import cache_dir
@@ -41,7 +42,7 @@ from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_data
 from clipcop.workflows.models import backbone_from
 
-DTYPES = ("float32", "float16")
+DTYPES = FEATURE_DTYPES
 T = TypeVar("T")
 
 
