@@ -103,7 +103,8 @@ def pretrain(
 
     Examples:
       clipcop pretrain --arch r3d --tl 3 --data ~/data/UCF101
-      clipcop pretrain --width 16 --cl 8 --it 4 --resize 40x52 --crop 32 --epochs 30 --optimizer adam
+      clipcop pretrain --width 16 --cl 8 --it 4 --resize 40x52 --crop 32 \\
+        --epochs 30 --optimizer adam
       clipcop pretrain --config runs/vcop-r3d-16-8-3/config.toml --out runs/again
     """
     from clipcop.workflows.pretrain import PretrainConfig
