@@ -8,6 +8,7 @@ import typer
 
 from clipcop.cli.options import (
     CURRICULUM,
+    DEFAULT_WORKERS,
     MODEL,
     OUTPUT,
     Arch,
@@ -113,7 +114,7 @@ def task(
     resize: Resize = "128x171",
     crop: Crop = 112,
     val_size: ValSize = 800,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
@@ -203,7 +204,7 @@ def sample(
     schedule: Schedule = "constant",
     dropout: Dropout = 0.5,
     val_size: ValSize = 800,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,

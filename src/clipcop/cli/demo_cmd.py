@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clipcop.cli.options import MODEL, OUTPUT, RUN, TRAINING, ArchName, Device, Json, LoaderWorkers, Quiet, Seed
+from clipcop.cli.options import MODEL, OUTPUT, RUN, TRAINING, ArchName, Device, FixedLoaderWorkers, Json, Quiet, Seed
 from clipcop.cli.output import emit
 from clipcop.engine.reporting import Reporter
 
@@ -29,7 +29,7 @@ def demo(
     arch: Annotated[ArchName, typer.Option("--arch", rich_help_panel=MODEL, help="Backbone.")] = "r3d",
     seed: Seed = 0,
     device: Device = "auto",
-    workers: LoaderWorkers = 0,
+    workers: FixedLoaderWorkers = 0,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

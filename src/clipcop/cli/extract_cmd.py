@@ -8,6 +8,7 @@ import typer
 
 from clipcop.cli.options import (
     DATA,
+    DEFAULT_WORKERS,
     MODEL,
     OUTPUT,
     Backend,
@@ -82,7 +83,7 @@ def extract(
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
     batch_size: BatchVideos = 8,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,

@@ -8,6 +8,7 @@ import typer
 
 from clipcop.cli.options import (
     DATA,
+    DEFAULT_WORKERS,
     OUTPUT,
     TRAINING,
     Backend,
@@ -94,7 +95,7 @@ def finetune(
     clip_len: MaybeClipLen = None,
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,

@@ -20,6 +20,7 @@ from clipcop.config import (
     INDEX_KINDS,
     LEVELS,
     LOGGERS,
+    MAX_DEFAULT_WORKERS,
     OPTIMIZERS,
     PIXEL_SCALINGS,
     POOL5_CHOICES,
@@ -31,6 +32,7 @@ from clipcop.config import (
     SCORINGS,
     SHORTCUTS,
     WEIGHT_INITS,
+    default_workers,
 )
 from clipcop.report.figures import FORMATS as PICTURE_FORMATS
 from clipcop.videos.layouts import LAYOUTS
@@ -128,15 +130,21 @@ Split = Annotated[int, typer.Option("--split", rich_help_panel=DATA, help="Train
 Workers = Annotated[
     int, typer.Option("--workers", rich_help_panel=DATA, help="Worker processes for probing and decoding.")
 ]
+LOADER_WORKERS_HELP = (
+    "Data-loading workers: threads when the frame cache holds every video, else processes (also used for probing)."
+)
 LoaderWorkers = Annotated[
     int,
     typer.Option(
         "--workers",
         rich_help_panel=DATA,
-        help="Data-loading workers: threads when the frame cache holds every video, else processes"
-        " (also used for probing).",
+        help=LOADER_WORKERS_HELP,
+        show_default=f"cores less one, at most {MAX_DEFAULT_WORKERS}",
     ),
 ]
+DEFAULT_WORKERS = default_workers()
+"""``--workers`` when not given: the library's default for this machine (:func:`clipcop.config.default_workers`)."""
+FixedLoaderWorkers = Annotated[int, typer.Option("--workers", rich_help_panel=DATA, help=LOADER_WORKERS_HELP)]
 Device = Annotated[str, typer.Option("--device", rich_help_panel=RUN, help="auto, cpu, cuda or cuda:N.")]
 Precision = Annotated[
     PrecisionName,

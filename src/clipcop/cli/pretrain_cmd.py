@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from clipcop.cli.options import (
+    DEFAULT_WORKERS,
     Arch,
     Backend,
     BatchSize,
@@ -79,7 +80,7 @@ def pretrain(
     resize: Resize = "128x171",
     crop: Crop = 112,
     val_size: ValSize = 800,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,

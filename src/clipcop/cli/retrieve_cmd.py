@@ -8,6 +8,7 @@ import typer
 
 from clipcop.cli.options import (
     DATA,
+    DEFAULT_WORKERS,
     MODEL,
     OUTPUT,
     RETRIEVAL,
@@ -124,7 +125,7 @@ def retrieve(
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
     batch_size: BatchVideos = 8,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
