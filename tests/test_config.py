@@ -1,10 +1,15 @@
 """The choices the specs accept (``clipcop.config``, the bottom layer) are the ones the layers above
-implement: a new backbone or decoder must be added to both, and this test says so."""
+implement: a new backbone or decoder must be added to both, and this test says so. Defaults that depend on
+the machine follow it."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from clipcop.backbones import ARCHS
-from clipcop.config import ARCH_NAMES, BACKENDS, ModelSpec
+from clipcop.config import ARCH_NAMES, BACKENDS, DataSpec, ModelSpec, available_cores, default_workers
 from clipcop.videos.decoder import _backend_modules
 
 
@@ -15,3 +20,20 @@ def test_the_arch_choices_are_the_registered_backbones() -> None:
 
 def test_the_backend_choices_are_the_decoders_and_auto() -> None:
     assert set(BACKENDS) == {"auto", *_backend_modules()}
+
+
+@pytest.mark.parametrize(
+    ("cores", "local", "workers"), [(1, None, 0), (2, None, 1), (4, None, 3), (64, None, 8), (16, "4", 3)]
+)
+def test_default_workers_follow_the_cores_this_process_may_use(
+    cores: int, local: str | None, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker per core less one for the training loop, at most 8, the cores shared by torchrun's processes
+    on the node: never more workers than cores (PyTorch warns), as the former default of 4 was on 2 cores."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    if local is None:
+        monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", local)
+    assert available_cores() == cores
+    assert default_workers() == workers == DataSpec().workers

@@ -7,6 +7,7 @@ checkpoint says exactly how it was made.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields, is_dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
@@ -99,6 +100,21 @@ ARCH_NAMES = ("c3d", "r3d", "r21d")
 TORCHVISION_ARCHS = ("r3d_18", "mc3_18", "r2plus1d_18")
 """torchvision's video ResNet-18s: backbones for extract, retrieve and finetune (random or with --weights),
 not for pretraining."""
+POOLS = ("global", "spatiotemporal")
+FEATURE_DTYPES = ("float32", "float16")
+LEVELS = ("clip", "video", "both")
+QUERY_SPLITS = ("test", "train")
+INDEX_KINDS = ("flat", "ivf", "hnsw")
+CACHE_FORMATS = ("raw", "jpeg")
+SCORINGS = ("training", "fixed")
+"""The values each of these flags takes, in one place: the library checks against them and the command line
+offers them as choices (torch-free, so ``--help`` stays fast).
+
+``SCORINGS``: how a sample curriculum's window scores a video in each of its epochs. ``training``: the
+predictions made on it while it trains (a fresh tuple, random crops, dropout on), the paper's "softmax value
+of the predictions in several convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre
+crops, the model in eval mode, after each epoch (every epoch sees the same clips; an extra pass over the videos
+per epoch)."""
 
 
 def _choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
@@ -212,6 +228,28 @@ class ModelSpec:
         )
 
 
+MAX_DEFAULT_WORKERS = 8
+"""The most data-loading workers a run starts unless told (more rarely pays: each holds its own decoder)."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on: its affinity mask where the system has one (batch schedulers,
+    ``taskset`` and containers narrow it), else every core of the machine."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Data-loading workers when ``--workers`` is not given: one per core this process may use (shared by the
+    processes torchrun starts on the node), less one for the training loop itself, at most
+    :data:`MAX_DEFAULT_WORKERS`; 0 (loading in the main process) on a single core. PyTorch warns when a loader
+    has more workers than cores, as the former default of 4 did on small machines."""
+    local = os.environ.get("LOCAL_WORLD_SIZE", "1")
+    local_processes = int(local) if local.isdigit() and int(local) > 0 else 1
+    return max(0, min(MAX_DEFAULT_WORKERS, available_cores() // local_processes - 1))
+
+
 @dataclass(frozen=True, kw_only=True)
 class DataSpec:
     """Which videos a command reads and how: the dataset folder (or ``synthetic``), its layout and split,
@@ -226,7 +264,8 @@ class DataSpec:
     frame_cache: str | None = "auto"
     decode_on: str = "cpu"
     """Where frames from a JPEG store are decoded: ``cpu`` or ``cuda`` (nvJPEG)."""
-    workers: int = 4
+    workers: int = field(default_factory=default_workers)
+    """Data-loading workers; by default as many as the cores allow (:func:`default_workers`)."""
 
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from clipcop.errors import UsageError
 from clipcop.videos.decoder import read_frames
 from clipcop.videos.layouts import load_dataset
+from clipcop.workflows.cache import cache_frames
 from tests.cli.run import one_error_line, run_cli
 from tests.conftest import write_index_video
 
@@ -195,7 +197,11 @@ def test_cache_writes_a_jpeg_store_that_training_reads(
     raw = json.loads(run_cli(capsys, *args[:-3], "--out", tmp_path / "raw", "--workers", 1, "--json").out)
     assert raw["format"] == "raw" and raw["mib_total"] > report["mib_total"]
     wrong = one_error_line(run_cli(capsys, *args, "--format", "png"))
-    assert wrong == "clipcop: error: --format must be raw or jpeg, not 'png'"
+    assert wrong.startswith(
+        "clipcop data cache: error: Invalid value for '--format': 'png' is not one of 'raw', 'jpeg'"
+    )
+    with pytest.raises(UsageError, match="--format must be raw or jpeg, not 'png'"):  # the library checks it too
+        cache_frames(tiny_synth, resize=(24, 32), out=tmp_path / "png", format="png")
     train = ["pretrain", "--data", tiny_synth, "--width", 4, "--cl", 4, "--it", 2, "--resize", "24x32", "--crop", 16]
     train += ["--epochs", 1, "--workers", 0, "--frame-cache", store, "--out", tmp_path / "run"]
     if not torch.cuda.is_available():

@@ -15,7 +15,7 @@ from tests.cli.run import one_error_line, run_cli
 from tests.hostile.helpers import snapshot
 from tests.workflows.test_pretrain import TINY
 
-REFUSED = "--backend must be one of auto, decord, pyav, not 'pyavv'"
+REFUSED = "Invalid value for '--backend': 'pyavv' is not one of 'auto', 'decord', 'pyav'. (see --help)"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clipcop.errors import UsageError
 from clipcop.report import figures
+from clipcop.report.build import build_report
 from clipcop.report.figures import DPI, SIZE_INCHES, Output
 from tests.cli.run import one_error_line, run_cli
 
@@ -102,7 +104,11 @@ def test_report_formats_and_dpi(demo: Path, capsys: pytest.CaptureFixture[str]) 
         preview = pdf.with_suffix(".png").read_bytes()  # what the page shows for a PDF
         assert png_size(preview)[0] == int(SIZE_INCHES[0] * 50)
     assert '<a href="layers.pdf">' in (demo / "report" / "index.html").read_text()
-    assert "unknown picture format 'gif'" in one_error_line(run_cli(capsys, "report", demo, "--format", "gif"))
+    assert "'gif' is not one of 'png', 'svg', 'pdf'" in one_error_line(
+        run_cli(capsys, "report", demo, "--format", "gif")
+    )
+    with pytest.raises(UsageError, match="unknown picture format 'gif'"):  # the library checks it too
+        build_report(demo, fmt="gif")
 
 
 def test_per_class_bars_grow_with_101_classes(tmp_path: Path) -> None:

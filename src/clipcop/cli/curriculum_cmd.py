@@ -7,6 +7,10 @@ from typing import Annotated
 import typer
 
 from clipcop.cli.options import (
+    CURRICULUM,
+    DEFAULT_WORKERS,
+    MODEL,
+    OUTPUT,
     Arch,
     Backend,
     BatchSize,
@@ -37,6 +41,7 @@ from clipcop.cli.options import (
     Resize,
     Resume,
     Schedule,
+    ScoringName,
     Seed,
     Shortcut,
     Split,
@@ -53,17 +58,30 @@ from clipcop.engine.reporting import Reporter
 
 app = typer.Typer(help="Curriculum learning: tuple length 3 -> 4 -> 5, or hard samples.", no_args_is_help=True)
 
-TlSchedule = Annotated[str, typer.Option("--tl-schedule", help="Increasing tuple lengths within 2..5.")]
+TlSchedule = Annotated[
+    str, typer.Option("--tl-schedule", rich_help_panel=CURRICULUM, help="Increasing tuple lengths within 2..5.")
+]
 StageEpochs = Annotated[
-    str | None, typer.Option("--stage-epochs", help="Epochs per stage, comma-separated (default: --epochs each).")
+    str | None,
+    typer.Option(
+        "--stage-epochs", rich_help_panel=CURRICULUM, help="Epochs per stage, comma-separated (default: --epochs each)."
+    ),
 ]
 TaskOut = Annotated[
     str | None,
-    typer.Option("--out", help="Curriculum folder, one run per stage (default runs/curriculum-task-ARCH-CL-IT)."),
+    typer.Option(
+        "--out",
+        rich_help_panel=OUTPUT,
+        help="Curriculum folder, one run per stage (default runs/curriculum-task-ARCH-CL-IT).",
+    ),
 ]
 SampleOut = Annotated[
     str | None,
-    typer.Option("--out", help="Curriculum folder (default runs/curriculum-sample-<the checkpoint's run folder>)."),
+    typer.Option(
+        "--out",
+        rich_help_panel=OUTPUT,
+        help="Curriculum folder (default runs/curriculum-sample-<the checkpoint's run folder>).",
+    ),
 ]
 
 
@@ -96,7 +114,7 @@ def task(
     resize: Resize = "128x171",
     crop: Crop = 112,
     val_size: ValSize = 800,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
@@ -119,8 +137,10 @@ def task(
     and pair layer carry over, the tl!-way output layer is new. A summary table ends the run.
 
     Examples:
-      clipcop curriculum task --arch r3d --data ~/data/UCF101 --out runs/r3d-curriculum
-      clipcop curriculum task --tl-schedule 3,4 --stage-epochs 300,100 --data ~/data/UCF101
+      clipcop curriculum task --arch r3d --data ~/data/UCF101 \\
+        --out runs/r3d-curriculum
+      clipcop curriculum task --tl-schedule 3,4 --stage-epochs 300,100 \\
+        --data ~/data/UCF101
     """
     from clipcop.workflows.curriculum import curriculum_task, parse_schedule, parse_stage_epochs, task_record
     from clipcop.workflows.curriculum_config import TaskCurriculumConfig
@@ -144,22 +164,33 @@ def task(
 @app.command("sample")
 def sample(
     ctx: typer.Context,
-    checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="A converged VCOP checkpoint.")] = None,
+    checkpoint: Annotated[
+        str | None, typer.Option("--checkpoint", rich_help_panel=MODEL, help="A converged VCOP checkpoint.")
+    ] = None,
     config_file: ConfigFile = None,
-    window: Annotated[int, typer.Option("--window", help="Epochs whose scores decide easy samples.")] = 5,
+    window: Annotated[
+        int, typer.Option("--window", rich_help_panel=CURRICULUM, help="Epochs whose scores decide easy samples.")
+    ] = 5,
     threshold: Annotated[
-        float, typer.Option("--threshold", help="Softmax of the right order that makes it easy.")
+        float,
+        typer.Option("--threshold", rich_help_panel=CURRICULUM, help="Softmax of the right order that makes it easy."),
     ] = 0.8,
     scoring: Annotated[
-        str,
+        ScoringName,
         typer.Option(
             "--scoring",
+            rich_help_panel=CURRICULUM,
             help="What scores a video in each window epoch: training (the predictions made on it while it "
             "trains, as the paper) or fixed (one fixed tuple, centre crops, eval mode, after each epoch).",
         ),
     ] = "training",
     compare_plain: Annotated[
-        bool, typer.Option("--compare-plain", help="Also continue on all samples for the same epochs, to compare.")
+        bool,
+        typer.Option(
+            "--compare-plain",
+            rich_help_panel=CURRICULUM,
+            help="Also continue on all samples for the same epochs, to compare.",
+        ),
     ] = False,
     data: Data = "synthetic",
     dataset: Dataset = None,
@@ -173,7 +204,7 @@ def sample(
     schedule: Schedule = "constant",
     dropout: Dropout = 0.5,
     val_size: ValSize = 800,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
@@ -195,7 +226,8 @@ def sample(
     Architecture, width, cl/it/tl, resize and crop come from the checkpoint; the other options are pretrain's.
 
     Examples:
-      clipcop curriculum sample --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101 --epochs 100
+      clipcop curriculum sample --checkpoint runs/r3d-16-8-3/best.safetensors \\
+        --data ~/data/UCF101 --epochs 100
     """
     from clipcop.workflows.curriculum import curriculum_sample
     from clipcop.workflows.curriculum_config import SampleCurriculumConfig

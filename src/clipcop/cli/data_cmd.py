@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from clipcop.cli.options import Backend, ClipLen, Dataset, Interval, Json, Quiet, Split, TupleLen, Workers
+from clipcop.cli.options import (
+    DATA,
+    OUTPUT,
+    Backend,
+    CacheFormatName,
+    ClipLen,
+    Dataset,
+    Interval,
+    Json,
+    Quiet,
+    Split,
+    TupleLen,
+    Workers,
+)
 from clipcop.cli.output import emit
 from clipcop.config import parse_size
 from clipcop.engine.reporting import Reporter
@@ -22,13 +35,18 @@ app = typer.Typer(
 @app.command("synth")
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder to write (UCF101 layout).")],
-    classes: Annotated[int, typer.Option(help="Motion classes (1-10).")] = 10,
-    videos_per_class: Annotated[int, typer.Option(help="Videos per class.")] = 40,
-    frames: Annotated[int, typer.Option(help="Frames per video (varies +-15%).")] = 80,
-    size: Annotated[str, typer.Option(help="Frame size HEIGHTxWIDTH (even numbers).")] = "48x64",
-    seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same videos.")] = 0,
+    classes: Annotated[int, typer.Option(rich_help_panel=DATA, help="Motion classes (1-10).")] = 10,
+    videos_per_class: Annotated[int, typer.Option(rich_help_panel=DATA, help="Videos per class.")] = 40,
+    frames: Annotated[int, typer.Option(rich_help_panel=DATA, help="Frames per video (varies +-15%).")] = 80,
+    size: Annotated[str, typer.Option(rich_help_panel=DATA, help="Frame size HEIGHTxWIDTH (even numbers).")] = "48x64",
+    seed: Annotated[int, typer.Option(rich_help_panel=DATA, help="Seed: the same seed writes the same videos.")] = 0,
     qa: Annotated[
-        bool, typer.Option("--qa", help="Also write ActivityNet-QA-format questions to OUT/qa/ (for clipcop vqa).")
+        bool,
+        typer.Option(
+            "--qa",
+            rich_help_panel=DATA,
+            help="Also write ActivityNet-QA-format questions to OUT/qa/ (for clipcop vqa).",
+        ),
     ] = False,
     workers: Workers = 2,
     json_out: Json = False,
@@ -38,7 +56,7 @@ def synth(
 
     Examples:
       clipcop data synth /tmp/synth --classes 10 --videos-per-class 40
-      clipcop data synth /tmp/synth --qa    # plus OUT/qa/{train,val,test}_{q,a}.json for clipcop vqa
+      clipcop data synth /tmp/synth --qa    # and questions in OUT/qa/ for vqa
     """
     from clipcop.synth.dataset import SynthSpec, synth_record, write_synthetic
 
@@ -71,7 +89,8 @@ def index(
     workers: Workers = 2,
     backend: Backend = "auto",
     reprobe: Annotated[
-        bool, typer.Option("--reprobe", help="Probe every video again, ignoring the saved manifest.")
+        bool,
+        typer.Option("--reprobe", rich_help_panel=DATA, help="Probe every video again, ignoring the saved manifest."),
     ] = False,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -113,18 +132,30 @@ def index(
 def cache(
     data: Annotated[str, typer.Argument(help="Dataset folder, or 'synthetic'.")],
     resize: Annotated[
-        str, typer.Option("--resize", help="Frame size to cache, HEIGHTxWIDTH (the training --resize).")
-    ] = "128x171",
-    out: Annotated[str | None, typer.Option("--out", help="Cache folder (default: the clipcop cache).")] = None,
-    cache_format: Annotated[
         str,
         typer.Option(
-            "--format", help="raw (uint8 arrays: fastest, most disk) or jpeg (JPEG shards: ~1/10 of the disk)."
+            "--resize", rich_help_panel=DATA, help="Frame size to cache, HEIGHTxWIDTH (the training --resize)."
+        ),
+    ] = "128x171",
+    out: Annotated[
+        str | None, typer.Option("--out", rich_help_panel=OUTPUT, help="Cache folder (default: the clipcop cache).")
+    ] = None,
+    cache_format: Annotated[
+        CacheFormatName,
+        typer.Option(
+            "--format",
+            rich_help_panel=OUTPUT,
+            help="raw (uint8 arrays: fastest, most disk) or jpeg (JPEG shards: ~1/10 of the disk).",
         ),
     ] = "raw",
-    quality: Annotated[int, typer.Option("--quality", help="JPEG quality 1-100 (--format jpeg).")] = 90,
+    quality: Annotated[
+        int, typer.Option("--quality", rich_help_panel=OUTPUT, help="JPEG quality 1-100 (--format jpeg).")
+    ] = 90,
     shard_frames: Annotated[
-        int, typer.Option("--shard-frames", help="Frames per JPEG shard file, about (--format jpeg).")
+        int,
+        typer.Option(
+            "--shard-frames", rich_help_panel=OUTPUT, help="Frames per JPEG shard file, about (--format jpeg)."
+        ),
     ] = 20_000,
     split: Split = 1,
     dataset: Dataset = None,
@@ -141,7 +172,8 @@ def cache(
 
     Examples:
       clipcop data cache ~/data/UCF101 --resize 128x171
-      clipcop data cache ~/data/kinetics400 --format jpeg --out /scratch/frames --workers 16
+      clipcop data cache ~/data/kinetics400 --format jpeg --out /scratch/frames \\
+        --workers 16
     """
     from clipcop.workflows.cache import cache_frames
 

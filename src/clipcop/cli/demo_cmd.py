@@ -6,24 +6,30 @@ from typing import Annotated
 
 import typer
 
-from clipcop.cli.options import Device, Json, LoaderWorkers, Quiet, Seed
+from clipcop.cli.options import MODEL, OUTPUT, RUN, TRAINING, ArchName, Device, FixedLoaderWorkers, Json, Quiet, Seed
 from clipcop.cli.output import emit
 from clipcop.engine.reporting import Reporter
 
 
 def demo(
     quick: Annotated[
-        bool, typer.Option("--quick", help="CI-sized run (under a minute; numbers not meaningful).")
+        bool,
+        typer.Option("--quick", rich_help_panel=RUN, help="CI-sized run (under a minute; numbers not meaningful)."),
     ] = False,
-    out: Annotated[str, typer.Option("--out", help="Run folder.")] = "runs/demo",
-    epochs: Annotated[int | None, typer.Option("--epochs", help="VCOP epochs (default 30; 2 with --quick).")] = None,
-    width: Annotated[
-        int | None, typer.Option("--width", help="Backbone width (default 16; 4 with --quick; scale up on a GPU).")
+    out: Annotated[str, typer.Option("--out", rich_help_panel=OUTPUT, help="Run folder.")] = "runs/demo",
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", rich_help_panel=TRAINING, help="VCOP epochs (default 30; 2 with --quick).")
     ] = None,
-    arch: Annotated[str, typer.Option("--arch", help="c3d, r3d or r21d.")] = "r3d",
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width", rich_help_panel=MODEL, help="Backbone width (default 16; 4 with --quick; scale up on a GPU)."
+        ),
+    ] = None,
+    arch: Annotated[ArchName, typer.Option("--arch", rich_help_panel=MODEL, help="Backbone.")] = "r3d",
     seed: Seed = 0,
     device: Device = "auto",
-    workers: LoaderWorkers = 0,
+    workers: FixedLoaderWorkers = 0,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

@@ -7,6 +7,10 @@ from typing import Annotated
 import typer
 
 from clipcop.cli.options import (
+    DATA,
+    DEFAULT_WORKERS,
+    MODEL,
+    OUTPUT,
     Backend,
     BatchVideos,
     Checkpoint,
@@ -15,6 +19,7 @@ from clipcop.cli.options import (
     Dataset,
     DecodeOn,
     Device,
+    FeatureDtypeName,
     FrameCache,
     Json,
     Layer,
@@ -25,6 +30,7 @@ from clipcop.cli.options import (
     MaybeWidth,
     Pixels,
     Pool5,
+    PoolName,
     Precision,
     Protocol,
     Quiet,
@@ -40,7 +46,7 @@ from clipcop.cli.output import emit
 from clipcop.cli.settings import given_flags, resolve
 from clipcop.cli.source import source_keys, with_source
 from clipcop.engine.reporting import Reporter
-from clipcop.videos.layouts import parse_subset
+from clipcop.videos.layouts import Subset, parse_subset
 
 
 def extract(
@@ -53,23 +59,33 @@ def extract(
     data: Data = "synthetic",
     dataset: Dataset = None,
     split: Split = 1,
-    subset: Annotated[str, typer.Option("--subset", help="train, test or all.")] = "all",
-    clips: Annotated[int, typer.Option("--clips", help="Evenly spaced clips per video (10; 20 for VQA).")] = 10,
+    subset: Annotated[
+        Subset, typer.Option("--subset", rich_help_panel=DATA, help="Which videos of the split (all: train and test).")
+    ] = "all",
+    clips: Annotated[
+        int, typer.Option("--clips", rich_help_panel=DATA, help="Evenly spaced clips per video (10; 20 for VQA).")
+    ] = 10,
     layer: Layer = "conv5",
-    pool: Annotated[str, typer.Option("--pool", help="global (C-d) or spatiotemporal (9216-d 'pool5').")] = "global",
+    pool: Annotated[
+        PoolName, typer.Option("--pool", rich_help_panel=MODEL, help="global (C-d) or spatiotemporal (9216-d 'pool5').")
+    ] = "global",
     protocol: Protocol = None,
     pool5: Pool5 = None,
     weight_init: WeightInit = None,
     pixels: Pixels = None,
     shortcut: Shortcut = None,
-    out: Annotated[str | None, typer.Option("--out", help="Feature file to write (.safetensors).")] = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="float32 or float16 on disk.")] = "float32",
+    out: Annotated[
+        str | None, typer.Option("--out", rich_help_panel=OUTPUT, help="Feature file to write (.safetensors).")
+    ] = None,
+    dtype: Annotated[
+        FeatureDtypeName, typer.Option("--dtype", rich_help_panel=OUTPUT, help="Feature precision on disk.")
+    ] = "float32",
     width: MaybeWidth = None,
     clip_len: MaybeClipLen = None,
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
     batch_size: BatchVideos = 8,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
@@ -85,9 +101,12 @@ def extract(
     --arch r3d_18|mc3_18|r2plus1d_18 --weights kinetics400|FILE reads torchvision's supervised network.
 
     Examples:
-      clipcop extract --checkpoint best.safetensors --data ~/data/UCF101 --subset test --out test.safetensors
-      clipcop extract --random --arch r3d --data ~/data/UCF101 --layer conv3 --pool spatiotemporal
-      clipcop extract --arch r3d_18 --weights kinetics400 --data ~/data/anet --clips 20 --out kinetics.safetensors
+      clipcop extract --checkpoint best.safetensors --data ~/data/UCF101 \\
+        --subset test --out test.safetensors
+      clipcop extract --random --arch r3d --data ~/data/UCF101 --layer conv3 \\
+        --pool spatiotemporal
+      clipcop extract --arch r3d_18 --weights kinetics400 --data ~/data/anet \\
+        --clips 20 --out kinetics.safetensors
     """
     from clipcop.workflows.extract import ExtractConfig
     from clipcop.workflows.extract import extract as run

@@ -7,6 +7,10 @@ from typing import Annotated
 import typer
 
 from clipcop.cli.options import (
+    DATA,
+    DEFAULT_WORKERS,
+    OUTPUT,
+    TRAINING,
     Backend,
     Checkpoint,
     Compile,
@@ -48,7 +52,10 @@ from clipcop.cli.settings import given_flags, resolve
 from clipcop.cli.source import source_keys, with_source
 from clipcop.engine.reporting import Reporter
 
-ClipBatchSize = Annotated[int, typer.Option("--batch-size", help="Clips per step over all processes (the paper: 8).")]
+ClipBatchSize = Annotated[
+    int,
+    typer.Option("--batch-size", rich_help_panel=TRAINING, help="Clips per step over all processes (the paper: 8)."),
+]
 
 
 def finetune(
@@ -62,9 +69,16 @@ def finetune(
     dataset: Dataset = None,
     split: Split = 1,
     freeze_until: Annotated[
-        str | None, typer.Option("--freeze-until", help="Freeze conv1 .. this stage (conv1-conv5), BN statistics too.")
+        str | None,
+        typer.Option(
+            "--freeze-until",
+            rich_help_panel=TRAINING,
+            help="Freeze conv1 .. this stage (conv1-conv5), BN statistics too.",
+        ),
     ] = None,
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (the paper: 150).")] = 150,
+    epochs: Annotated[
+        int, typer.Option("--epochs", rich_help_panel=TRAINING, help="Training epochs (the paper: 150).")
+    ] = 150,
     batch_size: ClipBatchSize = 8,
     optimizer: Optimizer = "sgd",
     lr: Lr = 1e-3,
@@ -72,7 +86,9 @@ def finetune(
     weight_decay: WeightDecay = 5e-4,
     schedule: Schedule = "constant",
     val_size: ValSize = 800,
-    test_clips: Annotated[int, typer.Option("--test-clips", help="Clips per test video, predictions averaged.")] = 10,
+    test_clips: Annotated[
+        int, typer.Option("--test-clips", rich_help_panel=DATA, help="Clips per test video, predictions averaged.")
+    ] = 10,
     width: MaybeWidth = None,
     protocol: Protocol = None,
     weight_init: WeightInit = None,
@@ -81,11 +97,13 @@ def finetune(
     clip_len: MaybeClipLen = None,
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
-    out: Annotated[str | None, typer.Option("--out", help="Run folder (default runs/finetune-SOURCE).")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", rich_help_panel=OUTPUT, help="Run folder (default runs/finetune-SOURCE).")
+    ] = None,
     resume: Resume = False,
     steps_per_epoch: StepsPerEpoch = None,
     compile: Compile = False,
@@ -102,8 +120,10 @@ def finetune(
     confusion matrix. The result is a normal checkpoint that extract/retrieve/vqa accept.
 
     Examples:
-      clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/UCF101
-      clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors --data ~/data/HMDB51 --freeze-until conv1
+      clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors \\
+        --data ~/data/UCF101
+      clipcop finetune --checkpoint runs/r3d-16-8-3/best.safetensors \\
+        --data ~/data/HMDB51 --freeze-until conv1
       clipcop finetune --random --arch r3d --data ~/data/UCF101
       clipcop finetune --arch r3d_18 --weights kinetics400 --data ~/data/UCF101
     """

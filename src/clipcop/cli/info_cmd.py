@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from clipcop.cli.options import Json
+from clipcop.cli.options import OUTPUT, Json, Quiet
 from clipcop.cli.output import emit, emit_lines
-from clipcop.engine.reporting import Reporter
 
 
 def info(
     checkpoint: Annotated[Path, typer.Argument(help="A clipcop .safetensors checkpoint.")],
     settings: Annotated[
-        bool, typer.Option("--config", help="Print the TOML settings the checkpoint was trained with (for --config).")
+        bool,
+        typer.Option(
+            "--config",
+            rich_help_panel=OUTPUT,
+            help="Print the TOML settings the checkpoint was trained with (for --config).",
+        ),
     ] = False,
     json_out: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Print what a checkpoint is: kind, arch, width, cl/it/tl, parity switches, epoch, metrics, provenance.
+
+    On a terminal a table; in a pipe (or with --quiet) one key: value line per entry, for scripts.
 
     Examples:
       clipcop info runs/vcop-r3d-16-8-3/best.safetensors
@@ -39,42 +48,32 @@ def info(
     if json_out:
         emit(info_record(checkpoint, meta), as_json=True)
         return
+    if quiet or not _on_terminal():
+        emit(_flat({k: v for k, v in meta.items() if k != "config"}), as_json=False)
+        return
+    Console(highlight=False, markup=False).print(_table(checkpoint, meta))
+
+
+def _on_terminal() -> bool:
+    """True when stdout is a terminal: a person reads the table; a pipe gets ``key: value`` lines instead."""
+    return sys.stdout.isatty()
+
+
+def _table(checkpoint: Path, meta: dict[str, object]) -> Table:
+    """The checkpoint's card as a two-column table: the main keys in a fixed order, then metrics and data."""
     table = Table(title=str(checkpoint), show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value")
-    for key in (
-        "kind",
-        "arch",
-        "width",
-        "clip_len",
-        "interval",
-        "tuple_len",
-        "num_classes",
-        "resize",
-        "crop",
-        "protocol",
-        "pool5",
-        "weight_init",
-        "pixels",
-        "shortcut",
-        "weights",
-        "epoch",
-        "step",
-        "seed",
-        "version",
-        "torch",
-        "created",
-        "init",
-        "source",
-    ):
+    for key in _TABLE_KEYS:
         if key in meta:
-            table.add_row(key, json.dumps(meta[key]) if isinstance(meta[key], list | dict) else _shown(key, meta[key]))
-    for key, value in (meta.get("metrics") or {}).items():
+            value = meta[key]
+            table.add_row(key, json.dumps(value) if isinstance(value, list | dict) else _shown(key, value))
+    metrics = meta.get("metrics")
+    for key, value in (metrics if isinstance(metrics, dict) else {}).items():
         table.add_row(f"metrics.{key}", f"{value:.4f}" if isinstance(value, float) else str(value))
     if "data" in meta:
         table.add_row("data", json.dumps(meta["data"]))
-    Reporter().table(table)
-    emit(_flat({k: v for k, v in meta.items() if k != "config"}), as_json=False)
+    return table
 
 
 def _shown(key: str, value: object) -> str:
@@ -96,3 +95,30 @@ def _flat(meta: dict[str, object]) -> dict[str, object]:
             name = f"{key}.{sub}" if sub else key
             flat[name] = json.dumps(item) if isinstance(item, list | dict) else item
     return flat
+
+
+_TABLE_KEYS = (
+    "kind",
+    "arch",
+    "width",
+    "clip_len",
+    "interval",
+    "tuple_len",
+    "num_classes",
+    "resize",
+    "crop",
+    "protocol",
+    "pool5",
+    "weight_init",
+    "pixels",
+    "shortcut",
+    "weights",
+    "epoch",
+    "step",
+    "seed",
+    "version",
+    "torch",
+    "created",
+    "init",
+    "source",
+)

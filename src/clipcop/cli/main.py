@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import typer
+from typer.core import TyperCommand
 
 try:  # Typer 0.20+ vendors Click as typer._click; older releases depend on the click package
     from typer._click import exceptions as click_exceptions
@@ -29,6 +30,7 @@ from clipcop.cli import (
     vqa_cmd,
 )
 from clipcop.cli.internal_error import INTERNAL_ERROR, internal_error
+from clipcop.cli.options import PANEL_ORDER
 from clipcop.errors import ClipcopError
 from clipcop.processes import interrupts
 from clipcop.processes.interrupts import INTERRUPTED
@@ -37,7 +39,7 @@ app = typer.Typer(
     name="clipcop",
     help="Self-supervised video representation learning by Video Clip Order Prediction.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -54,7 +56,11 @@ app.command("report")(report_cmd.report)
 
 
 def _reflow(doc: str) -> str:
-    """A docstring as help text: each prose paragraph on one line (the terminal wraps it), indented lines kept."""
+    """A docstring as help text: each prose paragraph on one line (the terminal wraps it), indented lines kept.
+
+    Rich help dedents everything after the first paragraph as one block, which would strip the indentation of
+    examples that come right after it; a blank line in front of that block keeps them indented.
+    """
     paragraphs = inspect.cleandoc(doc).split("\n\n")
     out = []
     for paragraph in paragraphs:
@@ -63,20 +69,35 @@ def _reflow(doc: str) -> str:
             out.append(paragraph)
         else:
             out.append(" ".join(line.strip() for line in lines))
+    if len(out) > 1 and any(line.startswith(" ") for line in "\n".join(out[1:]).splitlines()):
+        out[1] = "\n" + out[1]
     return "\n\n".join(out)
 
 
-def _reflow_help(typer_app: typer.Typer) -> None:
-    """Rich help keeps a docstring's line breaks; reflow them so paragraphs wrap at the terminal's width."""
+class _PanelOrderedCommand(TyperCommand):
+    """A command whose ``--help`` shows its option panels in :data:`~clipcop.cli.options.PANEL_ORDER`,
+    whatever the order of the function's parameters (each option keeps its place within its panel)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        rank = {name: index for index, name in enumerate(PANEL_ORDER)}
+        return sorted(params, key=lambda param: rank.get(getattr(param, "rich_help_panel", None) or "", -1))
+
+
+def _polish_help(typer_app: typer.Typer) -> None:
+    """Rich help keeps a docstring's line breaks; reflow them so paragraphs wrap at the terminal's width. And
+    order each command's option panels."""
     for command in typer_app.registered_commands:
         if command.help is None and command.callback is not None and command.callback.__doc__:
             command.help = _reflow(command.callback.__doc__)
+        if command.cls in (None, TyperCommand):
+            command.cls = _PanelOrderedCommand
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
-            _reflow_help(group.typer_instance)
+            _polish_help(group.typer_instance)
 
 
-_reflow_help(app)
+_polish_help(app)
 
 
 def _version(value: bool) -> None:
@@ -147,8 +168,12 @@ def _help(err: click_exceptions.NoArgsIsHelpError) -> _Ending:
 
 
 def _usage(err: click_exceptions.UsageError) -> _Ending:
-    where = f" {err.ctx.command_path.removeprefix('clipcop').strip()}" if err.ctx else ""
-    return _Ending(2, f"clipcop{where}: error: {err.format_message()} (see --help)\n")
+    """``clipcop pretrain: error: ...`` naming the (sub)command, or ``clipcop: error: ...`` for the root."""
+    command = " ".join(err.ctx.command_path.split()[1:]) if err.ctx else ""
+    where = f"clipcop {command}" if command else "clipcop"
+    # Typer checks a choice with a validator whose message starts "Value error, "; the rest is the message
+    message = err.format_message().replace("Value error, ", "", 1)
+    return _Ending(2, f"{where}: error: {message} (see --help)\n")
 
 
 def _os_error(err: OSError) -> _Ending | None:

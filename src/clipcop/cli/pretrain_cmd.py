@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from clipcop.cli.options import (
+    DEFAULT_WORKERS,
     Arch,
     Backend,
     BatchSize,
@@ -79,7 +80,7 @@ def pretrain(
     resize: Resize = "128x171",
     crop: Crop = 112,
     val_size: ValSize = 800,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
@@ -103,7 +104,8 @@ def pretrain(
 
     Examples:
       clipcop pretrain --arch r3d --tl 3 --data ~/data/UCF101
-      clipcop pretrain --width 16 --cl 8 --it 4 --resize 40x52 --crop 32 --epochs 30 --optimizer adam
+      clipcop pretrain --width 16 --cl 8 --it 4 --resize 40x52 --crop 32 \\
+        --epochs 30 --optimizer adam
       clipcop pretrain --config runs/vcop-r3d-16-8-3/config.toml --out runs/again
     """
     from clipcop.workflows.pretrain import PretrainConfig

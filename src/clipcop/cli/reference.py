@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from typing import Any
 
@@ -37,16 +38,29 @@ With `--json` every command prints one JSON object on stdout, described under ea
 """
 
 
+def _choices(param: Any) -> tuple[str, ...]:
+    """The values a flag takes, when they are a fixed set (Typer's description of it, or Click's ``Choice``)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and getattr(descriptor, "is_choice", False):
+        return tuple(str(choice) for choice in descriptor.choices or ())
+    return tuple(str(choice) for choice in getattr(getattr(param, "type", None), "choices", None) or ())
+
+
 def _param_row(param: Any) -> str:
     names = ", ".join(f"`{opt}`" for opt in getattr(param, "opts", []) + getattr(param, "secondary_opts", []))
     kind = getattr(param, "param_type_name", "option")
     help_text = " ".join((getattr(param, "help", None) or "").split())
+    choices = _choices(param)
+    if choices:
+        help_text += " One of " + ", ".join(f"`{choice}`" for choice in choices) + "."
     default = getattr(param, "default", None)
     shown = ""
     if kind == "argument":
         names = f"`{param.name.upper()}`"
     elif getattr(param, "is_flag", False):
         shown = ""
+    elif isinstance(getattr(param, "show_default", None), str):  # a default that depends on the machine
+        shown = f" (default: {param.show_default})"
     elif default not in (None, "", ()) and not callable(default):
         shown = f" (default: `{default}`)"
     return f"| {names} | {help_text}{shown} |"
@@ -71,7 +85,7 @@ def _result_section(path: str) -> list[str]:
 
 def _command_section(path: str, command: Any) -> list[str]:
     lines = [f"## `{path}`", ""]
-    doc = inspect.cleandoc(command.help or "")
+    doc = re.sub(r"\n{3,}", "\n\n", inspect.cleandoc(command.help or ""))  # help may hold a spacer line
     if doc:
         lines += ["```text", doc, "```", ""]
     params = [p for p in command.params if p.name not in ("help",)]

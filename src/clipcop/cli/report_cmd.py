@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from clipcop.cli.options import Dpi, Json, PictureFormat
+from clipcop.cli.options import Dpi, Json, PictureFormat, Quiet
 from clipcop.cli.output import emit
 
 
@@ -18,6 +19,7 @@ def report(
     fmt: PictureFormat = "png",
     dpi: Dpi = 100,
     json_out: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Draw a run's pictures in the paper's order: pretraining curves and per-class bars (Fig. 5), the
     curriculum (Fig. 4), retrieval top-k curves, by layer and grids (Figs. 6-8, Table IV), fine-tuning per
@@ -34,5 +36,8 @@ def report(
     from clipcop.report.build import build_report
 
     command = "clipcop " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["report"] else None
-    result = build_report(run_dir, fmt=fmt, dpi=dpi, command=command)
+    with warnings.catch_warnings():
+        if quiet:  # the report prints no progress; --quiet also keeps plotting libraries' warnings off stderr
+            warnings.simplefilter("ignore")
+        result = build_report(run_dir, fmt=fmt, dpi=dpi, command=command)
     emit(result.record(), as_json=json_out)

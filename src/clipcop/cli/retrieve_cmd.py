@@ -7,6 +7,11 @@ from typing import Annotated, Any
 import typer
 
 from clipcop.cli.options import (
+    DATA,
+    DEFAULT_WORKERS,
+    MODEL,
+    OUTPUT,
+    RETRIEVAL,
     Backend,
     BatchVideos,
     Checkpoint,
@@ -15,8 +20,10 @@ from clipcop.cli.options import (
     DecodeOn,
     Device,
     FrameCache,
+    IndexKindName,
     Json,
     Layers,
+    LevelName,
     LoaderWorkers,
     MaybeClipLen,
     MaybeCrop,
@@ -24,8 +31,10 @@ from clipcop.cli.options import (
     MaybeWidth,
     Pixels,
     Pool5,
+    PoolName,
     Precision,
     Protocol,
+    QuerySplitName,
     Quiet,
     Random,
     Seed,
@@ -48,35 +57,65 @@ def retrieve(
     random: Random = False,
     arch: SourceArch = None,
     weights: Weights = None,
-    data: Annotated[str | None, typer.Option("--data", help="Dataset folder or 'synthetic' (with a model).")] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", rich_help_panel=DATA, help="Dataset folder or 'synthetic' (with a model).")
+    ] = None,
     dataset: Dataset = None,
     split: Split = 1,
-    query_split: Annotated[str, typer.Option("--query-split", help="test (gallery: train) or train.")] = "test",
-    gallery: Annotated[str | None, typer.Option("--gallery", help="Gallery feature file (with --queries).")] = None,
-    queries: Annotated[str | None, typer.Option("--queries", help="Query feature file (with --gallery).")] = None,
-    query: Annotated[str | None, typer.Option("--query", help="A video file: show its nearest gallery videos.")] = None,
-    level: Annotated[str, typer.Option("--level", help="clip, video or both.")] = "both",
-    k: Annotated[str, typer.Option("--k", help="Comma-separated k values.")] = "1,5,10,20,50",
+    query_split: Annotated[
+        QuerySplitName, typer.Option("--query-split", rich_help_panel=DATA, help="test (gallery: train) or train.")
+    ] = "test",
+    gallery: Annotated[
+        str | None, typer.Option("--gallery", rich_help_panel=DATA, help="Gallery feature file (with --queries).")
+    ] = None,
+    queries: Annotated[
+        str | None, typer.Option("--queries", rich_help_panel=DATA, help="Query feature file (with --gallery).")
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", rich_help_panel=DATA, help="A video file: show its nearest gallery videos.")
+    ] = None,
+    level: Annotated[
+        LevelName,
+        typer.Option(
+            "--level",
+            rich_help_panel=RETRIEVAL,
+            help="Per clip (Tables II-IV), per video (mean of its clips: Fig. 7), or both.",
+        ),
+    ] = "both",
+    k: Annotated[
+        str, typer.Option("--k", rich_help_panel=RETRIEVAL, help="Comma-separated k values.")
+    ] = "1,5,10,20,50",
     layer: Layers = "conv5",
     pool: Annotated[
-        str, typer.Option("--pool", help="spatiotemporal (the paper's 9216-d pool5) or global.")
+        PoolName,
+        typer.Option("--pool", rich_help_panel=MODEL, help="spatiotemporal (the paper's 9216-d pool5) or global."),
     ] = "spatiotemporal",
-    clips: Annotated[int, typer.Option("--clips", help="Evenly spaced clips per video.")] = 10,
+    clips: Annotated[int, typer.Option("--clips", rich_help_panel=DATA, help="Evenly spaced clips per video.")] = 10,
     index: Annotated[
-        str, typer.Option("--index", help="flat (exact), ivf or hnsw (approximate, for millions).")
+        IndexKindName,
+        typer.Option(
+            "--index", rich_help_panel=RETRIEVAL, help="flat (exact), ivf or hnsw (approximate, for millions)."
+        ),
     ] = "flat",
     save_index: Annotated[
-        str | None, typer.Option("--save-index", help="Write the FAISS index (+ .json metadata).")
+        str | None,
+        typer.Option("--save-index", rich_help_panel=OUTPUT, help="Write the FAISS index (+ .json metadata)."),
     ] = None,
     grid: Annotated[
         str | None,
         typer.Option(
-            "--grid", help="Write a picture (.png, .svg or .pdf) of queries and their top neighbours (Fig. 8)."
+            "--grid",
+            rich_help_panel=OUTPUT,
+            help="Write a picture (.png, .svg or .pdf) of queries and their top neighbours (Fig. 8).",
         ),
     ] = None,
     neighbours: Annotated[
         str | None,
-        typer.Option("--neighbours", help="Write every query's nearest gallery items (largest k) to this CSV."),
+        typer.Option(
+            "--neighbours",
+            rich_help_panel=OUTPUT,
+            help="Write every query's nearest gallery items (largest k) to this CSV.",
+        ),
     ] = None,
     width: MaybeWidth = None,
     pool5: Pool5 = None,
@@ -88,7 +127,7 @@ def retrieve(
     resize: MaybeResize = None,
     crop: MaybeCrop = None,
     batch_size: BatchVideos = 8,
-    workers: LoaderWorkers = 4,
+    workers: LoaderWorkers = DEFAULT_WORKERS,
     device: Device = "auto",
     precision: Precision = "auto",
     seed: Seed = 0,
@@ -104,10 +143,14 @@ def retrieve(
     video's clip features: Fig. 7), each labelled.
 
     Examples:
-      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query-split test
-      clipcop retrieve --gallery ucf_train.safetensors --queries hmdb_test.safetensors
-      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --query my_video.mp4
-      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 --layer all --level clip
+      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 \\
+        --query-split test
+      clipcop retrieve --gallery ucf_train.safetensors \\
+        --queries hmdb_test.safetensors
+      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 \\
+        --query my_video.mp4
+      clipcop retrieve --checkpoint best.safetensors --data ~/data/UCF101 \\
+        --layer all --level clip
     """
     from clipcop.workflows.retrieve import RetrieveConfig
     from clipcop.workflows.retrieve import retrieve as run

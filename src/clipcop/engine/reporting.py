@@ -6,6 +6,7 @@ as a plain line every few seconds instead of redrawn bars.
 
 from __future__ import annotations
 
+import os
 import time
 from types import TracebackType
 
@@ -13,6 +14,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+LOG_WIDTH = 160
+"""Columns of tables in logs: wide enough for long class and file names (rich would use 80)."""
+
+
+def stderr_console() -> Console:
+    """A rich console on stderr. In a log (stderr not a terminal, no ``COLUMNS``) lines are never hard-wrapped,
+    so a long path or message stays one greppable line, and tables get :data:`LOG_WIDTH` columns."""
+    console = Console(stderr=True, highlight=False, markup=False)
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(stderr=True, highlight=False, markup=False, soft_wrap=True, width=LOG_WIDTH)
 
 
 class Reporter:
@@ -22,7 +35,7 @@ class Reporter:
         # markup off: file, class and run names may hold "[...]"; only note/warn add markup, around escaped text
         from clipcop.engine.distributed import is_main  # imports torch: not while the CLI only parses arguments
 
-        self.console = console or Console(stderr=True, highlight=False, markup=False)
+        self.console = console or stderr_console()
         self.enabled = is_main() and not quiet
 
     def info(self, message: str) -> None:

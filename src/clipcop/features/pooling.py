@@ -17,9 +17,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from clipcop.config import POOLS
 from clipcop.errors import UsageError
 
-POOLS = ("global", "spatiotemporal")
 STRIDED = (1, 2, 2)
 """The official pool5 window and stride."""
 _GRIDS = {1: (2, 3, 3), 2: (4, 3, 3), 4: (2, 6, 6), 8: (4, 6, 6)}

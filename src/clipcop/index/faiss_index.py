@@ -16,12 +16,13 @@ from typing import Any, cast
 import faiss
 import numpy as np
 
+from clipcop.config import INDEX_KINDS
 from clipcop.engine.atomic import write_atomic, write_text_atomic
 from clipcop.errors import ClipcopError, FeatureFileError, MalformedFeatureFileError, UsageError
 from clipcop.outputs import Output
 from clipcop.validation import INT, STR, Fields, list_of, malformed, read_json
 
-KINDS = ("flat", "ivf", "hnsw")
+KINDS = INDEX_KINDS
 QUERY_BLOCK = 4096
 
 

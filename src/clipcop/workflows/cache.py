@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video, video_key
 from clipcop.clips.jpeg_store import JpegStore, check_decode_on, holds_jpeg_store
 from clipcop.clips.sources import DecodedVideos, FrameSource, JpegFrames, StoredFrames
-from clipcop.config import check_backend
+from clipcop.config import CACHE_FORMATS, check_backend
 from clipcop.engine.distributed import (
     broadcast_object,
     gather_objects,
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from clipcop.clips.datasets import VideoRef
 
 
-CACHE_FORMATS = ("raw", "jpeg")
 """``clipcop data cache --format``: raw uint8 arrays, or the JPEG store."""
 
 

@@ -8,7 +8,8 @@ score every training video over a window of epochs, drop the easy ones and conti
 
 from __future__ import annotations
 
-from clipcop.workflows.curriculum_config import SCORINGS, SampleCurriculumConfig, TaskCurriculumConfig
+from clipcop.config import SCORINGS
+from clipcop.workflows.curriculum_config import SampleCurriculumConfig, TaskCurriculumConfig
 from clipcop.workflows.curriculum_sample import (
     HARD_SAMPLES,
     WINDOW_CHECKPOINT,

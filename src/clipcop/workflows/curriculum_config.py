@@ -6,14 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from clipcop.config import SCORINGS
 from clipcop.errors import UsageError
 from clipcop.workflows.pretrain import PretrainConfig
-
-SCORINGS = ("training", "fixed")
-"""How the window scores a video in each of its epochs. ``training``: the predictions made on it while it
-trains (a fresh tuple, random crops, dropout on), the paper's "softmax value of the predictions in several
-convergent epochs" (Sec. IV-A). ``fixed``: one tuple fixed by its index, centre crops, the model in eval
-mode, after each epoch (every epoch sees the same clips; an extra pass over the videos per epoch)."""
 
 
 def check_task_options(schedule: tuple[int, ...], epochs: tuple[int, ...] | None) -> None:

@@ -21,7 +21,9 @@ from clipcop.backbones.torchvision_weights import KINETICS, kinetics_weights_nam
 from clipcop.config import (
     ARCH_NAMES,
     CHOICE_FLAGS,
+    FEATURE_DTYPES,
     POOL5_CHOICES,
+    POOLS,
     TORCHVISION_ARCHS,
     ClipGeometry,
     DataSpec,
@@ -37,7 +39,6 @@ from clipcop.engine.reporting import Reporter
 from clipcop.engine.seeding import seed_everything
 from clipcop.errors import CheckpointError, DataError, UsageError
 from clipcop.features.extract import ExtractionStats, extract_to_files
-from clipcop.features.pooling import POOLS
 from clipcop.features.store import is_feature_file, read_features
 from clipcop.outputs import Output, check_outputs
 from clipcop.paths import cache_dir
@@ -46,7 +47,7 @@ from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_data
 from clipcop.workflows.models import SOURCE_CHOICES, backbone_from
 
-DTYPES = ("float32", "float16")
+DTYPES = FEATURE_DTYPES
 T = TypeVar("T")
 
 

@@ -34,6 +34,7 @@ from clipcop.heads.vcop import VCOPModel
 from clipcop.paths import why_not
 from clipcop.results import PretrainRecord
 from clipcop.workflows.cache import frame_source
+from clipcop.workflows.cpu_estimate import warn_slow_cpu_epoch
 from clipcop.workflows.data import (
     PreparedVideos,
     prepare_data,
@@ -220,6 +221,16 @@ def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) 
         f"tuples {spec.label()} (span {spec.span}), "
         f"{len(train_videos)} train / {len(val_videos)} val videos, "
         f"device {opened.runtime.device} ({opened.runtime.precision})"
+    )
+    warn_slow_cpu_epoch(
+        opened.runtime.device,
+        reporter,
+        config.model,
+        config.geometry,
+        config.training,
+        clip_len=spec.clip_len,
+        clips_per_sample=spec.tuple_len,
+        samples=len(train_videos),
     )
     model_entries = {
         "arch": config.model.arch,

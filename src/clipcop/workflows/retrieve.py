@@ -24,7 +24,7 @@ import numpy as np
 from rich.table import Table
 
 from clipcop.backbones.base import TAPS
-from clipcop.config import POOL5_CHOICES, DataSpec, FlatOptions, from_flat
+from clipcop.config import LEVELS, POOL5_CHOICES, QUERY_SPLITS, DataSpec, FlatOptions, from_flat
 from clipcop.engine.card import CheckpointCard
 from clipcop.engine.distributed import is_main
 from clipcop.engine.reporting import Reporter
@@ -38,7 +38,6 @@ from clipcop.workflows.extract import ExtractConfig, ModelSource, extract_layers
 from clipcop.workflows.neighbours import COLUMNS, Side, neighbour_rows, render_neighbours, write_neighbours_csv
 
 Level = Literal["clip", "video"]
-LEVELS = ("clip", "video", "both")
 SHOWN_QUERIES, SHOWN_TOP = 10, 5
 """Without scores, the terminal lists this many queries with this many neighbours each."""
 
@@ -135,7 +134,7 @@ class RetrieveConfig(FlatOptions):
             raise UsageError(f"unknown --level {self.level!r}; choose clip, video or both")
         if self.pool5 is not None and self.pool5 not in POOL5_CHOICES:
             raise UsageError(f"--pool5 must be one of {', '.join(POOL5_CHOICES)}, not {self.pool5!r}")
-        if self.query_split not in ("test", "train"):
+        if self.query_split not in QUERY_SPLITS:
             raise UsageError("--query-split must be test (gallery: train) or train (gallery: test)")
         if self.query is not None:  # one video against a gallery file, or one extracted with the model
             if self.gallery is None and self.source is None:
