@@ -8,7 +8,6 @@ approximate and scale to millions of clips; results are flagged approximate wher
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -16,7 +15,7 @@ from typing import Any, cast
 import faiss
 import numpy as np
 
-from clipcop.config import INDEX_KINDS
+from clipcop.config import INDEX_KINDS, available_cores
 from clipcop.engine.atomic import write_atomic, write_text_atomic
 from clipcop.errors import ClipcopError, FeatureFileError, MalformedFeatureFileError, UsageError
 from clipcop.outputs import Output
@@ -47,8 +46,9 @@ class IndexSpec:
 
 
 def set_threads(threads: int | None = None) -> int:
-    """Use ``threads`` OpenMP threads in FAISS (default: every available core)."""
-    count = threads or len(os.sched_getaffinity(0))
+    """Use ``threads`` OpenMP threads in FAISS (default: every core this process may use; macOS and Windows
+    have no affinity mask, so there every core of the machine)."""
+    count = threads or available_cores()
     faiss.omp_set_num_threads(count)
     return count
 
