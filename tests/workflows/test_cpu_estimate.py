@@ -4,12 +4,13 @@ cost nothing."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 import torch
 from rich.console import Console
 
-from clipcop.config import ARCH_NAMES, ClipGeometry, ModelChoices, ModelSpec, TrainingSpec
+from clipcop.config import ARCH_NAMES, TORCHVISION_ARCHS, ModelChoices, TrainingSpec
 from clipcop.engine.reporting import Reporter
 from clipcop.workflows import cpu_estimate
 from clipcop.workflows.cpu_estimate import (
@@ -22,6 +23,8 @@ from clipcop.workflows.cpu_estimate import (
 
 UCF101_TRAIN = 9537
 """Training videos of UCF101's split 1."""
+FULL: dict[str, Any] = {"arch": "r3d", "width": 64, "choices": ModelChoices(), "crop": 112, "training": TrainingSpec()}
+"""The paper's R3D at full size."""
 
 
 def _reporter() -> tuple[Reporter, io.StringIO]:
@@ -32,14 +35,7 @@ def _reporter() -> tuple[Reporter, io.StringIO]:
 def test_a_full_size_cpu_run_warns_in_one_line_with_the_epoch_time_and_what_to_run_instead() -> None:
     reporter, text = _reporter()
     seconds = warn_slow_cpu_epoch(
-        torch.device("cpu"),
-        reporter,
-        ModelSpec(arch="r3d", width=64),
-        ClipGeometry(),
-        TrainingSpec(),
-        clip_len=16,
-        clips_per_sample=3,
-        samples=UCF101_TRAIN,
+        torch.device("cpu"), reporter, **FULL, clip_len=16, clips_per_sample=3, samples=UCF101_TRAIN
     )
     lines = text.getvalue().splitlines()
     assert seconds is not None and seconds > SLOW_EPOCH_SECONDS  # 116 GFLOP a clip, 28,611 clips: 3.3 PFLOP
@@ -55,11 +51,11 @@ def test_small_settings_and_gpus_are_neither_timed_nor_warned_about(monkeypatch:
     monkeypatch.setattr(cpu_estimate, "clip_flops", never)
     monkeypatch.setattr(cpu_estimate, "cpu_flops_per_second", never)
     reporter, text = _reporter()
-    tiny = (ModelSpec(width=4), ClipGeometry(resize=(24, 32), crop=16), TrainingSpec())
-    assert warn_slow_cpu_epoch(torch.device("cpu"), reporter, *tiny, clip_len=4, clips_per_sample=3, samples=40) is None
-    full = (ModelSpec(), ClipGeometry(), TrainingSpec())
+    tiny = {**FULL, "width": 4, "crop": 16}
+    cpu = torch.device("cpu")
+    assert warn_slow_cpu_epoch(cpu, reporter, **tiny, clip_len=4, clips_per_sample=3, samples=40) is None
     gpu = torch.device("cuda", 0)
-    assert warn_slow_cpu_epoch(gpu, reporter, *full, clip_len=16, clips_per_sample=3, samples=UCF101_TRAIN) is None
+    assert warn_slow_cpu_epoch(gpu, reporter, **FULL, clip_len=16, clips_per_sample=3, samples=UCF101_TRAIN) is None
     assert text.getvalue() == ""
 
 
@@ -77,3 +73,14 @@ def test_durations_read_roughly() -> None:
         "about 4.0 hours",
         "about 5 days",
     ]
+
+
+@pytest.mark.parametrize("arch", TORCHVISION_ARCHS)
+def test_fine_tuning_torchvision_s_networks_on_the_cpu_is_estimated_too(arch: str) -> None:
+    counted = clip_flops(arch, 64, ModelChoices(), clip_len=16, crop=112)
+    assert 0 < counted <= FLOPS_BOUND_PER_VOXEL * 64**2 * 16 * 112**2
+    reporter, text = _reporter()
+    full = {**FULL, "arch": arch}
+    seconds = warn_slow_cpu_epoch(torch.device("cpu"), reporter, **full, clip_len=16, clips_per_sample=1, samples=9537)
+    assert seconds is not None and seconds > SLOW_EPOCH_SECONDS
+    assert f"({arch} width 64, 16-frame clips cropped to 112, 9537 training samples)" in text.getvalue()

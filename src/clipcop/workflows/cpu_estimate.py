@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from clipcop.backbones import build_backbone
-from clipcop.config import ClipGeometry, ModelChoices, ModelSpec, TrainingSpec
+from clipcop.config import ModelChoices, TrainingSpec
 from clipcop.engine.reporting import Reporter
 
 SLOW_EPOCH_SECONDS = 300.0
@@ -79,17 +79,23 @@ def describe_seconds(seconds: float) -> str:
 def warn_slow_cpu_epoch(
     device: torch.device,
     reporter: Reporter,
-    model: ModelSpec,
-    geometry: ClipGeometry,
-    training: TrainingSpec,
     *,
+    arch: str,
+    width: int,
+    choices: ModelChoices,
     clip_len: int,
+    crop: int,
+    training: TrainingSpec,
     clips_per_sample: int,
     samples: int,
 ) -> float | None:
     """On the CPU, estimate an epoch's time and warn in one line when it is long (:data:`SLOW_EPOCH_SECONDS`),
     pointing to ``clipcop demo`` and small settings. Returns the estimate in seconds; None when not on the CPU,
-    when nobody would read the warning, or when even the slowest CPU would not make it long."""
+    when nobody would read the warning, or when even the slowest CPU would not make it long.
+
+    ``arch``, ``width`` and ``choices`` name the backbone (any ``--arch``, torchvision's included); a training
+    sample is ``clips_per_sample`` clips (a VCOP tuple's ``tl``, 1 for fine-tuning) of ``clip_len`` frames
+    cropped to ``crop``."""
     if device.type != "cpu" or not reporter.enabled or samples < 1:
         return None
     clips = epoch_clips(
@@ -98,15 +104,15 @@ def warn_slow_cpu_epoch(
         batch_size=training.batch_size,
         steps=training.steps_per_epoch,
     )
-    bound = FLOPS_BOUND_PER_VOXEL * max(model.width, 3) ** 2 * clip_len * geometry.crop**2 * clips
+    bound = FLOPS_BOUND_PER_VOXEL * max(width, 3) ** 2 * clip_len * crop**2 * clips
     if bound / SLOWEST_CPU_FLOPS <= SLOW_EPOCH_SECONDS:  # small settings: fast on any CPU
         return None
-    per_clip = clip_flops(model.arch, model.width, model.choices(), clip_len=clip_len, crop=geometry.crop)
+    per_clip = clip_flops(arch, width, choices, clip_len=clip_len, crop=crop)
     seconds = per_clip * clips / cpu_flops_per_second()
     if seconds > SLOW_EPOCH_SECONDS:
         reporter.warn(
-            f"one epoch will take {describe_seconds(seconds)} on this CPU ({model.arch} width "
-            f"{model.width}, {clip_len}-frame clips cropped to {geometry.crop}, {samples} training samples); "
+            f"one epoch will take {describe_seconds(seconds)} on this CPU ({arch} width "
+            f"{width}, {clip_len}-frame clips cropped to {crop}, {samples} training samples); "
             f"for minutes instead, run `clipcop demo` or use small settings ({SMALL_SETTINGS}), or a GPU"
         )
     return seconds

@@ -31,6 +31,7 @@ from clipcop.errors import DataError, UsageError
 from clipcop.heads.classifier import ActionClassifier
 from clipcop.results import FinetuneRecord
 from clipcop.workflows.cache import frame_source
+from clipcop.workflows.cpu_estimate import warn_slow_cpu_epoch
 from clipcop.workflows.data import (
     PreparedVideos,
     note_short_videos,
@@ -166,6 +167,18 @@ def _finetune_locked(config: FinetuneConfig, run_dir: Path, reporter: Reporter) 
     reporter.info(
         f"fine-tuning {source_card.kind} {source_card.arch} width {backbone.width} "
         f"on {len(classes)} classes, {len(train_videos)} train / {len(val_videos)} val videos{frozen}"
+    )
+    warn_slow_cpu_epoch(
+        opened.runtime.device,
+        reporter,
+        arch=backbone.arch,
+        width=backbone.width,
+        choices=choices,
+        clip_len=clip_len,
+        crop=geometry.crop,
+        training=config.training,
+        clips_per_sample=1,
+        samples=len(train_videos),
     )
     model_entries = {
         "arch": backbone.arch,

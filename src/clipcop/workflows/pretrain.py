@@ -225,10 +225,12 @@ def _pretrain_locked(config: PretrainConfig, run_dir: Path, reporter: Reporter) 
     warn_slow_cpu_epoch(
         opened.runtime.device,
         reporter,
-        config.model,
-        config.geometry,
-        config.training,
+        arch=config.model.arch,
+        width=config.model.width,
+        choices=config.model.choices(),
         clip_len=spec.clip_len,
+        crop=config.geometry.crop,
+        training=config.training,
         clips_per_sample=spec.tuple_len,
         samples=len(train_videos),
     )
