@@ -35,7 +35,9 @@ Precision = Annotated[
     ),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Seed for initialisation, data order and augmentation.")]
-Backend = Annotated[str, typer.Option("--backend", help="Video decoder: auto (decord, then PyAV), decord or pyav.")]
+Backend = Annotated[
+    str, typer.Option("--backend", help="Video decoder: auto (decord2 where installed, then PyAV), decord or pyav.")
+]
 FrameCache = Annotated[
     str,
     typer.Option("--frame-cache", help="auto (use `clipcop data cache` frames when present), off, or a folder."),
