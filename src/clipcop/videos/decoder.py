@@ -1,9 +1,9 @@
 """One small decoding interface over interchangeable backends (decord first, PyAV as the fallback).
 
 ``decord`` is whichever library imports as ``decord``: decord2, which clipcop depends on where it
-publishes wheels, or the older decord 0.6. On a VCOP tuple it reads about 1.9x the frames per core PyAV
-does (docs/benchmarks.md, "Decoders"), so decoding with PyAV where decord2 could be installed says so
-once per process.
+publishes wheels, or the older decord 0.6. On VCOP tuples from UCF101's MPEG-4 AVI files it reads about
+1.3x the frames per core PyAV does (on long-GOP H.264 the two are even: docs/benchmarks.md, "Decoders"),
+so decoding with PyAV where decord2 could be installed says so once per process.
 
 A backend answers two questions: what a file is (:func:`probe_video`) and "give me these frame indices,
 resized to HxW, as uint8 RGB" (:func:`read_frames`). Readers are opened per call and never shared, so
@@ -101,8 +101,8 @@ def _report_slow_decoder() -> None:
         return
     _slow_decoder_reported = True
     warnings.warn(
-        "decoding videos with PyAV because decord is not installed; decord2 reads VCOP tuples about 1.9x "
-        f"faster on this platform: {SLOW_DECODER_HINT}",
+        "decoding videos with PyAV because decord is not installed; decord2 reads tuples from MPEG-4 AVI "
+        f"(UCF101's codec) about 1.3x faster per core and has a wheel for this platform: {SLOW_DECODER_HINT}",
         stacklevel=3,
     )
 
