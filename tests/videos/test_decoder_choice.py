@@ -86,22 +86,29 @@ def _record_reads(tmp_path: Path, backend: str) -> list[str]:
     return [str(w.message) for w in caught]
 
 
-def test_pyav_instead_of_decord_says_so_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(decoder, "available_backends", lambda: ["pyav"])  # as if decord were not installed
-    monkeypatch.setattr(decoder, "decord_expected", lambda: True)
+def _slower_decoder_only(monkeypatch: pytest.MonkeyPatch, expected: bool) -> None:
+    """As if decord were not installed, on a platform with (``expected``) or without decord2 wheels."""
+    monkeypatch.setattr(decoder, "available_backends", lambda: ["pyav"])
+    monkeypatch.setattr(decoder, "decord_expected", lambda: expected)
     monkeypatch.setattr(decoder, "_slow_decoder_reported", False)
+    monkeypatch.delenv(decoder.SLOW_DECODER_REPORTED, raising=False)
+
+
+def test_pyav_instead_of_decord_says_so_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _slower_decoder_only(monkeypatch, expected=True)
     messages = _record_reads(tmp_path, "auto")
     assert len(messages) == 1
     assert "PyAV" in messages[0] and "pip install decord2" in messages[0] and "\n" not in messages[0]
     assert _record_reads(tmp_path, "auto") == []  # the rest of the process stays quiet
+    # ...and so do the processes it starts from now on (spawned workers inherit the environment).
+    monkeypatch.setattr(decoder, "_slow_decoder_reported", False)  # a fresh process's module state
+    assert _record_reads(tmp_path, "auto") == []
 
 
 def test_no_warning_where_pyav_is_the_best_there_is_or_asked_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(decoder, "_slow_decoder_reported", False)
-    monkeypatch.setattr(decoder, "available_backends", lambda: ["pyav"])
-    monkeypatch.setattr(decoder, "decord_expected", lambda: False)  # e.g. an Intel Mac: no decord2 wheel
+    _slower_decoder_only(monkeypatch, expected=False)  # e.g. Windows on ARM: no decord2 wheel
     assert _record_reads(tmp_path, "auto") == []
     monkeypatch.setattr(decoder, "decord_expected", lambda: True)
     assert _record_reads(tmp_path, "pyav") == []  # --backend pyav is a choice, not a missing install

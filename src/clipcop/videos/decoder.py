@@ -13,6 +13,7 @@ the functions are safe in ``DataLoader`` worker processes.
 from __future__ import annotations
 
 import importlib.util
+import os
 import platform
 import sys
 import warnings
@@ -83,6 +84,9 @@ DECORD2_PLATFORMS = frozenset({("Linux", "x86_64"), ("Linux", "aarch64"), ("Darw
 environment marker on clipcop's decord2 dependency in pyproject.toml names the same ones."""
 
 SLOW_DECODER_HINT = "pip install decord2"
+SLOW_DECODER_REPORTED = "CLIPCOP_SLOW_DECODER_REPORTED"
+"""Environment variable set once the warning is out: processes started afterwards (spawned probe, cache
+and loader workers) inherit it and stay quiet."""
 _slow_decoder_reported = False
 
 
@@ -95,11 +99,13 @@ def decord_expected(
 
 
 def _report_slow_decoder() -> None:
-    """Warn once per process that PyAV decodes here although decord2 could (it is not installed)."""
+    """Warn once per process, and not again in the processes it starts afterwards, that PyAV decodes here
+    although decord2 could (it is not installed)."""
     global _slow_decoder_reported
-    if _slow_decoder_reported or not decord_expected():
+    if _slow_decoder_reported or os.environ.get(SLOW_DECODER_REPORTED) or not decord_expected():
         return
     _slow_decoder_reported = True
+    os.environ[SLOW_DECODER_REPORTED] = "1"
     warnings.warn(
         "decoding videos with PyAV because decord is not installed; decord2 reads tuples from MPEG-4 AVI "
         f"(UCF101's codec) about 1.3x faster per core and has a wheel for this platform: {SLOW_DECODER_HINT}",
