@@ -44,8 +44,9 @@ def test_decord_and_pyav_agree(tmp_path: Path, suffix: str) -> None:
     resized = [read_frames(path, wanted, size=(30, 40), backend=b).astype(int) for b in BACKENDS]
     assert resized[0].shape == (5, 30, 40, 3)
     # Both resize at decode time with FFmpeg's bilinear filter, but decord bundles its own FFmpeg build
-    # (chroma is interpolated slightly differently): close on this sharp-edged texture, not identical.
-    assert np.abs(resized[0] - resized[1]).mean() < 4.0
+    # (chroma is interpolated slightly differently): close on this sharp-edged texture, not identical
+    # (a mean of about 3 levels with decord 0.6, about 4.7 with decord2).
+    assert np.abs(resized[0] - resized[1]).mean() < 6.0
     index_video = write_index_video(tmp_path / f"i{suffix}", 40)
     same = [
         frame_index(read_frames(index_video, wanted[1:], size=(30, 40), backend=b).mean(axis=(1, 2, 3)))

@@ -166,7 +166,7 @@ Backend = Annotated[
     typer.Option(
         "--backend",
         rich_help_panel=DATA,
-        help="Video decoder (auto: decord, then PyAV).",
+        help="Video decoder: auto (decord2 where installed, then PyAV), decord (decord2 or decord 0.6) or pyav.",
     ),
 ]
 FrameCache = Annotated[

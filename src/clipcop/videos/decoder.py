@@ -1,5 +1,10 @@
 """One small decoding interface over interchangeable backends (decord first, PyAV as the fallback).
 
+``decord`` is whichever library imports as ``decord``: decord2, which clipcop depends on where it
+publishes wheels, or the older decord 0.6. On VCOP tuples from UCF101's MPEG-4 AVI files it reads about
+1.3x the frames per core PyAV does (on long-GOP H.264 the two are even: docs/benchmarks.md, "Decoders"),
+so decoding with PyAV where decord2 could be installed says so once per process.
+
 A backend answers two questions: what a file is (:func:`probe_video`) and "give me these frame indices,
 resized to HxW, as uint8 RGB" (:func:`read_frames`). Readers are opened per call and never shared, so
 the functions are safe in ``DataLoader`` worker processes.
@@ -8,6 +13,10 @@ the functions are safe in ``DataLoader`` worker processes.
 from __future__ import annotations
 
 import importlib.util
+import os
+import platform
+import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,17 +72,54 @@ def get_backend(name: str) -> VideoBackend:
     if name not in modules:
         raise UsageError(f"unknown video backend {name!r}; choose one of: auto, {', '.join(modules)}")
     if name not in available_backends():
-        raise UsageError(f"video backend {name!r} is not installed (pip install {name.replace('py', '')})")
+        package = "decord2" if name == "decord" else "av"
+        raise UsageError(f"video backend {name!r} is not installed (pip install {package})")
     module = importlib.import_module(modules[name])
     backend: VideoBackend = module.BACKEND
     return backend
+
+
+DECORD2_PLATFORMS = frozenset({("Linux", "x86_64"), ("Linux", "aarch64"), ("Darwin", "arm64"), ("Windows", "AMD64")})
+"""``(platform.system(), platform.machine())`` pairs decord2 publishes wheels for (CPython 3.10-3.14); the
+environment marker on clipcop's decord2 dependency in pyproject.toml names the same ones."""
+
+SLOW_DECODER_HINT = "pip install decord2"
+SLOW_DECODER_REPORTED = "CLIPCOP_SLOW_DECODER_REPORTED"
+"""Environment variable set once the warning is out: processes started afterwards (spawned probe, cache
+and loader workers) inherit it and stay quiet."""
+_slow_decoder_reported = False
+
+
+def decord_expected(
+    system: str | None = None, machine: str | None = None, python: tuple[int, int] | None = None
+) -> bool:
+    """Whether clipcop's dependencies install decord2 on this platform (or the one named)."""
+    where = (system or platform.system(), machine or platform.machine())
+    return where in DECORD2_PLATFORMS and (python or sys.version_info[:2]) < (3, 15)
+
+
+def _report_slow_decoder() -> None:
+    """Warn once per process, and not again in the processes it starts afterwards, that PyAV decodes here
+    although decord2 could (it is not installed)."""
+    global _slow_decoder_reported
+    if _slow_decoder_reported or os.environ.get(SLOW_DECODER_REPORTED) or not decord_expected():
+        return
+    _slow_decoder_reported = True
+    os.environ[SLOW_DECODER_REPORTED] = "1"
+    warnings.warn(
+        "decoding videos with PyAV because decord is not installed; decord2 reads tuples from MPEG-4 AVI "
+        f"(UCF101's codec) about 1.3x faster per core and has a wheel for this platform: {SLOW_DECODER_HINT}",
+        stacklevel=3,
+    )
 
 
 def _backends_for(backend: str) -> list[VideoBackend]:
     if backend == "auto":
         names = available_backends()
         if not names:
-            raise UsageError("no video decoder is installed: pip install decord av")
+            raise UsageError(f"no video decoder is installed: pip install av ({SLOW_DECODER_HINT} where it has wheels)")
+        if "decord" not in names:
+            _report_slow_decoder()
         return [get_backend(n) for n in names]
     return [get_backend(backend)]
 
