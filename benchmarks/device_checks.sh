@@ -4,7 +4,7 @@
 #   bash benchmarks/device_checks.sh OUT [SECTION ...]     # on the GPU machine; stops after DEADLINE seconds
 #   SMALL=1 bash benchmarks/device_checks.sh /tmp/dc         # a dry run at tiny sizes on any CPU (~4 minutes on 2)
 #
-# On a remote GPU machine (docs/benchmarks.md, "Measuring on a GPU machine"): copy .whl (decord and av
+# On a remote GPU machine (docs/benchmarks.md, "Measuring on a GPU machine"): copy .whl (decord2 and av
 # wheels) along with the working tree and run  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
 #          PYTHONPATH=/tmp/site bash benchmarks/device_checks.sh $OUT
 #
