@@ -265,7 +265,7 @@ class DataSpec:
     decode_on: str = "cpu"
     """Where frames from a JPEG store are decoded: ``cpu`` or ``cuda`` (nvJPEG)."""
     workers: int = field(default_factory=default_workers)
-    """Data-loading workers; by default as many as the cores allow (:func:`default_workers`)."""
+    """Data-loading workers; by default the cores this process may use less one, at most 8 (:func:`default_workers`)."""
 
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):
