@@ -67,10 +67,20 @@ def test_pth_state_dicts_load_weights_only_and_anything_else_is_refused(tmp_path
         with torch.no_grad():
             assert torch.equal(backbone.eval()(x), torchvision_pooled(reference, x))
     torch.save({"model": reference.state_dict(), "args": argparse.Namespace(lr=0.1)}, tmp_path / "pickled.pth")
-    with pytest.raises(CheckpointError, match="weights-only state dict"):
+    with pytest.raises(CheckpointError, match=r"weights-only state dict \(it pickles argparse.Namespace, not only"):
         backbone_from(arch="mc3_18", weights=str(tmp_path / "pickled.pth"))
-    with pytest.raises(UsageError, match="does not fit torchvision's r3d_18"):
+    (tmp_path / "cut.pth").write_bytes((tmp_path / "mc3.pth").read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"weights-only state dict \(PytorchStreamReader failed [^.]*\)$") as err:
+        backbone_from(arch="mc3_18", weights=str(tmp_path / "cut.pth"))
+    assert "\x1b" not in str(err.value)
+    with pytest.raises(
+        UsageError,
+        match=r"does not fit torchvision's r3d_18 \(12 tensors of another shape, e.g. stages.conv3.0.conv1.0.weight: "
+        r"\[128, 64, 1, 3, 3\] in the file, \[128, 64, 3, 3, 3\] here\)$",
+    ):
         backbone_from(arch="r3d_18", weights=str(tmp_path / "mc3.pth"))
+    with pytest.raises(UsageError, match=r"r2plus1d_18 \(5 tensors .*; 118 missing, e.g. .*; 16 unexpected, e.g. "):
+        backbone_from(arch="r2plus1d_18", weights=str(tmp_path / "mc3.pth"))
     save_checkpoint(tmp_path / "clipcop.safetensors", {"backbone.x": torch.zeros(1)}, {"kind": "vcop"})
     with pytest.raises(UsageError, match="pass it with --checkpoint"):
         backbone_from(arch="mc3_18", weights=str(tmp_path / "clipcop.safetensors"))
