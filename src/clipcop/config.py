@@ -101,6 +101,8 @@ TORCHVISION_ARCHS = ("r3d_18", "mc3_18", "r2plus1d_18")
 """torchvision's video ResNet-18s: backbones for extract, retrieve and finetune (random or with --weights),
 not for pretraining."""
 POOLS = ("global", "spatiotemporal")
+TAPS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+"""Every backbone's five stages, the layers ``--layer`` taps and ``--freeze-until`` freezes through."""
 FEATURE_DTYPES = ("float32", "float16")
 LEVELS = ("clip", "video", "both")
 QUERY_SPLITS = ("test", "train")
