@@ -361,8 +361,8 @@ SourceArch = Annotated[
     typer.Option(
         "--arch",
         rich_help_panel=MODEL,
-        help="Backbone for --random: c3d, r3d or r21d, or torchvision's r3d_18, mc3_18 or r2plus1d_18"
-        " (these also with --weights).",
+        help="Backbone: c3d, r3d, r21d (with --random) or torchvision's r3d_18, mc3_18, r2plus1d_18 (with --random"
+        " or --weights); with --checkpoint, checked against the checkpoint's.",
     ),
 ]
 Weights = Annotated[
