@@ -47,7 +47,7 @@ def test_help_shows_choices_panels_and_completion(
     assert "raw|jpeg" in run_cli(capsys, "data", "cache", "--help").out
     assert "flat|ivf|hnsw" in run_cli(capsys, "retrieve", "--help").out
     monkeypatch.setenv("COLUMNS", "200")  # choices unbroken by wrapping
-    taps = "<conv1|conv2|conv3|conv4|conv5>"
+    taps = "conv1|conv2|conv3|conv4|conv5"
     assert taps in run_cli(capsys, "finetune", "--help").out and taps in run_cli(capsys, "extract", "--help").out
     assert "'conv9' is not one of 'conv1'" in one_error_line(run_cli(capsys, "finetune", "--freeze-until", "conv9"))
 
