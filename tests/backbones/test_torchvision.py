@@ -93,6 +93,8 @@ def test_random_torchvision_arch_is_seeded_and_its_switches_are_torchvisions() -
     first, _, _, _ = ModelSource(random=True, arch="r2plus1d_18", seed=4).build()
     again, card, clip_len, geometry = ModelSource(random=True, arch="r2plus1d_18", seed=4).build()
     assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True))
+    other, _, _, _ = ModelSource(random=True, arch="r2plus1d_18", seed=5).build()  # --seed reaches the weights
+    assert not torch.equal(first.state_dict()["stages.conv1.0.weight"], other.state_dict()["stages.conv1.0.weight"])
     assert (card.kind, card.arch, clip_len, geometry.crop, geometry.resize) == (
         "random",
         "r2plus1d_18",
