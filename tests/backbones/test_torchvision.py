@@ -127,3 +127,14 @@ def test_weights_need_a_torchvision_arch_and_pretrain_refuses_one() -> None:
         ModelSource(checkpoint="best.safetensors", arch="r3d_18", weights="kinetics400")
     with pytest.raises(UsageError, match="pretrain builds c3d, r3d, r21d; r3d_18 is torchvision's network"):
         ModelSpec(arch="r3d_18")
+
+
+def test_retrieve_s_source_errors_name_weights_too() -> None:
+    """Retrieval's one-line errors list every way to name a model, --weights included."""
+    from clipcop.workflows.retrieve import RetrieveConfig
+
+    source = ModelSource(arch="r3d_18", weights="kinetics400")
+    with pytest.raises(UsageError, match=r"or a model \(--checkpoint, --random or --weights\) with --data$"):
+        RetrieveConfig(source=source, gallery="g.safetensors", queries="q.safetensors")
+    with pytest.raises(UsageError, match=r"--query needs a gallery: .*--weights"):
+        RetrieveConfig(query="video.avi")
