@@ -86,6 +86,8 @@ def test_pth_state_dicts_load_weights_only_and_anything_else_is_refused(tmp_path
         backbone_from(arch="mc3_18", weights=str(tmp_path / "clipcop.safetensors"))
     with pytest.raises(UsageError, match="no such file"):
         backbone_from(arch="mc3_18", weights=str(tmp_path / "absent.pth"))
+    with pytest.raises(UsageError, match="is a folder: give a state dict file"):
+        backbone_from(arch="mc3_18", weights=str(tmp_path))
 
 
 def test_random_torchvision_arch_is_seeded_and_its_switches_are_torchvisions() -> None:

@@ -94,6 +94,8 @@ def state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a torchvision-format state dict file: ``.safetensors``, or ``.pth``/``.pt`` read with
     ``weights_only=True``; a training checkpoint's ``{"model": state_dict, ...}`` gives its ``model``."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"--weights {path} is a folder: give a state dict file (.safetensors or .pth) or kinetics400")
     if not path.is_file():
         raise UsageError(f"--weights {path}: no such file (or give kinetics400 for torchvision's weights)")
     if path.suffix == ".safetensors":
