@@ -115,7 +115,7 @@ def finetune(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Fine-tune for action recognition (paper Sec. IV-C): backbone from a checkpoint + a new linear layer.
+    """Fine-tune for action recognition (paper Sec. IV-C): a backbone (checkpoint, random, --weights) + a linear layer.
 
     Tests with 10 evenly spaced clips per video, softmax averaged; saves per-class accuracy and the
     confusion matrix. The result is a normal checkpoint that extract/retrieve/vqa accept.
