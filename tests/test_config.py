@@ -8,14 +8,26 @@ import os
 
 import pytest
 
-from clipcop.backbones import ARCHS
-from clipcop.config import ARCH_NAMES, BACKENDS, DataSpec, ModelSpec, available_cores, default_workers
+from clipcop.backbones import ARCHS, TORCHVISION_BACKBONES, build_backbone
+from clipcop.config import (
+    ARCH_NAMES,
+    BACKENDS,
+    TAPS,
+    TORCHVISION_ARCHS,
+    DataSpec,
+    ModelSpec,
+    available_cores,
+    default_workers,
+)
 from clipcop.videos.decoder import _backend_modules
 
 
 def test_the_arch_choices_are_the_registered_backbones() -> None:
     assert set(ARCH_NAMES) == set(ARCHS)
     assert ModelSpec().arch in ARCHS
+    assert set(TORCHVISION_ARCHS) == set(TORCHVISION_BACKBONES)
+    for arch in ARCH_NAMES:  # the taps --layer and --freeze-until offer
+        assert [info.name for info in build_backbone(arch, width=4).feature_info] == list(TAPS), arch
 
 
 def test_the_backend_choices_are_the_decoders_and_auto() -> None:

@@ -28,6 +28,16 @@ def test_api_reference_is_up_to_date() -> None:
     assert committed == render(), "docs/api.md is stale: run `python -m clipcop.api_reference > docs/api.md`"
 
 
+@pytest.mark.parametrize("cores", [1, 64])
+def test_api_reference_is_the_same_on_any_machine(cores: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A default computed from the machine (``--workers``) is shown by its function, not this machine's value."""
+    here = render()
+    monkeypatch.setattr("clipcop.config.available_cores", lambda: cores)
+    elsewhere = render()
+    assert elsewhere == here
+    assert "| `workers` | `--workers` | `data.workers` | `int` | `default_workers()` |" in elsewhere
+
+
 @needs_docs
 def test_getting_started_commands_run_as_written(tmp_path: Path) -> None:
     text = (ROOT / "docs" / "getting-started.md").read_text()

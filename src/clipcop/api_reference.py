@@ -177,17 +177,28 @@ def _flags(command: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+class _Computed(str):
+    """A default computed when the spec is made (``default_workers()``): shown by its function's name, since
+    its value depends on the machine that generates the page."""
+
+
 def _default(item: dataclasses.Field[Any]) -> Any:
     if item.default is not dataclasses.MISSING:
         return item.default
-    if item.default_factory is not dataclasses.MISSING:
-        return item.default_factory()
-    return dataclasses.MISSING
+    factory = item.default_factory
+    if factory is dataclasses.MISSING:
+        return dataclasses.MISSING
+    value = factory()
+    if isinstance(factory, type) or dataclasses.is_dataclass(value):  # a spec, a list: the same on every machine
+        return value
+    return _Computed(f"{getattr(factory, '__name__', 'a function')}()")
 
 
 def _shown(value: Any) -> str:
     if value is dataclasses.MISSING:
         return "required"
+    if isinstance(value, _Computed):
+        return f"`{value}`"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return f"`{type(value).__name__}()`" if value == type(value)() else "see its fields"
     return f"`{value!r}`"
@@ -222,7 +233,9 @@ def _keyword_table(cls: type) -> list[str]:
         else:
             holder = _default(own[spec])
             item = next(f for f in dataclasses.fields(holder) if f.name == name)
-            default, docs = getattr(holder, name), _field_docs(type(holder))
+            computed = _default(item)
+            default = computed if isinstance(computed, _Computed) else getattr(holder, name)
+            docs = _field_docs(type(holder))
             where = f"`{spec}.{name}`"
         flag, help_text = flags.get(flat, ("", ""))
         meaning = _cell(docs.get(name) or help_text)

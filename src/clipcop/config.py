@@ -101,6 +101,8 @@ TORCHVISION_ARCHS = ("r3d_18", "mc3_18", "r2plus1d_18")
 """torchvision's video ResNet-18s: backbones for extract, retrieve and finetune (random or with --weights),
 not for pretraining."""
 POOLS = ("global", "spatiotemporal")
+TAPS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+"""Every backbone's five stages, the layers ``--layer`` taps and ``--freeze-until`` freezes through."""
 FEATURE_DTYPES = ("float32", "float16")
 LEVELS = ("clip", "video", "both")
 QUERY_SPLITS = ("test", "train")
@@ -265,7 +267,7 @@ class DataSpec:
     decode_on: str = "cpu"
     """Where frames from a JPEG store are decoded: ``cpu`` or ``cuda`` (nvJPEG)."""
     workers: int = field(default_factory=default_workers)
-    """Data-loading workers; by default as many as the cores allow (:func:`default_workers`)."""
+    """Data-loading workers; by default the cores this process may use less one, at most 8 (:func:`default_workers`)."""
 
     def __post_init__(self) -> None:
         if self.split not in (1, 2, 3):

@@ -67,15 +67,27 @@ def test_pth_state_dicts_load_weights_only_and_anything_else_is_refused(tmp_path
         with torch.no_grad():
             assert torch.equal(backbone.eval()(x), torchvision_pooled(reference, x))
     torch.save({"model": reference.state_dict(), "args": argparse.Namespace(lr=0.1)}, tmp_path / "pickled.pth")
-    with pytest.raises(CheckpointError, match="weights-only state dict"):
+    with pytest.raises(CheckpointError, match=r"weights-only state dict \(it pickles argparse.Namespace, not only"):
         backbone_from(arch="mc3_18", weights=str(tmp_path / "pickled.pth"))
-    with pytest.raises(UsageError, match="does not fit torchvision's r3d_18"):
+    (tmp_path / "cut.pth").write_bytes((tmp_path / "mc3.pth").read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"weights-only state dict \(PytorchStreamReader failed [^.]*\)$") as err:
+        backbone_from(arch="mc3_18", weights=str(tmp_path / "cut.pth"))
+    assert "\x1b" not in str(err.value)
+    with pytest.raises(
+        UsageError,
+        match=r"does not fit torchvision's r3d_18 \(12 tensors of another shape, e.g. stages.conv3.0.conv1.0.weight: "
+        r"\[128, 64, 1, 3, 3\] in the file, \[128, 64, 3, 3, 3\] here\)$",
+    ):
         backbone_from(arch="r3d_18", weights=str(tmp_path / "mc3.pth"))
+    with pytest.raises(UsageError, match=r"r2plus1d_18 \(5 tensors .*; 118 missing, e.g. .*; 16 unexpected, e.g. "):
+        backbone_from(arch="r2plus1d_18", weights=str(tmp_path / "mc3.pth"))
     save_checkpoint(tmp_path / "clipcop.safetensors", {"backbone.x": torch.zeros(1)}, {"kind": "vcop"})
     with pytest.raises(UsageError, match="pass it with --checkpoint"):
         backbone_from(arch="mc3_18", weights=str(tmp_path / "clipcop.safetensors"))
     with pytest.raises(UsageError, match="no such file"):
         backbone_from(arch="mc3_18", weights=str(tmp_path / "absent.pth"))
+    with pytest.raises(UsageError, match="is a folder: give a state dict file"):
+        backbone_from(arch="mc3_18", weights=str(tmp_path))
 
 
 def test_random_torchvision_arch_is_seeded_and_its_switches_are_torchvisions() -> None:
@@ -83,6 +95,8 @@ def test_random_torchvision_arch_is_seeded_and_its_switches_are_torchvisions() -
     first, _, _, _ = ModelSource(random=True, arch="r2plus1d_18", seed=4).build()
     again, card, clip_len, geometry = ModelSource(random=True, arch="r2plus1d_18", seed=4).build()
     assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True))
+    other, _, _, _ = ModelSource(random=True, arch="r2plus1d_18", seed=5).build()  # --seed reaches the weights
+    assert not torch.equal(first.state_dict()["stages.conv1.0.weight"], other.state_dict()["stages.conv1.0.weight"])
     assert (card.kind, card.arch, clip_len, geometry.crop, geometry.resize) == (
         "random",
         "r2plus1d_18",
@@ -115,3 +129,14 @@ def test_weights_need_a_torchvision_arch_and_pretrain_refuses_one() -> None:
         ModelSource(checkpoint="best.safetensors", arch="r3d_18", weights="kinetics400")
     with pytest.raises(UsageError, match="pretrain builds c3d, r3d, r21d; r3d_18 is torchvision's network"):
         ModelSpec(arch="r3d_18")
+
+
+def test_retrieve_s_source_errors_name_weights_too() -> None:
+    """Retrieval's one-line errors list every way to name a model, --weights included."""
+    from clipcop.workflows.retrieve import RetrieveConfig
+
+    source = ModelSource(arch="r3d_18", weights="kinetics400")
+    with pytest.raises(UsageError, match=r"or a model \(--checkpoint, --random or --weights\) with --data$"):
+        RetrieveConfig(source=source, gallery="g.safetensors", queries="q.safetensors")
+    with pytest.raises(UsageError, match=r"--query needs a gallery: .*--weights"):
+        RetrieveConfig(query="video.avi")

@@ -33,7 +33,9 @@ def _commands(prefix: str = "clipcop", command: Any = None) -> Iterator[tuple[st
             yield f"{prefix} {name}", sub
 
 
-def test_help_shows_choices_panels_and_completion(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_shows_choices_panels_and_completion(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = run_cli(capsys, "--help")
     assert root.code == 0 and "--install-completion" in root.out and "--show-completion" in root.out
     shown = run_cli(capsys, "pretrain", "--help").out
@@ -44,6 +46,10 @@ def test_help_shows_choices_panels_and_completion(capsys: pytest.CaptureFixture[
         assert f"─ {title} ─" in shown, title
     assert "raw|jpeg" in run_cli(capsys, "data", "cache", "--help").out
     assert "flat|ivf|hnsw" in run_cli(capsys, "retrieve", "--help").out
+    monkeypatch.setenv("COLUMNS", "200")  # choices unbroken by wrapping
+    taps = "conv1|conv2|conv3|conv4|conv5"
+    assert taps in run_cli(capsys, "finetune", "--help").out and taps in run_cli(capsys, "extract", "--help").out
+    assert "'conv9' is not one of 'conv1'" in one_error_line(run_cli(capsys, "finetune", "--freeze-until", "conv9"))
 
 
 def test_every_option_sits_in_a_panel_and_every_command_has_quiet() -> None:

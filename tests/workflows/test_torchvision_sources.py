@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import urllib.error
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,8 @@ def test_extract_cli_with_a_pth_matches_the_library_with_safetensors(
 def test_finetune_from_a_state_dict_trains_and_its_checkpoint_is_a_normal_source(
     mc3_weights: dict[str, Path], tiny_synth: Path, workdir: Path
 ) -> None:
-    source = ModelSource(arch="mc3_18", weights=str(mc3_weights["safetensors"]), **TINY)
+    shutil.copy(mc3_weights["safetensors"], workdir / "mc3.safetensors")
+    source = ModelSource(arch="mc3_18", weights="mc3.safetensors", **TINY)  # relative to the working folder
     result = finetune(
         source=source, data=str(tiny_synth), epochs=1, steps_per_epoch=1, batch_size=2, val_size=2,
         optimizer="adam", lr=3e-3, test_clips=1, workers=0,
@@ -86,7 +88,9 @@ def test_finetune_from_a_state_dict_trains_and_its_checkpoint_is_a_normal_source
     assert result.run_dir == Path("runs/finetune-mc3_18-mc3")
     best = load_checkpoint(result.best_checkpoint, kind="finetune")
     card = best.card
-    assert (card.arch, card.init_kind, card.weights) == ("mc3_18", "torchvision", str(mc3_weights["safetensors"]))
+    weights = str((workdir / "mc3.safetensors").resolve())
+    assert (card.arch, card.init_kind, card.weights) == ("mc3_18", "torchvision", weights)
+    assert dict(card.config or {})["source"]["weights"] == weights  # --config and --resume work from anywhere
     metrics = dict(card.metrics or {})
     assert math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])
     start = clipcop_state(torch.load(mc3_weights["pth"], weights_only=True), "mc3.pth")

@@ -16,9 +16,8 @@ from typing import cast
 import torch
 from torch import nn
 
+from clipcop.config import TAPS as TAPS  # re-exported: the stages every backbone has
 from clipcop.errors import UsageError
-
-TAPS = ("conv1", "conv2", "conv3", "conv4", "conv5")
 
 
 @dataclass(frozen=True)

@@ -107,11 +107,28 @@ def clipcop_state(state: Mapping[str, torch.Tensor], where: str) -> dict[str, to
 
 def load_torchvision_state(backbone: TorchvisionResNet, state: Mapping[str, torch.Tensor], where: str) -> None:
     """Copy a torchvision-format state dict into ``backbone``; one clear error if it belongs to another network."""
-    try:
-        backbone.load_state_dict(clipcop_state(state, where))
-    except RuntimeError as err:
-        why = " ".join(str(err).split())[:200]
-        raise UsageError(f"{where} does not fit torchvision's {backbone.arch} ({why})") from None
+    given, own = clipcop_state(state, where), backbone.state_dict()
+    why = _misfit(given, own)
+    if why:
+        raise UsageError(f"{where} does not fit torchvision's {backbone.arch} ({why})")
+    backbone.load_state_dict(given)
+
+
+def _misfit(given: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> str:
+    """How a state dict differs from the network's, in a few words (the first tensor of each kind), or ""."""
+    missing = [key for key in own if key not in given]
+    extra = [key for key in given if key not in own]
+    resized = [key for key in own if key in given and given[key].shape != own[key].shape]
+    parts = []
+    if resized:
+        key = resized[0]
+        file, net = list(given[key].shape), list(own[key].shape)
+        parts.append(f"{len(resized)} tensors of another shape, e.g. {key}: {file} in the file, {net} here")
+    if missing:
+        parts.append(f"{len(missing)} missing, e.g. {missing[0]}")
+    if extra:
+        parts.append(f"{len(extra)} unexpected, e.g. {extra[0]}")
+    return "; ".join(parts)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ read with ``torch.load(weights_only=True)``, which loads tensors and never runs 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import urllib.error
 from pathlib import Path
@@ -93,6 +94,8 @@ def state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a torchvision-format state dict file: ``.safetensors``, or ``.pth``/``.pt`` read with
     ``weights_only=True``; a training checkpoint's ``{"model": state_dict, ...}`` gives its ``model``."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"--weights {path} is a folder: give a state dict file (.safetensors or .pth) or kinetics400")
     if not path.is_file():
         raise UsageError(f"--weights {path}: no such file (or give kinetics400 for torchvision's weights)")
     if path.suffix == ".safetensors":
@@ -114,13 +117,23 @@ def _safetensors_file(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"cannot read {path} as safetensors ({' '.join(str(err).split())[:160]})") from None
 
 
+def _load_failure(err: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in a few words: the pickled class of a whole saved
+    model, else the error's first sentence without torch's terminal styling."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return f"it pickles {found.group(1)}, not only tensors: save model.state_dict() instead"
+    first = " ".join(text.split()).split(". ")[0][:160]
+    return first if len(first) > 40 else f"{type(err).__name__}: {first}"  # KeyError: '101' for a text file
+
+
 def _torch_file(path: Path, what: str) -> dict[str, torch.Tensor]:
     """A ``torch.save``d state dict, loaded with ``weights_only=True``: tensors only, nothing executed."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # the unpickler raises many kinds; all mean "not a plain state dict"
-        why = " ".join(str(err).split())[:160]
-        raise CheckpointError(f"cannot read {what} as a weights-only state dict ({why})") from None
+        raise CheckpointError(f"cannot read {what} as a weights-only state dict ({_load_failure(err)})") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]  # torchvision's reference scripts save {"model": ..., "optimizer": ...}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

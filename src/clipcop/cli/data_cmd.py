@@ -48,7 +48,9 @@ def synth(
             help="Also write ActivityNet-QA-format questions to OUT/qa/ (for clipcop vqa).",
         ),
     ] = False,
-    workers: Workers = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", rich_help_panel=DATA, help="Worker processes rendering videos (0 or 1: none).")
+    ] = 2,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

@@ -42,6 +42,7 @@ from clipcop.cli.options import (
     SourceArch,
     Split,
     StepsPerEpoch,
+    TapName,
     ValSize,
     WeightDecay,
     WeightInit,
@@ -69,11 +70,11 @@ def finetune(
     dataset: Dataset = None,
     split: Split = 1,
     freeze_until: Annotated[
-        str | None,
+        TapName | None,
         typer.Option(
             "--freeze-until",
             rich_help_panel=TRAINING,
-            help="Freeze conv1 .. this stage (conv1-conv5), BN statistics too.",
+            help="Freeze conv1 through this stage, BN statistics too (Fig. 10).",
         ),
     ] = None,
     epochs: Annotated[
@@ -114,7 +115,7 @@ def finetune(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Fine-tune for action recognition (paper Sec. IV-C): backbone from a checkpoint + a new linear layer.
+    """Fine-tune for action recognition (paper Sec. IV-C): a backbone (checkpoint, random, --weights) + a linear layer.
 
     Tests with 10 evenly spaced clips per video, softmax averaged; saves per-class accuracy and the
     confusion matrix. The result is a normal checkpoint that extract/retrieve/vqa accept.

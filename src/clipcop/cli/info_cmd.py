@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clipcop.cli.options import OUTPUT, Json, Quiet
+from clipcop.cli.options import OUTPUT, Json
 from clipcop.cli.output import emit, emit_lines
 
 
@@ -26,7 +26,10 @@ def info(
         ),
     ] = False,
     json_out: Json = False,
-    quiet: Quiet = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", rich_help_panel=OUTPUT, help="key: value lines even on a terminal, no table."),
+    ] = False,
 ) -> None:
     """Print what a checkpoint is: kind, arch, width, cl/it/tl, parity switches, epoch, metrics, provenance.
 

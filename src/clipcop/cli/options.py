@@ -1,6 +1,6 @@
 """Option aliases shared by several commands, so a flag means the same everywhere.
 
-Flags with a fixed set of values show them as choices (``--arch [c3d|r3d|r21d]``) and a wrong value is a
+Flags with a fixed set of values show them as choices (``--arch <c3d|r3d|r21d>``) and a wrong value is a
 one-line usage error naming them; the values come from the library's own lists (:mod:`clipcop.config`),
 which the library checks again, so the two cannot drift. Every option sits in one of the help panels below.
 """
@@ -31,6 +31,7 @@ from clipcop.config import (
     SCHEDULES,
     SCORINGS,
     SHORTCUTS,
+    TAPS,
     TORCHVISION_ARCHS,
     WEIGHT_INITS,
     default_workers,
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # plain strings to mypy and to the library's configs (written
     IndexKindName = str
     CacheFormatName = str
     ScoringName = str
+    TapName = str
 else:  # Typer shows a Literal's values as choices and refuses any other value in one line
     ArchName = Literal[ARCH_NAMES]
     SourceArchName = Literal[ARCH_NAMES + TORCHVISION_ARCHS]
@@ -92,6 +94,7 @@ else:  # Typer shows a Literal's values as choices and refuses any other value i
     IndexKindName = Literal[INDEX_KINDS]
     CacheFormatName = Literal[CACHE_FORMATS]
     ScoringName = Literal[SCORINGS]
+    TapName = Literal[TAPS]
 
 
 Arch = Annotated[
@@ -212,7 +215,10 @@ MaybeResize = Annotated[
 MaybeCrop = Annotated[
     int | None, typer.Option("--crop", rich_help_panel=DATA, help="Centre crop (default: the checkpoint's, or 112).")
 ]
-Layer = Annotated[str, typer.Option("--layer", rich_help_panel=MODEL, help="Tap: conv1 .. conv5.")]
+Layer = Annotated[
+    TapName,
+    typer.Option("--layer", rich_help_panel=MODEL, help="Tap: the stage whose output is the feature (Table IV)."),
+]
 PictureFormat = Annotated[
     PictureFormatName,
     typer.Option(
@@ -355,8 +361,8 @@ SourceArch = Annotated[
     typer.Option(
         "--arch",
         rich_help_panel=MODEL,
-        help="Backbone for --random: c3d, r3d or r21d, or torchvision's r3d_18, mc3_18 or r2plus1d_18"
-        " (these also with --weights).",
+        help="Backbone: c3d, r3d, r21d (with --random) or torchvision's r3d_18, mc3_18, r2plus1d_18 (with --random"
+        " or --weights); with --checkpoint, checked against the checkpoint's.",
     ),
 ]
 Weights = Annotated[

@@ -21,7 +21,6 @@ from clipcop.errors import ClipcopError, FeatureFileError, MalformedFeatureFileE
 from clipcop.outputs import Output
 from clipcop.validation import INT, STR, Fields, list_of, malformed, read_json
 
-KINDS = INDEX_KINDS
 QUERY_BLOCK = 4096
 
 
@@ -36,8 +35,8 @@ class IndexSpec:
     hnsw_m: int = 32
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise UsageError(f"unknown index kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if self.kind not in INDEX_KINDS:
+            raise UsageError(f"unknown index kind {self.kind!r}; choose one of {', '.join(INDEX_KINDS)}")
 
     @property
     def exact(self) -> bool:

@@ -2,9 +2,9 @@
 says up front that it will take hours (and what runs in minutes instead).
 
 The estimate is the epoch's floating-point work, counted on the meta device (shapes only: no memory, no
-compute), divided by the rate this CPU runs a 3D convolution at, timed once (a fraction of a second). It is
-rough, within a factor of two or so: data loading is left out, and a shared machine's speed varies (on our 2
-busy cores, 12 minutes estimated for an R3D epoch on the synthetic set that ran at a pace of 14).
+compute), divided by the rate this CPU runs a 3D convolution at, timed once (about a second on 2 cores). It is
+rough, within a factor of two or so: data loading is left out, and a shared machine's speed varies (on a busy
+2-core machine, 12 minutes estimated for an R3D epoch on the synthetic set that ran at a pace of 14).
 """
 
 from __future__ import annotations

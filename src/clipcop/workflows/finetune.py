@@ -13,6 +13,7 @@ into the video prediction.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,7 @@ from typing import Any, cast
 import torch
 
 from clipcop.backbones.base import TAPS
+from clipcop.backbones.torchvision_weights import KINETICS
 from clipcop.clips.datasets import EvalClipsDataset, TrainClipDataset
 from clipcop.config import DataSpec, FlatOptions, RunSpec, TrainingSpec, from_flat
 from clipcop.engine.fit import FitResult
@@ -118,7 +120,11 @@ FINETUNE_RUN = RunKind("clipcop finetune", TEST_OUTPUTS, RESUME_KEYS)
 def _settings(config: FinetuneConfig) -> dict[str, Any]:
     """The run's options as checkpoint metadata records them (the model source as a nested dict)."""
     settings = {k: v for k, v in config.flat().items() if k != "source"}
-    return {**settings, "data": recorded_data(config.data.folder), "source": asdict(config.source)}
+    source = asdict(config.source)
+    for key in ("checkpoint", "weights"):  # files as absolute paths, like --data: --config and --resume elsewhere
+        if source[key] is not None and source[key] != KINETICS:
+            source[key] = os.path.abspath(Path(source[key]).expanduser())
+    return {**settings, "data": recorded_data(config.data.folder), "source": source}
 
 
 def _source_name(source: ModelSource) -> str:

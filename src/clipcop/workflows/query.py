@@ -25,14 +25,14 @@ from clipcop.results import Neighbour, QueryRecord
 from clipcop.videos.decoder import probe_video
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.extract import ExtractConfig, ModelSource, extract
-from clipcop.workflows.retrieve import RetrieveConfig, level_vectors
+from clipcop.workflows.retrieve import MODEL_WITH_DATA, RetrieveConfig, level_vectors
 
 
 def _gallery(config: RetrieveConfig, reporter: Reporter) -> FeatureFile:
     if config.gallery is not None:
         return read_features(config.gallery)
     if config.source is None:
-        raise UsageError("--query needs a gallery: --gallery F, or --checkpoint/--random with --data")
+        raise UsageError(f"--query needs a gallery: --gallery F, or {MODEL_WITH_DATA}")
     subset = "train" if config.query_split == "test" else "test"
     stats = extract(
         ExtractConfig(

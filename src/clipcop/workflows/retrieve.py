@@ -94,6 +94,10 @@ def _no_data() -> DataSpec:
     return DataSpec(folder=None)
 
 
+MODEL_WITH_DATA = "a model (--checkpoint, --random or --weights) with --data"
+"""The other way to give retrieval its features, named in its errors."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RetrieveConfig(FlatOptions):
     """Every option of ``clipcop retrieve``: a model and videos (:class:`DataSpec`; no folder by default:
@@ -138,13 +142,13 @@ class RetrieveConfig(FlatOptions):
             raise UsageError("--query-split must be test (gallery: train) or train (gallery: test)")
         if self.query is not None:  # one video against a gallery file, or one extracted with the model
             if self.gallery is None and self.source is None:
-                raise UsageError("--query needs a gallery: --gallery F, or --checkpoint/--random with --data")
+                raise UsageError(f"--query needs a gallery: --gallery F, or {MODEL_WITH_DATA}")
             return
         from_files = self.gallery is not None or self.queries is not None
         if from_files and (self.gallery is None or self.queries is None):
             raise UsageError("--gallery and --queries go together")
         if from_files == (self.source is not None):
-            raise UsageError("give either --gallery F --queries F, or --checkpoint/--random with --data")
+            raise UsageError(f"give either --gallery F --queries F, or {MODEL_WITH_DATA}")
 
     def _check_several_layers(self) -> None:
         """Several taps compare accuracies; what is written per search (neighbours, an index) or needs one
