@@ -79,3 +79,23 @@ def test_load_backbone_refuses_non_finite_weights(vcop_checkpoint: Path, tmp_pat
     broken = save_checkpoint(tmp_path / "broken.safetensors", tensors, ckpt.meta)
     with pytest.raises(clipcop.CheckpointError, match="non-finite weights"):
         clipcop.load_backbone(broken)
+
+
+def test_load_backbone_reads_torchvision_s_network_from_a_state_dict(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+    from torchvision.models import video
+
+    torch.manual_seed(3)
+    reference = video.mc3_18().eval()
+    path = tmp_path / "mc3.safetensors"
+    save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, str(path))
+    backbone = clipcop.load_backbone(arch="mc3_18", weights=str(path))
+    assert not backbone.training and backbone.arch == "mc3_18"
+    clips = torch.rand(1, 3, 4, 32, 32)  # (B, C, T, H, W)
+    with torch.no_grad():
+        expected = reference.avgpool(reference.layer4(reference.layer3(reference.layer2(reference.layer1(
+            reference.stem(clips)))))).flatten(1)  # fmt: skip
+        assert torch.allclose(backbone(clips), expected, atol=1e-5)
+    for wrong in ({}, {"arch": "mc3_18"}, {"weights": str(path)}, {"checkpoint": path, "arch": "mc3_18"}):
+        with pytest.raises(clipcop.UsageError, match="give load_backbone a checkpoint"):
+            clipcop.load_backbone(**wrong)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from clipcop.config import (
     ModelSpec,
     available_cores,
     default_workers,
+    helper_processes,
 )
 from clipcop.videos.decoder import _backend_modules
 
@@ -49,3 +50,4 @@ def test_default_workers_follow_the_cores_this_process_may_use(
         monkeypatch.setenv("LOCAL_WORLD_SIZE", local)
     assert available_cores() == cores
     assert default_workers() == workers == DataSpec().workers
+    assert helper_processes(None) == cores and helper_processes(3) == 3  # data commands: every core unless told

@@ -242,6 +242,12 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def helper_processes(workers: int | None) -> int:
+    """Helper processes for work that keeps every core busy by itself (probing, caching, rendering videos):
+    ``workers`` as given, or every core this process may use when None."""
+    return available_cores() if workers is None else workers
+
+
 def default_workers() -> int:
     """Data-loading workers when ``--workers`` is not given: one per core this process may use (shared by the
     processes torchrun starts on the node), less one for the training loop itself, at most

@@ -49,8 +49,14 @@ def synth(
         ),
     ] = False,
     workers: Annotated[
-        int, typer.Option("--workers", rich_help_panel=DATA, help="Worker processes rendering videos (0 or 1: none).")
-    ] = 2,
+        int | None,
+        typer.Option(
+            "--workers",
+            rich_help_panel=DATA,
+            help="Worker processes rendering videos (0 or 1: none).",
+            show_default="every core",
+        ),
+    ] = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -88,7 +94,7 @@ def index(
     clip_len: ClipLen = 16,
     interval: Interval = 8,
     tuple_len: TupleLen = 3,
-    workers: Workers = 2,
+    workers: Workers = None,
     backend: Backend = "auto",
     reprobe: Annotated[
         bool,
@@ -161,7 +167,7 @@ def cache(
     ] = 20_000,
     split: Split = 1,
     dataset: Dataset = None,
-    workers: Workers = 2,
+    workers: Workers = None,
     backend: Backend = "auto",
     json_out: Json = False,
     quiet: Quiet = False,

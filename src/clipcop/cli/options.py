@@ -134,7 +134,10 @@ Dataset = Annotated[
 ]
 Split = Annotated[int, typer.Option("--split", rich_help_panel=DATA, help="Train/test split 1-3.")]
 Workers = Annotated[
-    int, typer.Option("--workers", rich_help_panel=DATA, help="Worker processes for probing and decoding.")
+    int | None,
+    typer.Option(
+        "--workers", rich_help_panel=DATA, help="Worker processes for probing and decoding.", show_default="every core"
+    ),
 ]
 LOADER_WORKERS_HELP = (
     "Data-loading workers: threads when the frame cache holds every video, else processes (also used for probing)."

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clipcop.config import check_seed
+from clipcop.config import check_seed, helper_processes
 from clipcop.engine.atomic import write_text_atomic
 from clipcop.errors import UsageError
 from clipcop.paths import cache_dir
@@ -138,7 +138,7 @@ def write_synthetic(
     out: str | Path,
     spec: SynthSpec | None = None,
     *,
-    workers: int = 2,
+    workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     qa: bool = False,
 ) -> Path:
@@ -147,6 +147,7 @@ def write_synthetic(
     ``out`` must be new or an empty folder. Everything is written into ``out/.clipcop-partial`` and moved
     up at the end, so an interrupted run leaves only that folder (cleared by the next run) and a dataset
     never mixes with anything else. ``qa`` writes the questions of :mod:`clipcop.synth.qa` in the same step.
+    ``workers`` processes render the videos (every core when None; 0 or 1: none).
 
     >>> write_synthetic("/tmp/synth", SynthSpec(classes=4, videos_per_class=8))  # doctest: +SKIP
     """
@@ -160,7 +161,7 @@ def write_synthetic(
     shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted run
     partial.mkdir(parents=True)
     try:
-        _write_dataset(partial, spec, workers, on_progress)
+        _write_dataset(partial, spec, helper_processes(workers), on_progress)
         if qa:
             from clipcop.synth.qa import write_synthetic_qa
 

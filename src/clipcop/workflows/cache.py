@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 from clipcop.clips.frame_cache import CachedFrames, cache_entry, cache_video, video_key
 from clipcop.clips.jpeg_store import JpegStore, check_decode_on, holds_jpeg_store
 from clipcop.clips.sources import DecodedVideos, FrameSource, JpegFrames, StoredFrames
-from clipcop.config import CACHE_FORMATS, check_backend
+from clipcop.config import CACHE_FORMATS, check_backend, helper_processes
 from clipcop.engine.distributed import (
     broadcast_object,
     gather_objects,
@@ -173,7 +173,7 @@ def cache_frames(
     split: int = 1,
     dataset: str | None = None,
     out: str | Path | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     backend: str = "auto",
     format: str = "raw",
     quality: int = 90,
@@ -186,11 +186,13 @@ def cache_frames(
     space first; a cache that cannot fit stops before writing anything. JPEG (``quality`` 1-100): shards of
     about ``shard_frames`` frames and an index (:mod:`clipcop.clips.jpeg_store`). Videos that fail to decode
     are skipped, counted and named; training decodes them (or substitutes) as without a cache. Under
-    ``torchrun`` the ranks share the work.
+    ``torchrun`` the ranks share the work. ``workers`` helper processes decode and encode (every core when
+    None).
     """
     started = time.perf_counter()
     _check_format(format, quality, shard_frames)
     check_backend(backend)  # before the cache folder is made or any video probed
+    workers = helper_processes(workers)
     reporter = reporter or Reporter()
     root = Path(out) if out else default_frame_cache()
     _check_writable(root, named=out is not None)

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from clipcop.config import TupleSpec, check_backend
+from clipcop.config import TupleSpec, check_backend, helper_processes
 from clipcop.engine.reporting import Reporter
 from clipcop.results import IndexRecord, SubsetCounts
 from clipcop.workflows.data import prepare_videos
@@ -78,14 +78,15 @@ def index_data(
     clip_len: int = 16,
     interval: int = 8,
     tuple_len: int = 3,
-    workers: int = 2,
+    workers: int | None = None,
     backend: str = "auto",
     reprobe: bool = False,
     reporter: Reporter | None = None,
 ) -> IndexReport:
     """Probe the dataset at ``data`` (cached; every video again with ``reprobe``) and count usable,
-    unreadable and too-short videos."""
+    unreadable and too-short videos, with ``workers`` probing processes (every core when None)."""
     check_backend(backend)
+    workers = helper_processes(workers)
     reporter = reporter or Reporter()
     spec = TupleSpec(clip_len=clip_len, interval=interval, tuple_len=tuple_len)
     prepared = prepare_videos(

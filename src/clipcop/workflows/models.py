@@ -135,13 +135,18 @@ def backbone_from(
     return backbone, card
 
 
-def load_backbone(checkpoint: str | Path) -> VideoBackbone:
-    """The 3D CNN of a clipcop checkpoint (VCOP or fine-tuned), in eval mode on the CPU, for use in your own code.
+def load_backbone(
+    checkpoint: str | Path | None = None, *, arch: str | None = None, weights: str | None = None
+) -> VideoBackbone:
+    """The 3D CNN of a clipcop checkpoint (VCOP or fine-tuned), or torchvision's ``arch`` (``r3d_18``,
+    ``mc3_18``, ``r2plus1d_18``) with ``weights`` (``kinetics400`` or a state dict file, as ``--weights``), in
+    eval mode on the CPU, for use in your own code: ``load_backbone("best.safetensors")`` or
+    ``load_backbone(arch="r3d_18", weights="kinetics400")``.
 
     Its input is what ``extract`` feeds it: float clips ``(B, 3, T, H, W)`` made from uint8 frames
     ``(B, T, H, W, 3)`` by :func:`clipcop.engine.pixels.normalize` with the checkpoint's ``pixels`` choice
     recorded in its card (``clipcop info CKPT``; ``standardised`` unless made with ``--protocol official`` or
-    ``--pixels unit``). The taps (Sec. IV-B, Table IV):
+    ``--pixels unit``; always ``standardised`` for torchvision's networks). The taps (Sec. IV-B, Table IV):
 
     - ``forward(x)``: the globally pooled conv5 embedding ``(B, C)``, ``extract``'s default features;
     - ``forward_intermediates(x, taps)``: the unpooled maps of the named stages (``conv1``..``conv5``), a dict;
@@ -150,5 +155,10 @@ def load_backbone(checkpoint: str | Path) -> VideoBackbone:
     Weights that are NaN or infinite are refused with a :class:`~clipcop.errors.CheckpointError`, as
     everywhere else; so are files that are not clipcop checkpoints.
     """
-    backbone, _ = backbone_from(checkpoint=checkpoint)
+    if (checkpoint is None) == (weights is None) or (weights is None) != (arch is None):
+        raise UsageError("give load_backbone a checkpoint, or arch= and weights= (torchvision's networks)")
+    if weights is not None:
+        backbone, _ = torchvision_backbone(str(arch), weights)
+    else:
+        backbone, _ = backbone_from(checkpoint=checkpoint)
     return backbone.eval()
