@@ -58,7 +58,8 @@ class DecordBackend:
         return VideoInfo(num_frames=count, fps=fps, height=int(first.shape[1]), width=int(first.shape[2]))
 
     def supports(self, size: Size | None) -> bool:
-        """False for target sizes decord 0.6 cannot resize to (it fails with "size must exactly match")."""
+        """False for target sizes decord (0.6 and decord2 alike) failed to resize to in this process ("size must
+        exactly match"): PyAV decodes those."""
         return size not in _BROKEN_SIZES
 
     def read(self, path: Path, indices: Sequence[int], size: Size | None) -> np.ndarray:
