@@ -45,7 +45,7 @@ from clipcop.paths import cache_dir
 from clipcop.videos.layouts import Subset
 from clipcop.workflows.cache import frame_source
 from clipcop.workflows.data import PreparedVideos, note_short_videos, prepare_data
-from clipcop.workflows.models import SOURCE_CHOICES, backbone_from
+from clipcop.workflows.models import SOURCE_CHOICES, backbone_from, weights_need_torchvision_arch
 
 DTYPES = FEATURE_DTYPES
 T = TypeVar("T")
@@ -87,8 +87,7 @@ class ModelSource:
         if self.random and self.arch is None:
             raise UsageError(f"--random needs --arch ({', '.join(ARCH_NAMES + TORCHVISION_ARCHS)})")
         if self.weights is not None and self.arch not in TORCHVISION_ARCHS:
-            given = f", not {self.arch}" if self.arch else ""
-            raise UsageError(f"--weights needs --arch r3d_18, mc3_18 or r2plus1d_18 (torchvision's networks){given}")
+            raise weights_need_torchvision_arch(self.arch)
         if self.arch in TORCHVISION_ARCHS and self.checkpoint is None:
             check_torchvision_choices(
                 self.arch,

@@ -45,6 +45,13 @@ SOURCE_CHOICES = (
 """The three ways to name a model, for the error when none or several are given."""
 
 
+def weights_need_torchvision_arch(arch: str | None) -> UsageError:
+    """The error for ``--weights`` without one of torchvision's networks as ``--arch`` (one wording everywhere)."""
+    given = f", not {arch}" if arch else ""
+    names = f"{', '.join(TORCHVISION_ARCHS[:-1])} or {TORCHVISION_ARCHS[-1]}"
+    return UsageError(f"--weights needs --arch {names} (torchvision's networks){given}")
+
+
 def torchvision_backbone(arch: str, weights: str, note: Any = None) -> tuple[VideoBackbone, CheckpointCard]:
     """torchvision's ``arch`` with ``weights``: ``kinetics400`` (torchvision's published Kinetics-400 weights,
     from TORCH_HOME or downloaded there; ``note`` hears of a download) or a torchvision-format state dict file.
@@ -53,7 +60,7 @@ def torchvision_backbone(arch: str, weights: str, note: Any = None) -> tuple[Vid
     pixel standardisation, which the Kinetics weights expect.
     """
     if arch not in TORCHVISION_BACKBONES:
-        raise UsageError(f"--weights loads torchvision's {', '.join(TORCHVISION_ARCHS)}, not {arch!r}")
+        raise weights_need_torchvision_arch(arch)
     backbone = build_backbone(arch)
     assert isinstance(backbone, TorchvisionResNet)
     if weights == KINETICS:
@@ -102,7 +109,7 @@ def backbone_from(
         raise UsageError(SOURCE_CHOICES)
     if weights is not None:
         if arch is None:
-            raise UsageError(f"--weights needs --arch: one of {', '.join(TORCHVISION_ARCHS)}")
+            raise weights_need_torchvision_arch(arch)
         if width is not None and width != 64:
             raise UsageError(f"{arch} is torchvision's network with --width 64, not {width}")
         return torchvision_backbone(arch, weights, note)
