@@ -16,7 +16,6 @@ import clipcop
 from clipcop.clips.datasets import EvalClipsDataset, VideoRef
 from clipcop.config import ClipGeometry
 from clipcop.engine.checkpoint import load_checkpoint, save_checkpoint
-from clipcop.engine.pixels import normalize
 from clipcop.features.store import read_features
 
 
@@ -62,7 +61,7 @@ def test_load_backbone_gives_extract_s_features(vcop_checkpoint: Path, tiny_synt
         for k in range(len(videos)):
             item = clips[k]
             assert item["starts"].tolist() == stored.start[2 * k : 2 * k + 2].tolist()
-            x = normalize(item["clips"], pixels=card.choices().pixels)
+            x = clipcop.normalize(item["clips"], pixels=card.choices().pixels)
             assert x.shape == (2, 3, card.clip_len, card.crop, card.crop)
             ours = backbone(x).numpy()
             assert np.abs(ours).sum() > 0

@@ -20,6 +20,7 @@ from clipcop._version import __version__
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
     from clipcop.backbones import build_backbone
     from clipcop.config import ClipGeometry, DataSpec, ModelChoices, ModelSpec, RunSpec, TrainingSpec, TupleSpec
+    from clipcop.engine.pixels import normalize
     from clipcop.errors import CheckpointError, ClipcopError, DataError, UsageError
     from clipcop.features.extract import ExtractionStats
     from clipcop.synth.dataset import SynthSpec, write_synthetic
@@ -50,6 +51,7 @@ _LAZY = {
     "index_data": "clipcop.workflows.index",
     # A trained model for your own code.
     "load_backbone": "clipcop.workflows.models",
+    "normalize": "clipcop.engine.pixels",
     "build_backbone": "clipcop.backbones",
     # The specs the configs are made of.
     "ModelSpec": "clipcop.config",
@@ -102,6 +104,7 @@ __all__ = [  # noqa: RUF022
     "FinetuneResult",
     "index_data",
     "load_backbone",
+    "normalize",
     "build_backbone",
     "ModelSpec",
     "ModelChoices",

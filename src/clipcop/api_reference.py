@@ -48,8 +48,9 @@ SECTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ),
     (
         "A trained model in your own code",
-        "A checkpoint's 3D CNN as a `torch.nn.Module`, and fresh ones to train yourself.",
-        ("load_backbone", "build_backbone"),
+        "A checkpoint's 3D CNN as a `torch.nn.Module`, the pixel scaling its input needs, and fresh ones to "
+        "train yourself.",
+        ("load_backbone", "normalize", "build_backbone"),
     ),
     (
         "Specs",

@@ -31,7 +31,9 @@ def normalize(
     channels_last: bool = False,
     pixels: str = "standardised",
 ) -> torch.Tensor:
-    """uint8 clips ``(..., T, H, W, 3)`` -> float ``(..., 3, T, H, W)``, scaled by ``pixels``.
+    """uint8 clips ``(..., T, H, W, 3)`` -> float ``(..., 3, T, H, W)``, scaled by ``pixels``: ``standardised``
+    is ``(x / 255 - MEAN) / STD`` per channel (torchvision's Kinetics statistics), ``unit`` is ``x / 255``. A
+    model's card says which it was trained with (``clipcop info``).
 
     ``channels_last=True`` keeps the channels innermost in memory (channels_last_3d once the leading
     dimensions are folded into the batch), which is what the CUDA runtime feeds the model; otherwise the

@@ -151,7 +151,7 @@ def load_backbone(
     ``load_backbone(arch="r3d_18", weights="kinetics400")``.
 
     Its input is what ``extract`` feeds it: float clips ``(B, 3, T, H, W)`` made from uint8 frames
-    ``(B, T, H, W, 3)`` by :func:`clipcop.engine.pixels.normalize` with the checkpoint's ``pixels`` choice
+    ``(B, T, H, W, 3)`` by :func:`clipcop.normalize` with the checkpoint's ``pixels`` choice
     recorded in its card (``clipcop info CKPT``; ``standardised`` unless made with ``--protocol official`` or
     ``--pixels unit``; always ``standardised`` for torchvision's networks). The taps (Sec. IV-B, Table IV):
 
