@@ -20,6 +20,7 @@ from clipcop.config import (
     default_workers,
     helper_processes,
 )
+from clipcop.errors import UsageError
 from clipcop.videos.decoder import _backend_modules
 
 
@@ -51,3 +52,5 @@ def test_default_workers_follow_the_cores_this_process_may_use(
     assert available_cores() == cores
     assert default_workers() == workers == DataSpec().workers
     assert helper_processes(None) == cores and helper_processes(3) == 3  # data commands: every core unless told
+    with pytest.raises(UsageError, match="--workers must be 0 or more, not -3"):
+        helper_processes(-3)

@@ -245,6 +245,8 @@ def available_cores() -> int:
 def helper_processes(workers: int | None) -> int:
     """Helper processes for work that keeps every core busy by itself (probing, caching, rendering videos):
     ``workers`` as given, or every core this process may use when None."""
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers must be 0 or more, not {workers}")
     return available_cores() if workers is None else workers
 
 

@@ -208,3 +208,15 @@ def test_cache_writes_a_jpeg_store_that_training_reads(
         line = one_error_line(run_cli(capsys, *train, "--decode-on", "cuda"))
         assert line.startswith("clipcop: error: --decode-on cuda decodes JPEG frames with nvJPEG and needs a CUDA GPU")
     assert run_cli(capsys, *train, "--device", "cpu", "--json").code == 0
+
+
+def test_a_negative_worker_count_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_synth: Path
+) -> None:
+    synth = run_cli(capsys, "data", "synth", tmp_path / "new", "--workers", -1)
+    assert one_error_line(synth) == "clipcop: error: --workers must be 0 or more, not -1"
+    assert not (tmp_path / "new").exists()
+    for command in (["index", tiny_synth], ["cache", tiny_synth, "--out", tmp_path / "cache"]):
+        refused = run_cli(capsys, "data", *command, "--workers", -2)
+        assert "--workers must be 0 or more, not -2" in one_error_line(refused)
+    assert not (tmp_path / "cache").exists()

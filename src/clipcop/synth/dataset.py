@@ -152,6 +152,7 @@ def write_synthetic(
     >>> write_synthetic("/tmp/synth", SynthSpec(classes=4, videos_per_class=8))  # doctest: +SKIP
     """
     spec = spec or SynthSpec()
+    processes = helper_processes(workers)  # a bad count is refused before anything is written
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file: choose a new folder for the synthetic dataset (nothing was written)")
@@ -161,7 +162,7 @@ def write_synthetic(
     shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted run
     partial.mkdir(parents=True)
     try:
-        _write_dataset(partial, spec, helper_processes(workers), on_progress)
+        _write_dataset(partial, spec, processes, on_progress)
         if qa:
             from clipcop.synth.qa import write_synthetic_qa
 
