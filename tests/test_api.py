@@ -78,6 +78,13 @@ def test_load_backbone_refuses_non_finite_weights(vcop_checkpoint: Path, tmp_pat
     broken = save_checkpoint(tmp_path / "broken.safetensors", tensors, ckpt.meta)
     with pytest.raises(clipcop.CheckpointError, match="non-finite weights"):
         clipcop.load_backbone(broken)
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in clipcop.build_backbone("mc3_18").state_dict().items()}
+    state["stages.conv1.0.weight"] = torch.full_like(state["stages.conv1.0.weight"], float("inf"))
+    save_file(state, str(tmp_path / "mc3.safetensors"))  # torchvision's networks read through the same check
+    with pytest.raises(clipcop.CheckpointError, match=r"non-finite weights \(NaN or infinity\) in stages\.conv1\.0"):
+        clipcop.load_backbone(arch="mc3_18", weights=str(tmp_path / "mc3.safetensors"))
 
 
 def test_load_backbone_reads_torchvision_s_network_from_a_state_dict(tmp_path: Path) -> None:

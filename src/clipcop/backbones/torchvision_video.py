@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import torch
 
 from clipcop.backbones.base import FeatureInfo, VideoBackbone
+from clipcop.engine.checkpoint import check_finite
 from clipcop.errors import UsageError
 
 STAGE_PREFIXES = {"stem.": "stages.conv1.", "layer1.": "stages.conv2.", "layer2.": "stages.conv3."}
@@ -106,8 +107,10 @@ def clipcop_state(state: Mapping[str, torch.Tensor], where: str) -> dict[str, to
 
 
 def load_torchvision_state(backbone: TorchvisionResNet, state: Mapping[str, torch.Tensor], where: str) -> None:
-    """Copy a torchvision-format state dict into ``backbone``; one clear error if it belongs to another network."""
+    """Copy a torchvision-format state dict into ``backbone``; one clear error if it belongs to another network
+    or holds NaN or infinite weights (as for checkpoints)."""
     given, own = clipcop_state(state, where), backbone.state_dict()
+    check_finite(where, given)
     why = _misfit(given, own)
     if why:
         raise UsageError(f"{where} does not fit torchvision's {backbone.arch} ({why})")
