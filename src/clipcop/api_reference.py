@@ -138,8 +138,10 @@ def _signature(name: str, obj: Any) -> str:
     return "\n".join(lines)
 
 
+@cache
 def _field_docs(cls: type) -> dict[str, str]:
-    """The docstrings written under the fields of ``cls`` and its clipcop bases (a string right after a field)."""
+    """The docstrings written under the fields of ``cls`` and its clipcop bases (a string right after a field);
+    parsed once per class (the tables ask for a class's docs row by row)."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         if not klass.__module__.startswith("clipcop"):
@@ -236,7 +238,8 @@ def _keyword_table(cls: type) -> list[str]:
             item = next(f for f in dataclasses.fields(holder) if f.name == name)
             computed = _default(item)
             default = computed if isinstance(computed, _Computed) else getattr(holder, name)
-            docs = _field_docs(type(holder))
+            spec_type: type = type(holder)
+            docs = _field_docs(spec_type)
             where = f"`{spec}.{name}`"
         flag, help_text = flags.get(flat, ("", ""))
         meaning = _cell(docs.get(name) or help_text)

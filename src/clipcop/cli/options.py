@@ -364,8 +364,8 @@ SourceArch = Annotated[
     typer.Option(
         "--arch",
         rich_help_panel=MODEL,
-        help="Backbone: c3d, r3d, r21d (with --random) or torchvision's r3d_18, mc3_18, r2plus1d_18 (with --random"
-        " or --weights); with --checkpoint, checked against the checkpoint's.",
+        help=f"Backbone: {', '.join(ARCH_NAMES)} (with --random) or torchvision's {', '.join(TORCHVISION_ARCHS)}"
+        " (with --random or --weights); with --checkpoint, checked against the checkpoint's.",
     ),
 ]
 Weights = Annotated[
@@ -373,7 +373,7 @@ Weights = Annotated[
     typer.Option(
         "--weights",
         rich_help_panel=MODEL,
-        help="With --arch r3d_18, mc3_18 or r2plus1d_18: kinetics400 (torchvision's Kinetics-400 weights, from"
+        help=f"With --arch {', '.join(TORCHVISION_ARCHS)}: kinetics400 (torchvision's Kinetics-400 weights, from"
         " TORCH_HOME or downloaded there) or FILE (a torchvision state dict, .safetensors or .pth).",
     ),
 ]

@@ -21,8 +21,6 @@ from clipcop.engine.checkpoint import Checkpoint, load_checkpoint
 from clipcop.engine.distributed import is_main, main_process_first
 from clipcop.errors import CheckpointError, UsageError
 
-GEOMETRY_KEYS = ("clip_len", "interval", "tuple_len", "resize", "crop", "width", "arch")
-
 
 def load_backbone_weights(backbone: VideoBackbone, ckpt: Checkpoint) -> None:
     """Copy the ``backbone.*`` tensors of ``ckpt`` into ``backbone`` (one clear error if they do not fit)."""
@@ -68,9 +66,10 @@ def torchvision_backbone(arch: str, weights: str, note: Any = None) -> tuple[Vid
             state = kinetics_state_dict(arch, note if is_main() else None)
         source = f"torchvision:{kinetics_weights_name(arch)}"
     else:
-        source = str(Path(weights).expanduser().resolve())
-        state = state_dict_file(Path(weights).expanduser())
-    load_torchvision_state(backbone, state, KINETICS if weights == KINETICS else weights)
+        file = Path(weights).expanduser()
+        source = str(file.resolve())
+        state = state_dict_file(file)
+    load_torchvision_state(backbone, state, weights)
     chosen = ModelChoices()  # torchvision's: standardised pixels (its Kinetics statistics), conv shortcuts
     card = CheckpointCard(
         kind="torchvision",
