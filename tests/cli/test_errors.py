@@ -120,6 +120,23 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tiny_synth: Path, workd
         assert err.decode().strip().splitlines()[-1] == "clipcop: interrupted" and "Traceback" not in err.decode()
 
 
+def test_an_error_caused_by_ctrl_c_is_an_interrupt_not_a_bug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C while a class is being created (torch's import) reaches us as a RuntimeError caused by the
+    KeyboardInterrupt: exit 130 and one line, not an internal error."""
+
+    def interrupted_import(*args: object, **kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property' instance '_cptr'") from interrupt
+
+    monkeypatch.setattr(typer.main, "get_command", interrupted_import)
+    assert cli_main.main(["info", "x"]) == 130
+    assert capsys.readouterr().err == "clipcop: interrupted\n"
+
+
 def test_ctrl_c_while_the_cli_module_loads(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The console script's guard: a KeyboardInterrupt raised by the import of the CLI itself."""
 

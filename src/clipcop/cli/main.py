@@ -208,6 +208,19 @@ def _exit_code(code: object) -> int:
     return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
+def _caused_by_interrupt(err: BaseException) -> bool:
+    """Whether ``err`` was raised because of a Ctrl-C: Python wraps a KeyboardInterrupt that lands while a
+    class is being created (as during torch's import) in a RuntimeError, with the interrupt as its cause."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _run(argv: Sequence[str] | None) -> int:
     """The command's exit code; Typer turns Ctrl-C inside a command into 130, a command's integer result
     is its exit code, and known errors become one line (:data:`_ERRORS`)."""
@@ -222,7 +235,10 @@ def _run(argv: Sequence[str] | None) -> int:
         caught = _ending(err)
         ending = caught if caught is not None else _Ending(INTERNAL_ERROR, internal_error.line(err, command, args))
     except Exception as err:  # a bug: one line, the traceback in a file (--debug: Python's own report)
-        ending = _Ending(INTERNAL_ERROR, internal_error.line(err, command, args))
+        if _caused_by_interrupt(err):
+            ending = _Ending(INTERRUPTED)
+        else:
+            ending = _Ending(INTERNAL_ERROR, internal_error.line(err, command, args))
     if ending.stdout:
         sys.stdout.write(ending.stdout)
     line = ending.stderr or ("clipcop: interrupted\n" if ending.code == INTERRUPTED else "")
